@@ -1,0 +1,498 @@
+//! newgatectl: the administrator's tool for the newgate policy.
+
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use lexopt::prelude::*;
+use newgate::json::Json;
+use newgate::nss::{SystemDirectory, groups_of, host_name};
+use newgate::resolve::resolve_command;
+use newgate_policy::time::parse_timestamp;
+use newgate_policy::{
+    DEFAULT_POLICY, Decision, Diagnostic, EnvChange, LoadOptions, Loaded, Options, Outcome, Policy,
+    Request, Trust, load,
+};
+
+const USAGE: &str = "\
+usage: newgatectl check [--json] [FILE]
+       newgatectl explain [--policy FILE] --user USER [--member-of G1,G2] [--group GROUP]
+                          [--as-user USER] [--host HOST] [--service SERVICE] [--at TIME]
+                          [--trace] [--json] [-- COMMAND [ARGS...]]
+       newgatectl list --user USER [--member-of G1,G2] [--policy FILE]
+       newgatectl --help | --version
+
+Commands:
+  check     check a policy; exit 0 when valid (warnings allowed), 1 when invalid
+  explain   decide one request and say which rule decided; exit 0 permit, 1 deny
+  list      what a user may do, one line per rule that concerns them
+
+A FILE named on the command line is read as a draft, without the ownership
+checks that the installed policy (/etc/newgate/policy) must pass.
+Exit status 2 means a usage error or a policy that cannot be loaded.
+";
+
+/// Exit codes scripts can rely on.
+const EXIT_USAGE: u8 = 2;
+
+struct Failure(String);
+
+impl From<lexopt::Error> for Failure {
+    fn from(e: lexopt::Error) -> Failure {
+        Failure(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    if nix::unistd::geteuid() != nix::unistd::getuid() {
+        eprintln!("newgatectl: refusing to run setuid; run it as the administrator you are");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    match run() {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure(message)) => {
+            eprintln!("newgatectl: {message}");
+            eprintln!("Try 'newgatectl --help' for more information.");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn run() -> Result<u8, Failure> {
+    let mut parser = lexopt::Parser::from_env();
+    let command = match parser.next()? {
+        Some(Value(v)) => v.string()?,
+        Some(Long("help") | Short('h')) => {
+            print!("{USAGE}");
+            return Ok(0);
+        }
+        Some(Long("version") | Short('V')) => {
+            println!("newgatectl {}", env!("CARGO_PKG_VERSION"));
+            return Ok(0);
+        }
+        Some(other) => return Err(other.unexpected().into()),
+        None => {
+            return Err(Failure(
+                "a command is needed: check, explain or list".into(),
+            ));
+        }
+    };
+    match command.as_str() {
+        "check" => check(parser),
+        "explain" => explain(parser),
+        "list" => list(parser),
+        other => Err(Failure(format!("unknown command `{other}`"))),
+    }
+}
+
+/// The policy to read, and whether it is the installed one (checked) or a draft.
+fn policy_source(file: Option<PathBuf>) -> (PathBuf, Trust) {
+    match file {
+        Some(f) if f != Path::new(DEFAULT_POLICY) => (f, Trust::Draft),
+        _ => (PathBuf::from(DEFAULT_POLICY), Trust::ROOT),
+    }
+}
+
+fn draft_note(path: &Path, trust: Trust) {
+    if trust == Trust::Draft {
+        eprintln!(
+            "newgatectl: note: {} is read as a draft: ownership and permission checks skipped",
+            path.display()
+        );
+    }
+}
+
+fn print_diagnostics(loaded: &Loaded) {
+    let mut err = std::io::stderr().lock();
+    for diagnostic in &loaded.diagnostics {
+        let _ = write!(err, "{diagnostic}");
+    }
+}
+
+fn check(mut parser: lexopt::Parser) -> Result<u8, Failure> {
+    let mut json = false;
+    let mut file = None;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("json") => json = true,
+            Value(v) if file.is_none() => file = Some(PathBuf::from(v)),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    let (path, trust) = policy_source(file);
+    let directory = SystemDirectory::new();
+    let options = LoadOptions {
+        trust,
+        directory: Some(&directory),
+        now: Some(jiff::Timestamp::now()),
+        lint: true,
+    };
+    let loaded = load(&path, &options);
+    let valid = loaded.policy.is_some();
+    if json {
+        let report = Json::Object(vec![
+            ("file", path.display().to_string().into()),
+            ("valid", Json::Bool(valid)),
+            ("draft", Json::Bool(trust == Trust::Draft)),
+            (
+                "diagnostics",
+                Json::Array(loaded.diagnostics.iter().map(diagnostic_json).collect()),
+            ),
+        ]);
+        println!("{report}");
+    } else {
+        draft_note(&path, trust);
+        print_diagnostics(&loaded);
+        if valid {
+            println!("{}: OK", path.display());
+        } else {
+            let errors = loaded.errors().count();
+            eprintln!(
+                "{}: {errors} error{}; the policy grants nothing",
+                path.display(),
+                plural(errors)
+            );
+        }
+    }
+    Ok(if valid { 0 } else { 1 })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn diagnostic_json(d: &Diagnostic) -> Json {
+    let (line, column, source) = match &d.position {
+        Some(p) => (
+            Json::Number(p.line.into()),
+            Json::Number(p.column.into()),
+            Json::from(p.source_line.as_str()),
+        ),
+        None => (Json::Null, Json::Null, Json::Null),
+    };
+    Json::Object(vec![
+        ("severity", d.severity.as_str().into()),
+        ("file", d.file.display().to_string().into()),
+        ("line", line),
+        ("column", column),
+        ("message", d.message.as_str().into()),
+        ("hint", d.hint.clone().into()),
+        ("source_line", source),
+    ])
+}
+
+/// Loads the policy for `explain` and `list`; diagnostics are printed, errors end the run.
+fn load_for_query(file: Option<PathBuf>) -> Result<Policy, u8> {
+    let (path, trust) = policy_source(file);
+    draft_note(&path, trust);
+    let loaded = load(
+        &path,
+        &LoadOptions {
+            trust,
+            directory: None,
+            now: None,
+            lint: false,
+        },
+    );
+    match loaded.policy {
+        Some(policy) => Ok(policy),
+        None => {
+            print_diagnostics(&loaded);
+            eprintln!(
+                "newgatectl: {}: the policy is invalid and grants nothing",
+                path.display()
+            );
+            Err(EXIT_USAGE)
+        }
+    }
+}
+
+/// The user's groups: from `--member-of` for hypothetical users, else from NSS.
+fn user_groups(user: &str, member_of: Option<String>) -> Result<Vec<String>, Failure> {
+    if let Some(list) = member_of {
+        return Ok(list
+            .split(',')
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_string)
+            .collect());
+    }
+    match groups_of(user).map_err(Failure)? {
+        Some(groups) => Ok(groups),
+        None => Err(Failure(format!(
+            "no user `{user}` on this system; give its groups with --member-of to explain a hypothetical user"
+        ))),
+    }
+}
+
+fn explain(mut parser: lexopt::Parser) -> Result<u8, Failure> {
+    let (mut policy_file, mut user, mut member_of, mut group, mut as_user) =
+        (None, None, None, None, None);
+    let (mut host, mut service, mut at) = (None, None, None);
+    let (mut trace, mut json) = (false, false);
+    let mut command: Vec<String> = Vec::new();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("policy") => policy_file = Some(PathBuf::from(parser.value()?)),
+            Long("user") => user = Some(parser.value()?.string()?),
+            Long("member-of") => member_of = Some(parser.value()?.string()?),
+            Long("group") => group = Some(parser.value()?.string()?),
+            Long("as-user") => as_user = Some(parser.value()?.string()?),
+            Long("host") => host = Some(parser.value()?.string()?),
+            Long("service") => service = Some(parser.value()?.string()?),
+            Long("at") => at = Some(parser.value()?.string()?),
+            Long("trace") => trace = true,
+            Long("json") => json = true,
+            Value(v) => {
+                command.push(v.string()?);
+                for rest in parser.raw_args()? {
+                    command.push(
+                        rest.into_string()
+                            .map_err(|_| Failure("arguments must be UTF-8".into()))?,
+                    );
+                }
+            }
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    let user = user.ok_or_else(|| Failure("explain needs --user".into()))?;
+    let groups = user_groups(&user, member_of)?;
+    let policy = match load_for_query(policy_file) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let time = match &at {
+        Some(text) => parse_timestamp(text, &policy.settings.timezone).map_err(Failure)?,
+        None => jiff::Timestamp::now(),
+    };
+    let host = match host {
+        Some(h) => h,
+        None => host_name().map_err(Failure)?,
+    };
+    let service = service.unwrap_or_else(|| "newgate".into());
+    let resolved = match command.first() {
+        Some(name) => {
+            let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+            Some(
+                resolve_command(name, &policy.settings.secure_path, &cwd)
+                    .map_err(|e| Failure(e.to_string()))?,
+            )
+        }
+        None => None,
+    };
+    let args: Vec<String> = command.iter().skip(1).cloned().collect();
+    let request = Request {
+        user: &user,
+        groups: &groups,
+        target_user: as_user.as_deref(),
+        target_group: group.as_deref(),
+        command: resolved.as_deref(),
+        args: &args,
+        host: &host,
+        service: &service,
+        time,
+    };
+    let decision = if trace {
+        policy.explain(&request)
+    } else {
+        policy.decide(&request)
+    };
+    if json {
+        println!("{}", decision_json(&decision, &request, &policy));
+    } else {
+        print_decision(&decision, &request, &policy, trace);
+    }
+    Ok(match decision.verdict {
+        newgate_policy::Verdict::Permit => 0,
+        newgate_policy::Verdict::Deny => 1,
+    })
+}
+
+fn describe_request(request: &Request, policy: &Policy) -> String {
+    let target = match (request.target_user, request.target_group) {
+        (Some(u), Some(g)) => format!("as user {u} group {g}"),
+        (None, Some(g)) => format!("as group {g}"),
+        (_, None) => format!("as user {}", request.effective_target_user()),
+    };
+    let command = match request.command {
+        Some(path) if request.args.is_empty() => format!("run {}", path.display()),
+        Some(path) => format!("run {} {}", path.display(), request.args.join(" ")),
+        None => "no command".into(),
+    };
+    let local = policy.settings.timezone.to_datetime(request.time);
+    format!(
+        "{} (groups {}) {target}, {command}, on {}, through {}, at {} {}",
+        request.user,
+        if request.groups.is_empty() {
+            "none".into()
+        } else {
+            request.groups.join(",")
+        },
+        request.host,
+        request.service,
+        local.strftime("%a %Y-%m-%d %H:%M"),
+        policy.settings.timezone_name
+    )
+}
+
+fn print_decision(decision: &Decision, request: &Request, policy: &Policy, trace: bool) {
+    println!("{}", decision.verdict.as_str());
+    println!("  request: {}", describe_request(request, policy));
+    match decision.rule {
+        Some(rule) => println!("  rule:    {}: {}", rule.location, rule.text),
+        None => println!("  rule:    none matched; what no rule permits is denied"),
+    }
+    if decision
+        .rule
+        .is_some_and(|r| r.action == newgate_policy::Action::Permit)
+    {
+        println!("  options: {}", decision.options);
+    }
+    if trace {
+        println!("  trace:");
+        if decision.trace.is_empty() {
+            println!("    (the policy has no permit or deny rules)");
+        }
+        for step in &decision.trace {
+            let mark = match &step.outcome {
+                Outcome::Matched if decision.rule.is_some_and(|r| std::ptr::eq(r, step.rule)) => {
+                    "decides".to_string()
+                }
+                Outcome::Matched => "matches, overridden later".to_string(),
+                Outcome::Skipped(why) => format!("skipped: {why}"),
+            };
+            println!("    {}: {}", step.rule.location, step.rule.text);
+            println!("      -> {mark}");
+        }
+    }
+}
+
+fn options_json(options: &Options) -> Json {
+    let setenv = options
+        .setenv
+        .iter()
+        .map(|c| match c {
+            EnvChange::Set(n, v) => Json::Object(vec![
+                ("set", n.as_str().into()),
+                ("value", v.as_str().into()),
+            ]),
+            EnvChange::Unset(n) => Json::Object(vec![("unset", n.as_str().into())]),
+            EnvChange::Keep(n) => Json::Object(vec![("keep", n.as_str().into())]),
+        })
+        .collect();
+    Json::Object(vec![
+        ("nopass", Json::Bool(options.nopass)),
+        (
+            "persist",
+            options
+                .persist
+                .map_or(Json::Null, |d| Json::Number(d.as_secs() as i64)),
+        ),
+        ("keepenv", Json::Bool(options.keepenv)),
+        ("setenv", Json::Array(setenv)),
+        ("nolog", Json::Bool(options.nolog)),
+    ])
+}
+
+fn rule_json(rule: &newgate_policy::Rule) -> Json {
+    Json::Object(vec![
+        ("file", rule.location.file.display().to_string().into()),
+        ("line", Json::Number(rule.location.line.into())),
+        ("text", rule.text.as_str().into()),
+    ])
+}
+
+fn decision_json(decision: &Decision, request: &Request, policy: &Policy) -> Json {
+    let trace = decision
+        .trace
+        .iter()
+        .map(|step| {
+            let (matched, reason) = match &step.outcome {
+                Outcome::Matched => (true, Json::Null),
+                Outcome::Skipped(why) => (false, why.as_str().into()),
+            };
+            let deciding = decision.rule.is_some_and(|r| std::ptr::eq(r, step.rule));
+            let Json::Object(mut fields) = rule_json(step.rule) else {
+                unreachable!("rule_json builds an object")
+            };
+            fields.extend([
+                ("matched", Json::Bool(matched)),
+                ("decides", Json::Bool(deciding)),
+                ("reason", reason),
+            ]);
+            Json::Object(fields)
+        })
+        .collect();
+    let request_json = Json::Object(vec![
+        ("user", request.user.into()),
+        (
+            "groups",
+            Json::Array(request.groups.iter().map(|g| g.as_str().into()).collect()),
+        ),
+        ("as_user", request.effective_target_user().into()),
+        ("group", request.target_group.into()),
+        (
+            "command",
+            request.command.map(|p| p.display().to_string()).into(),
+        ),
+        (
+            "args",
+            Json::Array(request.args.iter().map(|a| a.as_str().into()).collect()),
+        ),
+        ("host", request.host.into()),
+        ("service", request.service.into()),
+        ("time", request.time.to_string().into()),
+        ("timezone", policy.settings.timezone_name.as_str().into()),
+    ]);
+    Json::Object(vec![
+        ("decision", decision.verdict.as_str().into()),
+        ("rule", decision.rule.map_or(Json::Null, rule_json)),
+        ("options", options_json(&decision.options)),
+        ("request", request_json),
+        ("trace", Json::Array(trace)),
+    ])
+}
+
+fn list(mut parser: lexopt::Parser) -> Result<u8, Failure> {
+    let (mut policy_file, mut user, mut member_of) = (None, None, None);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("policy") => policy_file = Some(PathBuf::from(parser.value()?)),
+            Long("user") => user = Some(parser.value()?.string()?),
+            Long("member-of") => member_of = Some(parser.value()?.string()?),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    let user = user.ok_or_else(|| Failure("list needs --user".into()))?;
+    let groups = user_groups(&user, member_of)?;
+    let policy = match load_for_query(policy_file) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let rules = policy.rules_for(&user, &groups);
+    if rules.is_empty() {
+        println!("{user} may not switch to anything: no rule names them or their groups");
+        return Ok(0);
+    }
+    println!(
+        "{user} (groups {}):",
+        if groups.is_empty() {
+            "none".into()
+        } else {
+            groups.join(",")
+        }
+    );
+    for rule in rules {
+        println!("  {}: {}", rule.location, rule.describe());
+    }
+    if policy
+        .rules_for(&user, &groups)
+        .iter()
+        .any(|r| r.action == newgate_policy::Action::Deny)
+    {
+        println!("Where rules conflict, the last matching one decides.");
+    }
+    Ok(0)
+}

@@ -1,0 +1,1076 @@
+//! From statements to a [`Policy`]: settings, aliases, rules, checks and warnings.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use crate::diag::{Collector, Severity, Sources, Span, did_you_mean};
+use crate::env;
+use crate::glob::Glob;
+use crate::policy::{
+    Action, ArgsMatch, Audit, CommandMatch, EnvChange, Index, Location, LogFormat, Names, Options,
+    Policy, Rule, Settings, Subjects, Target,
+};
+use crate::syntax::{
+    ActionAst, AliasKind, ConditionAst, EnvItemAst, OptionAst, RuleAst, Statement, Word,
+};
+use crate::time::{Days, TimeRange, When, parse_duration, parse_until};
+
+/// Answers whether names exist, for the warnings of `newgatectl check`.
+pub trait Directory {
+    fn user_exists(&self, name: &str) -> bool;
+    fn group_exists(&self, name: &str) -> bool;
+    fn host_exists(&self, name: &str) -> bool;
+}
+
+/// What compiling needs from outside: time zones, and for warnings the
+/// directory of names and the current time.
+pub(crate) struct Context<'a> {
+    pub local_zone: (TimeZone, String),
+    pub zone_lookup: &'a dyn Fn(&str) -> Result<TimeZone, String>,
+    pub directory: Option<&'a dyn Directory>,
+    pub now: Option<Timestamp>,
+    pub lint: bool,
+}
+
+const SETTINGS: [&str; 8] = [
+    "persist",
+    "secure_path",
+    "log_format",
+    "passwd_tries",
+    "timezone",
+    "audit",
+    "env_keep",
+    "editor",
+];
+
+#[derive(Clone, Debug)]
+enum Resolved {
+    Users(Subjects),
+    Groups(Vec<String>),
+    Hosts(Vec<Glob>),
+    Commands(Vec<Glob>),
+}
+
+struct AliasDef<'s> {
+    kind: AliasKind,
+    name: &'s Word,
+    items: &'s [Word],
+}
+
+struct Compiler<'s, 'c> {
+    sources: &'s Sources,
+    diags: &'c mut Collector,
+    aliases: HashMap<&'s str, AliasDef<'s>>,
+    resolved: HashMap<String, Option<Resolved>>,
+    in_progress: Vec<String>,
+    used: HashSet<String>,
+    settings: Settings,
+}
+
+pub(crate) fn compile(
+    sources: &Sources,
+    statements: &[Statement],
+    context: &Context,
+    diags: &mut Collector,
+) -> Option<Policy> {
+    let mut compiler = Compiler {
+        sources,
+        diags,
+        aliases: HashMap::new(),
+        resolved: HashMap::new(),
+        in_progress: Vec::new(),
+        used: HashSet::new(),
+        settings: Settings {
+            timezone: context.local_zone.0.clone(),
+            timezone_name: context.local_zone.1.clone(),
+            ..Settings::default()
+        },
+    };
+    for statement in statements {
+        if let Statement::Set { name, value } = statement {
+            compiler.setting(name, value, context);
+        }
+    }
+    for statement in statements {
+        if let Statement::Alias { kind, name, items } = statement {
+            compiler.define_alias(*kind, name, items);
+        }
+    }
+    let mut names: Vec<&str> = compiler.aliases.keys().copied().collect();
+    names.sort_unstable();
+    for name in names {
+        compiler.resolve(name);
+    }
+    compiler.used.clear();
+    let mut rules = Vec::new();
+    let mut rule_spans = Vec::new();
+    let mut ok = true;
+    for statement in statements {
+        if let Statement::Rule(ast) = statement {
+            match compiler.rule(ast) {
+                Some(rule) => {
+                    rules.push(rule);
+                    rule_spans.push(ast.span);
+                }
+                None => ok = false,
+            }
+        }
+    }
+    if context.lint {
+        compiler.lint(statements, &rules, &rule_spans, context);
+    }
+    if !ok || compiler.diags.has_errors() {
+        return None;
+    }
+    let index = Index::build(&rules);
+    let mut files: Vec<PathBuf> = Vec::new();
+    for span in statements.iter().map(statement_span) {
+        let path = sources.path(span.file).to_path_buf();
+        if !files.contains(&path) {
+            files.push(path);
+        }
+    }
+    Some(Policy {
+        settings: compiler.settings,
+        rules,
+        index,
+        files,
+    })
+}
+
+fn statement_span(statement: &Statement) -> Span {
+    match statement {
+        Statement::Set { name, .. } => name.span,
+        Statement::Alias { name, .. } => name.span,
+        Statement::Include { span, .. } => *span,
+        Statement::Rule(rule) => rule.span,
+    }
+}
+
+/// `UPPERCASE` bare words name aliases; quote a word to use it as a plain name.
+fn is_alias_ref(word: &Word) -> bool {
+    let mut chars = word.text.chars();
+    !word.quoted
+        && chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn is_star(word: &Word) -> bool {
+    !word.quoted && word.text == "*"
+}
+
+/// A name a user or group can have: not empty, no control characters, no `:`.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && !name.chars().any(|c| c.is_control() || c == ':' || c == ',')
+}
+
+impl<'s> Compiler<'s, '_> {
+    fn error(&mut self, span: Span, message: String, hint: Option<String>) {
+        self.diags
+            .at(self.sources, Severity::Error, span, message, hint);
+    }
+
+    fn warn(&mut self, span: Span, message: String, hint: Option<String>) {
+        self.diags
+            .at(self.sources, Severity::Warning, span, message, hint);
+    }
+
+    fn location(&self, span: Span) -> Location {
+        Location {
+            file: self.sources.path(span.file).to_path_buf(),
+            line: self.sources.line_of(span.file, span.start),
+        }
+    }
+
+    fn setting(&mut self, name: &Word, value: &Word, context: &Context) {
+        let v = value.text.as_str();
+        let result: Result<(), String> = match name.text.as_str() {
+            "persist" => parse_duration(v).map(|d| self.settings.persist = d),
+            "secure_path" => {
+                let dirs: Vec<PathBuf> = v.split(':').map(PathBuf::from).collect();
+                if v.is_empty() || dirs.iter().any(|d| !d.is_absolute()) {
+                    Err(format!(
+                        "`{v}` is not a list of absolute folders separated by `:`"
+                    ))
+                } else {
+                    self.settings.secure_path = dirs;
+                    Ok(())
+                }
+            }
+            "log_format" => match v {
+                "sudo" => Ok(self.settings.log_format = LogFormat::Sudo),
+                "json" => Ok(self.settings.log_format = LogFormat::Json),
+                _ => Err(format!("`{v}` is not a log format; use `sudo` or `json`")),
+            },
+            "passwd_tries" => match v.parse::<u32>() {
+                Ok(n) if (1..=10).contains(&n) => Ok(self.settings.passwd_tries = n),
+                _ => Err(format!("`{v}` is not a number of tries from 1 to 10")),
+            },
+            "timezone" => (context.zone_lookup)(v).map(|zone| {
+                self.settings.timezone = zone;
+                self.settings.timezone_name = v.to_string();
+            }),
+            "audit" => match v {
+                "best-effort" => Ok(self.settings.audit = Audit::BestEffort),
+                "required" => Ok(self.settings.audit = Audit::Required),
+                _ => Err(format!(
+                    "`{v}` is not an audit mode; use `best-effort` or `required`"
+                )),
+            },
+            "env_keep" => {
+                let names: Vec<String> = v.split_whitespace().map(str::to_string).collect();
+                match names
+                    .iter()
+                    .find(|n| !env::is_valid_name(n) || env::is_dangerous_name(n))
+                {
+                    Some(bad) if env::is_dangerous_name(bad) => Err(format!(
+                        "`{bad}` can never be kept: it changes how programs load or shells start"
+                    )),
+                    Some(bad) => Err(format!("`{bad}` is not a variable name")),
+                    None => Ok(self.settings.env_keep = names),
+                }
+            }
+            "editor" => {
+                if v.starts_with('/') {
+                    Ok(self.settings.editor = Some(v.to_string()))
+                } else {
+                    Err(format!("`{v}` is not an absolute path to an editor"))
+                }
+            }
+            other => {
+                let hint = did_you_mean(other, SETTINGS)
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .or_else(|| {
+                        Some(format!(
+                            "the settings are {}",
+                            SETTINGS.map(|s| format!("`{s}`")).join(", ")
+                        ))
+                    });
+                self.error(name.span, format!("unknown setting `{other}`"), hint);
+                return;
+            }
+        };
+        if let Err(message) = result {
+            self.error(
+                value.span,
+                format!("invalid value for `{}`: {message}", name.text),
+                None,
+            );
+        }
+    }
+
+    fn define_alias(&mut self, kind: AliasKind, name: &'s Word, items: &'s [Word]) {
+        if !is_alias_ref(name) {
+            self.error(
+                name.span,
+                format!("alias name `{}` must be UPPERCASE", name.text),
+                Some(format!(
+                    "write `{}`",
+                    name.text.to_uppercase().replace('-', "_")
+                )),
+            );
+            return;
+        }
+        if let Some(first) = self.aliases.get(name.text.as_str()) {
+            let at = self.location(first.name.span);
+            self.error(
+                name.span,
+                format!("alias `{}` is defined twice", name.text),
+                Some(format!("first defined at {at}")),
+            );
+            return;
+        }
+        self.aliases
+            .insert(&name.text, AliasDef { kind, name, items });
+    }
+
+    /// Expands an alias (memoised); reports cycles, undefined and wrong-kind references.
+    fn resolve(&mut self, name: &str) -> Option<Resolved> {
+        if let Some(done) = self.resolved.get(name) {
+            return done.clone();
+        }
+        let def = self.aliases.get(name)?;
+        let (kind, items, def_span) = (def.kind, def.items, def.name.span);
+        if let Some(start) = self.in_progress.iter().position(|n| n == name) {
+            let mut cycle = self.in_progress[start..].to_vec();
+            cycle.push(name.to_string());
+            self.error(
+                def_span,
+                format!("alias `{name}` refers to itself: {}", cycle.join(" → ")),
+                None,
+            );
+            self.resolved.insert(name.to_string(), None);
+            return None;
+        }
+        self.in_progress.push(name.to_string());
+        let mut subjects = Subjects::default();
+        let mut globs = Vec::new();
+        let mut groups = Vec::new();
+        let mut ok = true;
+        for item in items {
+            if is_alias_ref(item) {
+                match self.reference(item, kind) {
+                    Some(Resolved::Users(s)) => merge_subjects(&mut subjects, &s),
+                    Some(Resolved::Groups(g)) => groups.extend(g),
+                    Some(Resolved::Hosts(g) | Resolved::Commands(g)) => globs.extend(g),
+                    None => ok = false,
+                }
+                continue;
+            }
+            if is_star(item) {
+                self.error(
+                    item.span,
+                    "`*` cannot stand in an alias".into(),
+                    Some("write `*` in the rule itself".into()),
+                );
+                ok = false;
+                continue;
+            }
+            match kind {
+                AliasKind::Users => ok &= self.subject_literal(item, &mut subjects),
+                AliasKind::Groups => match self.group_name(item) {
+                    Some(g) => groups.push(g),
+                    None => ok = false,
+                },
+                AliasKind::Hosts => match self.host_glob(item) {
+                    Some(g) => globs.push(g),
+                    None => ok = false,
+                },
+                AliasKind::Commands => match self.command_glob(item) {
+                    Some(g) => globs.push(g),
+                    None => ok = false,
+                },
+            }
+        }
+        self.in_progress.pop();
+        let resolved = ok.then(|| match kind {
+            AliasKind::Users => Resolved::Users(subjects),
+            AliasKind::Groups => Resolved::Groups(groups),
+            AliasKind::Hosts => Resolved::Hosts(globs),
+            AliasKind::Commands => Resolved::Commands(globs),
+        });
+        // A cycle through this alias was already recorded while it was in progress.
+        self.resolved
+            .entry(name.to_string())
+            .or_insert(resolved.clone());
+        self.resolved.get(name).cloned().flatten()
+    }
+
+    /// A use of an alias where one of `kind` is expected.
+    fn reference(&mut self, word: &Word, kind: AliasKind) -> Option<Resolved> {
+        let Some(def) = self.aliases.get(word.text.as_str()) else {
+            let same_kind: Vec<&str> = self
+                .aliases
+                .values()
+                .filter(|d| d.kind == kind)
+                .map(|d| d.name.text.as_str())
+                .collect();
+            let hint = match did_you_mean(&word.text, same_kind) {
+                Some(near) => Some(format!("alias {} is not defined; {near} is", word.text)),
+                None => Some(format!(
+                    "define it with `{} {} = ...`, or quote the word to use it as a name: \"{}\"",
+                    kind.keyword(),
+                    word.text,
+                    word.text
+                )),
+            };
+            self.error(
+                word.span,
+                format!("alias `{}` is not defined", word.text),
+                hint,
+            );
+            return None;
+        };
+        if def.kind != kind {
+            let message = format!(
+                "`{}` is a {} alias, but {} are expected here",
+                word.text,
+                def.kind.keyword(),
+                kind.keyword()
+            );
+            self.error(word.span, message, None);
+            return None;
+        }
+        self.used.insert(word.text.clone());
+        self.resolve(&word.text)
+    }
+
+    fn subject_literal(&mut self, word: &Word, subjects: &mut Subjects) -> bool {
+        if let Some(group) = word.text.strip_prefix('%') {
+            if !valid_name(group) {
+                self.error(
+                    word.span,
+                    format!("`{}` is not a group name", word.text),
+                    None,
+                );
+                return false;
+            }
+            subjects.groups.push(group.to_string());
+        } else {
+            if !valid_name(&word.text) {
+                self.error(
+                    word.span,
+                    format!("`{}` is not a user name", word.text),
+                    None,
+                );
+                return false;
+            }
+            subjects.users.push(word.text.clone());
+        }
+        true
+    }
+
+    fn group_name(&mut self, word: &Word) -> Option<String> {
+        if let Some(bare) = word.text.strip_prefix('%') {
+            self.error(
+                word.span,
+                format!(
+                    "`{}` is a group of users, but a group name is expected here",
+                    word.text
+                ),
+                Some(format!("write the group without `%`: `{bare}`")),
+            );
+            return None;
+        }
+        if !valid_name(&word.text) {
+            self.error(
+                word.span,
+                format!("`{}` is not a group name", word.text),
+                None,
+            );
+            return None;
+        }
+        Some(word.text.clone())
+    }
+
+    fn host_glob(&mut self, word: &Word) -> Option<Glob> {
+        match Glob::new(&word.text) {
+            Ok(g) => Some(g),
+            Err(why) => {
+                self.error(
+                    word.span,
+                    format!("bad host pattern `{}`: {why}", word.text),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    fn command_glob(&mut self, word: &Word) -> Option<Glob> {
+        if !word.text.starts_with('/') {
+            self.error(
+                word.span,
+                format!("command `{}` is not an absolute path", word.text),
+                Some("newgate matches the program's full path, found through `secure_path`: write `/usr/bin/...`".into()),
+            );
+            return None;
+        }
+        match Glob::new(&word.text) {
+            Ok(g) => Some(g),
+            Err(why) => {
+                self.error(
+                    word.span,
+                    format!("bad command pattern `{}`: {why}", word.text),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    fn subjects(&mut self, words: &[Word]) -> Option<Subjects> {
+        let mut subjects = Subjects::default();
+        let mut ok = true;
+        for word in words {
+            if is_star(word) {
+                subjects.anyone = true;
+            } else if is_alias_ref(word) {
+                match self.reference(word, AliasKind::Users) {
+                    Some(Resolved::Users(s)) => merge_subjects(&mut subjects, &s),
+                    _ => ok = false,
+                }
+            } else {
+                ok &= self.subject_literal(word, &mut subjects);
+            }
+        }
+        ok.then_some(subjects)
+    }
+
+    fn target_users(&mut self, words: &[Word]) -> Option<Names> {
+        let mut names = Vec::new();
+        let mut any = false;
+        let mut ok = true;
+        for word in words {
+            if is_star(word) {
+                any = true;
+            } else if is_alias_ref(word) {
+                match self.reference(word, AliasKind::Users) {
+                    Some(Resolved::Users(s)) if s.groups.is_empty() && !s.anyone => {
+                        names.extend(s.users)
+                    }
+                    Some(_) => {
+                        self.error(
+                            word.span,
+                            format!(
+                                "alias `{}` holds groups of users; a target must name users",
+                                word.text
+                            ),
+                            None,
+                        );
+                        ok = false;
+                    }
+                    None => ok = false,
+                }
+            } else if let Some(group) = word.text.strip_prefix('%') {
+                self.error(
+                    word.span,
+                    format!(
+                        "`{}` is a group of users, but `as user` takes user names",
+                        word.text
+                    ),
+                    Some(format!("to switch to the group, write `as group {group}`")),
+                );
+                ok = false;
+            } else if valid_name(&word.text) {
+                names.push(word.text.clone());
+            } else {
+                self.error(
+                    word.span,
+                    format!("`{}` is not a user name", word.text),
+                    None,
+                );
+                ok = false;
+            }
+        }
+        ok.then(|| if any { Names::Any } else { Names::Some(names) })
+    }
+
+    fn target_groups(&mut self, words: &[Word]) -> Option<Names> {
+        let mut names = Vec::new();
+        let mut any = false;
+        let mut ok = true;
+        for word in words {
+            if is_star(word) {
+                any = true;
+            } else if is_alias_ref(word) {
+                match self.reference(word, AliasKind::Groups) {
+                    Some(Resolved::Groups(g)) => names.extend(g),
+                    _ => ok = false,
+                }
+            } else {
+                match self.group_name(word) {
+                    Some(g) => names.push(g),
+                    None => ok = false,
+                }
+            }
+        }
+        ok.then(|| if any { Names::Any } else { Names::Some(names) })
+    }
+
+    fn rule(&mut self, ast: &RuleAst) -> Option<Rule> {
+        let mut ok = true;
+        let action = match ast.action {
+            ActionAst::Permit => Action::Permit,
+            ActionAst::Deny => Action::Deny,
+            ActionAst::Grant => Action::Grant,
+        };
+        let options = self.options(action, &ast.options);
+        ok &= options.is_some();
+        let subjects = self.subjects(&ast.subjects);
+        let target = match (&ast.target_users, &ast.target_groups) {
+            (Some(users), None) => self.target_users(users).map(Target::Users),
+            (None, Some(groups)) => self.target_groups(groups).map(Target::Groups),
+            (Some(users), Some(groups)) => {
+                let users = self.target_users(users);
+                let groups = self.target_groups(groups);
+                users.zip(groups).map(|(u, g)| Target::UserAndGroup(u, g))
+            }
+            (None, None) => None,
+        };
+        if action == Action::Grant {
+            if let Some(span) = ast.stray_as {
+                self.error(
+                    span,
+                    "a grant rule has no `as`".into(),
+                    Some("write `grant SUBJECTS group G`".into()),
+                );
+                ok = false;
+            }
+            if let Some(Target::Groups(Names::Any)) = target {
+                let span = ast
+                    .target_groups
+                    .as_ref()
+                    .and_then(|g| g.iter().find(|w| is_star(w)))
+                    .map_or(ast.span, |w| w.span);
+                self.error(
+                    span,
+                    "a grant rule must name its groups; `*` would grant every group".into(),
+                    None,
+                );
+                ok = false;
+            }
+            if let Some(command) = &ast.command {
+                self.error(
+                    command.span,
+                    "a grant rule takes no command: it acts at login".into(),
+                    None,
+                );
+                ok = false;
+            }
+        }
+        let mut rule = Rule {
+            action,
+            location: self.location(ast.span),
+            text: rule_text(self.sources.slice(ast.span)),
+            options: options.unwrap_or_default(),
+            subjects: subjects.clone().unwrap_or_default(),
+            target: target.clone().unwrap_or(Target::Users(Names::Any)),
+            hosts: None,
+            services: None,
+            when: None,
+            until: None,
+            command: None,
+        };
+        ok &= self.conditions(&ast.conditions, &mut rule);
+        if action != Action::Grant {
+            if let Some(command) = &ast.command {
+                rule.command = self.command(&command.path, command.args.as_deref());
+                ok &= rule.command.is_some();
+            }
+        }
+        (ok && subjects.is_some() && target.is_some()).then_some(rule)
+    }
+
+    fn options(&mut self, action: Action, options: &[OptionAst]) -> Option<Options> {
+        let mut result = Options::default();
+        let mut ok = true;
+        let mut seen: Vec<&'static str> = Vec::new();
+        for option in options {
+            let (name, span) = match option {
+                OptionAst::Nopass(s) => ("nopass", *s),
+                OptionAst::Keepenv(s) => ("keepenv", *s),
+                OptionAst::Nolog(s) => ("nolog", *s),
+                OptionAst::Persist(s, _) => ("persist", *s),
+                OptionAst::Setenv(s, _) => ("setenv", *s),
+            };
+            if action != Action::Permit {
+                self.error(
+                    span,
+                    format!(
+                        "`{name}` is an option of `permit` rules; a `{}` rule takes none",
+                        action.keyword()
+                    ),
+                    None,
+                );
+                ok = false;
+                continue;
+            }
+            if seen.contains(&name) {
+                self.error(span, format!("`{name}` is given twice"), None);
+                ok = false;
+                continue;
+            }
+            seen.push(name);
+            match option {
+                OptionAst::Nopass(_) => result.nopass = true,
+                OptionAst::Keepenv(_) => result.keepenv = true,
+                OptionAst::Nolog(_) => result.nolog = true,
+                OptionAst::Persist(_, None) => result.persist = Some(self.settings.persist),
+                OptionAst::Persist(_, Some(value)) => match parse_duration(&value.text) {
+                    Ok(d) => result.persist = Some(d),
+                    Err(why) => {
+                        self.error(
+                            value.span,
+                            format!("invalid `persist` duration: {why}"),
+                            None,
+                        );
+                        ok = false;
+                    }
+                },
+                OptionAst::Setenv(_, items) => match self.setenv(items) {
+                    Some(changes) => result.setenv = changes,
+                    None => ok = false,
+                },
+            }
+        }
+        if result.nopass && result.persist.is_some() {
+            let span = options
+                .iter()
+                .find(|o| matches!(o, OptionAst::Persist(..)))
+                .map(OptionAst::span);
+            if let Some(span) = span {
+                self.error(
+                    span,
+                    "`nopass` and `persist` cannot be used together".into(),
+                    Some(
+                        "`persist` remembers an authentication that `nopass` never asks for".into(),
+                    ),
+                );
+            }
+            ok = false;
+        }
+        ok.then_some(result)
+    }
+
+    fn setenv(&mut self, items: &[EnvItemAst]) -> Option<Vec<EnvChange>> {
+        let mut changes = Vec::new();
+        let mut ok = true;
+        for item in items {
+            let name = match item {
+                EnvItemAst::Unset(n) | EnvItemAst::Set(n, _) | EnvItemAst::Keep(n) => n,
+            };
+            if !env::is_valid_name(&name.text) {
+                self.error(
+                    name.span,
+                    format!("`{}` is not a variable name", name.text),
+                    None,
+                );
+                ok = false;
+                continue;
+            }
+            if env::is_dangerous_name(&name.text) && !matches!(item, EnvItemAst::Unset(_)) {
+                self.error(
+                    name.span,
+                    format!("`{}` can never be passed to a command: it changes how programs load or shells start", name.text),
+                    None,
+                );
+                ok = false;
+                continue;
+            }
+            changes.push(match item {
+                EnvItemAst::Unset(n) => EnvChange::Unset(n.text.clone()),
+                EnvItemAst::Keep(n) => EnvChange::Keep(n.text.clone()),
+                EnvItemAst::Set(n, value) => {
+                    if env::is_dangerous_value(&value.text) {
+                        self.error(
+                            value.span,
+                            "a value starting with `()` would define a shell function".into(),
+                            None,
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    EnvChange::Set(n.text.clone(), value.text.clone())
+                }
+            });
+        }
+        ok.then_some(changes)
+    }
+
+    fn conditions(&mut self, conditions: &[ConditionAst], rule: &mut Rule) -> bool {
+        let mut ok = true;
+        let mut seen: Vec<&'static str> = Vec::new();
+        for condition in conditions {
+            let (name, span) = match condition {
+                ConditionAst::On(s, _) => ("on", *s),
+                ConditionAst::Service(s, _) => ("service", *s),
+                ConditionAst::When(s, ..) => ("when", *s),
+                ConditionAst::Until(s, _) => ("until", *s),
+            };
+            if seen.contains(&name) {
+                self.error(
+                    span,
+                    format!("`{name}` is given twice in one rule"),
+                    Some(format!("list every value in one `{name}`")),
+                );
+                ok = false;
+                continue;
+            }
+            seen.push(name);
+            match condition {
+                ConditionAst::On(_, words) => {
+                    let mut globs = Vec::new();
+                    for word in words {
+                        let found = if is_alias_ref(word) {
+                            match self.reference(word, AliasKind::Hosts) {
+                                Some(Resolved::Hosts(g)) => Some(g),
+                                _ => None,
+                            }
+                        } else {
+                            self.host_glob(word).map(|g| vec![g])
+                        };
+                        match found {
+                            Some(g) => globs.extend(g),
+                            None => ok = false,
+                        }
+                    }
+                    rule.hosts = Some(globs);
+                }
+                ConditionAst::Service(_, words) => {
+                    for word in words.iter().filter(|w| !valid_name(&w.text) || is_star(w)) {
+                        self.error(
+                            word.span,
+                            format!("`{}` is not a PAM service name", word.text),
+                            None,
+                        );
+                        ok = false;
+                    }
+                    rule.services = Some(words.iter().map(|w| w.text.clone()).collect());
+                }
+                ConditionAst::When(span, first, second) => {
+                    match self.when(*span, first, second.as_deref()) {
+                        Some(when) => rule.when = Some((when, when_text(first, second.as_deref()))),
+                        None => ok = false,
+                    }
+                }
+                ConditionAst::Until(_, word) => {
+                    match parse_until(&word.text, &self.settings.timezone) {
+                        Ok(end) => rule.until = Some((end, word.text.clone())),
+                        Err(why) => {
+                            self.error(word.span, format!("invalid `until`: {why}"), None);
+                            ok = false;
+                        }
+                    }
+                }
+            }
+        }
+        ok
+    }
+
+    fn when(&mut self, span: Span, first: &[Word], second: Option<&[Word]>) -> Option<When> {
+        let looks_like_time = |w: &Word| w.text.contains(':');
+        let (days_words, time_words): (&[Word], Option<&[Word]>) =
+            if first.iter().any(looks_like_time) {
+                if let Some(extra) = second {
+                    self.error(
+                        extra[0].span,
+                        "days come before times in `when`".into(),
+                        Some("write `when Mon-Fri 09:00-17:00`".into()),
+                    );
+                    return None;
+                }
+                (&[], Some(first))
+            } else {
+                (first, second)
+            };
+        let mut ok = true;
+        let mut days = Days::ALL;
+        if !days_words.is_empty() {
+            let mut union: Option<Days> = None;
+            for word in days_words {
+                match Days::parse(&word.text) {
+                    Ok(d) => union = Some(union.map_or(d, |u| u.union(d))),
+                    Err(why) => {
+                        self.error(word.span, why, None);
+                        ok = false;
+                    }
+                }
+            }
+            days = union.unwrap_or(Days::ALL);
+        }
+        let mut ranges = Vec::new();
+        for word in time_words.unwrap_or_default() {
+            match TimeRange::parse(&word.text) {
+                Ok(r) => ranges.push(r),
+                Err(why) => {
+                    self.error(word.span, why, None);
+                    ok = false;
+                }
+            }
+        }
+        if days_words.is_empty() && ranges.is_empty() && ok {
+            self.error(span, "`when` needs days, times or both".into(), None);
+            ok = false;
+        }
+        ok.then_some(When { days, ranges })
+    }
+
+    fn command(&mut self, path: &Word, args: Option<&[Word]>) -> Option<CommandMatch> {
+        let paths = if is_alias_ref(path) {
+            match self.reference(path, AliasKind::Commands) {
+                Some(Resolved::Commands(globs)) => globs,
+                _ => return None,
+            }
+        } else {
+            vec![self.command_glob(path)?]
+        };
+        let args = args.map(|words| {
+            let rest = words.last().is_some_and(is_star);
+            let exact_len = words.len() - usize::from(rest);
+            ArgsMatch {
+                exact: words[..exact_len].iter().map(|w| w.text.clone()).collect(),
+                rest,
+            }
+        });
+        Some(CommandMatch { paths, args })
+    }
+
+    fn lint(
+        &mut self,
+        statements: &[Statement],
+        rules: &[Rule],
+        spans: &[Span],
+        context: &Context,
+    ) {
+        for statement in statements {
+            if let Statement::Alias { name, .. } = statement {
+                if !self.used.contains(&name.text) && self.aliases.contains_key(name.text.as_str())
+                {
+                    self.warn(
+                        name.span,
+                        format!("alias `{}` is never used", name.text),
+                        None,
+                    );
+                }
+            }
+        }
+        if let Some(now) = context.now {
+            for (rule, span) in rules.iter().zip(spans) {
+                if let Some((end, text)) = &rule.until {
+                    if now >= *end {
+                        self.warn(
+                            *span,
+                            format!("this rule expired at `until {text}`; it no longer matches"),
+                            None,
+                        );
+                    }
+                }
+            }
+        }
+        self.lint_shadowed(rules, spans);
+        if let Some(directory) = context.directory {
+            self.lint_names(statements, directory);
+        }
+    }
+
+    /// Warns about rules that a later rule always overrides: the later one
+    /// matches every request the earlier one does, so the earlier never decides.
+    fn lint_shadowed(&mut self, rules: &[Rule], spans: &[Span]) {
+        let index = Index::build(rules);
+        for (i, rule) in rules.iter().enumerate() {
+            if rule.action == Action::Grant {
+                continue;
+            }
+            let mut lists = vec![index.for_anyone()];
+            if let Some(user) = rule.subjects.users.first() {
+                lists.push(index.for_user(user));
+            } else if let Some(group) = rule.subjects.groups.first() {
+                lists.push(index.for_group(group));
+            }
+            let overriding = lists
+                .iter()
+                .flat_map(|l| l.iter().copied())
+                .filter(|&j| j as usize > i)
+                .map(|j| &rules[j as usize])
+                .find(|later| overrides(later, rule));
+            if let Some(later) = overriding {
+                let hint = format!("{}: {}", later.location, later.text);
+                self.warn(
+                    spans[i],
+                    "this rule never decides: a later rule always overrides it".into(),
+                    Some(hint),
+                );
+            }
+        }
+    }
+
+    fn lint_names(&mut self, statements: &[Statement], directory: &dyn Directory) {
+        let mut checked: HashSet<(u8, String)> = HashSet::new();
+        let mut words: Vec<(u8, &Word)> = Vec::new();
+        for statement in statements {
+            match statement {
+                Statement::Alias { kind, items, .. } => {
+                    for item in items.iter().filter(|w| !is_alias_ref(w)) {
+                        match kind {
+                            AliasKind::Users => words.push((b'u', item)),
+                            AliasKind::Groups => words.push((b'g', item)),
+                            AliasKind::Hosts => words.push((b'h', item)),
+                            AliasKind::Commands => {}
+                        }
+                    }
+                }
+                Statement::Rule(rule) => {
+                    words.extend(rule.subjects.iter().map(|w| (b'u', w)));
+                    words.extend(rule.target_users.iter().flatten().map(|w| (b'u', w)));
+                    words.extend(rule.target_groups.iter().flatten().map(|w| (b'g', w)));
+                    for condition in &rule.conditions {
+                        if let ConditionAst::On(_, hosts) = condition {
+                            words.extend(hosts.iter().map(|w| (b'h', w)));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (kind, word) in words {
+            if is_alias_ref(word) || is_star(word) {
+                continue;
+            }
+            let (kind, name) = match (kind, word.text.strip_prefix('%')) {
+                (b'u', Some(group)) => (b'g', group),
+                (_, _) => (kind, word.text.as_str()),
+            };
+            if !checked.insert((kind, name.to_string())) {
+                continue;
+            }
+            let (exists, what) = match kind {
+                b'u' => (directory.user_exists(name), "user"),
+                b'g' => (directory.group_exists(name), "group"),
+                _ if Glob::new(name).is_ok_and(|g| !g.is_literal()) => continue,
+                _ => (directory.host_exists(name), "host"),
+            };
+            if !exists {
+                self.warn(word.span, format!("{what} `{name}` does not exist"), None);
+            }
+        }
+    }
+}
+
+/// True when `later` matches every request `earlier` matches.
+fn overrides(later: &Rule, earlier: &Rule) -> bool {
+    later.action != Action::Grant
+        && later.is_unconditional()
+        && later.subjects.covers(&earlier.subjects)
+        && later.target.covers(&earlier.target)
+        && match (&later.command, &earlier.command) {
+            (None, _) => true,
+            (Some(l), Some(e)) => l.same_as(e),
+            (Some(_), None) => false,
+        }
+}
+
+fn merge_subjects(into: &mut Subjects, from: &Subjects) {
+    into.anyone |= from.anyone;
+    into.users.extend(from.users.iter().cloned());
+    into.groups.extend(from.groups.iter().cloned());
+}
+
+/// The statement as one line: continued lines joined by one space.
+fn rule_text(source: &str) -> String {
+    let lines: Vec<&str> = source
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
+    let last = lines.len() - 1;
+    let parts: Vec<&str> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let line = if i < last {
+                line.strip_suffix('\\').unwrap_or(line).trim_end()
+            } else {
+                line
+            };
+            if i > 0 { line.trim_start() } else { line }
+        })
+        .filter(|l| !l.is_empty())
+        .collect();
+    parts.join(" ")
+}
+
+fn when_text(first: &[Word], second: Option<&[Word]>) -> String {
+    let join = |ws: &[Word]| {
+        ws.iter()
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    match second {
+        Some(s) => format!("{} {}", join(first), join(s)),
+        None => join(first),
+    }
+}

@@ -1,0 +1,27 @@
+//! The newgate policy: who may switch to which groups and users.
+//!
+//! [`load`] reads a policy file (with its includes) and checks it; a
+//! [`Policy`] then decides [`Request`]s with [`Policy::decide`], purely: no
+//! clock, no NSS, no files. Everything the decision needs is in the request.
+
+#![forbid(unsafe_code)]
+
+mod compile;
+mod diag;
+pub mod env;
+mod glob;
+mod load;
+mod policy;
+mod syntax;
+pub mod time;
+
+pub use compile::Directory;
+pub use diag::{Diagnostic, Position, Severity};
+pub use load::{LoadOptions, Loaded, MAX_FILE_SIZE, MAX_INCLUDE_DEPTH, Trust, load, load_str};
+pub use policy::{
+    Action, Audit, DEFAULT_SECURE_PATH, Decision, EnvChange, Granted, Location, LogFormat, Login,
+    Options, Outcome, Policy, Request, Rule, Settings, Step, Verdict,
+};
+
+/// Where the installed policy lives.
+pub const DEFAULT_POLICY: &str = "/etc/newgate/policy";

@@ -1,0 +1,471 @@
+//! Reading a policy from disk: ownership and mode checks, includes, time zones.
+//!
+//! This is the only module of the crate that touches the file system.
+
+use std::ffi::OsStr;
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Component, Path, PathBuf};
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use nix::fcntl::OFlag;
+
+use crate::compile::{Context, Directory, compile};
+use crate::diag::{Collector, Diagnostic, Severity, Sources, Span};
+use crate::glob::Glob;
+use crate::policy::Policy;
+use crate::syntax::{Statement, parse_file};
+
+/// The largest policy file read; anything bigger is refused.
+pub const MAX_FILE_SIZE: u64 = 16 << 20;
+/// The most bytes read across all files of one policy.
+const MAX_TOTAL_SIZE: u64 = 64 << 20;
+/// How deep includes may nest.
+pub const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// How far the files on disk are trusted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trust {
+    /// The installed policy: each file, and every folder above it, must be
+    /// owned by root (or by `owner`, for tests run without root) and not
+    /// writable by group or other; the files themselves must not be symlinks.
+    Secure { owner: u32 },
+    /// A draft named on the command line: read as it is, with no ownership checks.
+    Draft,
+}
+
+impl Trust {
+    pub const ROOT: Trust = Trust::Secure { owner: 0 };
+}
+
+/// How to load, and which warnings to compute.
+#[derive(Clone, Copy)]
+pub struct LoadOptions<'a> {
+    pub trust: Trust,
+    /// Warn about users, groups and hosts that do not exist.
+    pub directory: Option<&'a dyn Directory>,
+    /// Warn about `until` dates before this moment.
+    pub now: Option<Timestamp>,
+    /// Compute the warnings at all (unused aliases, rules that never decide, ...).
+    pub lint: bool,
+}
+
+impl LoadOptions<'_> {
+    /// What the enforcing programs use: root-owned files, no warnings.
+    pub fn enforcing() -> LoadOptions<'static> {
+        LoadOptions {
+            trust: Trust::ROOT,
+            directory: None,
+            now: None,
+            lint: false,
+        }
+    }
+}
+
+/// The result of loading: a policy when there was no error, and every diagnostic.
+#[derive(Debug)]
+pub struct Loaded {
+    pub policy: Option<Policy>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+    }
+}
+
+/// Loads the policy at `path` and every file it includes.
+pub fn load(path: &Path, options: &LoadOptions) -> Loaded {
+    let mut loader = Loader::new();
+    match loader.read(path, options.trust) {
+        Ok((text, id)) => loader.finish(path.to_path_buf(), text, id, options),
+        Err(message) => {
+            loader.diags.file(path, message, None);
+            Loaded {
+                policy: None,
+                diagnostics: loader.diags.into_sorted(),
+            }
+        }
+    }
+}
+
+/// Loads a policy from text, as if it were the file `path` (includes are read
+/// relative to that file's folder, with the given trust).
+pub fn load_str(path: &Path, text: &str, options: &LoadOptions) -> Loaded {
+    Loader::new().finish(path.to_path_buf(), text.to_string(), None, options)
+}
+
+/// A file's identity, to find include cycles whatever the path says.
+type FileId = (u64, u64);
+
+struct Loader {
+    sources: Sources,
+    diags: Collector,
+    total: u64,
+    /// The files being read, outermost first, for cycle detection.
+    stack: Vec<(Option<FileId>, PathBuf)>,
+}
+
+impl Loader {
+    fn new() -> Loader {
+        Loader {
+            sources: Sources::default(),
+            diags: Collector::default(),
+            total: 0,
+            stack: Vec::new(),
+        }
+    }
+
+    fn finish(
+        mut self,
+        path: PathBuf,
+        text: String,
+        id: Option<FileId>,
+        options: &LoadOptions,
+    ) -> Loaded {
+        let mut statements = Vec::new();
+        self.stack.push((id, path.clone()));
+        let file = self.sources.add(path, text);
+        self.statements(file, options.trust, &mut statements);
+        let zone_lookup = |name: &str| time_zone(name);
+        let context = Context {
+            local_zone: local_time_zone(),
+            zone_lookup: &zone_lookup,
+            directory: options.directory,
+            now: options.now,
+            lint: options.lint,
+        };
+        let policy = compile(&self.sources, &statements, &context, &mut self.diags);
+        Loaded {
+            policy,
+            diagnostics: self.diags.into_sorted(),
+        }
+    }
+
+    /// Parses a file and splices in its includes, in place.
+    fn statements(&mut self, file: u32, trust: Trust, out: &mut Vec<Statement>) {
+        for statement in parse_file(&self.sources, file, &mut self.diags) {
+            if let Statement::Include { span, pattern } = &statement {
+                let (span, pattern) = (*span, pattern.text.clone());
+                out.push(statement);
+                self.include(file, span, &pattern, trust, out);
+            } else {
+                out.push(statement);
+            }
+        }
+    }
+
+    fn include(
+        &mut self,
+        from: u32,
+        span: Span,
+        pattern: &str,
+        trust: Trust,
+        out: &mut Vec<Statement>,
+    ) {
+        if self.stack.len() > MAX_INCLUDE_DEPTH {
+            self.error(
+                span,
+                format!("includes nest deeper than {MAX_INCLUDE_DEPTH} files"),
+            );
+            return;
+        }
+        let folder = self
+            .sources
+            .path(from)
+            .parent()
+            .unwrap_or(Path::new("/"))
+            .to_path_buf();
+        let joined = folder.join(pattern);
+        let files = match expand_include(&joined) {
+            Ok(files) => files,
+            Err(message) => return self.error(span, message),
+        };
+        for path in files {
+            let (text, id) = match self.read(&path, trust) {
+                Ok(read) => read,
+                Err(message) => {
+                    self.error(
+                        span,
+                        format!("cannot include {}: {message}", path.display()),
+                    );
+                    continue;
+                }
+            };
+            if let Some(start) = self
+                .stack
+                .iter()
+                .position(|(seen, _)| id.is_some() && *seen == id)
+            {
+                let mut chain: Vec<String> = self.stack[start..]
+                    .iter()
+                    .map(|(_, p)| p.display().to_string())
+                    .collect();
+                chain.push(path.display().to_string());
+                self.error(span, format!("include cycle: {}", chain.join(" → ")));
+                continue;
+            }
+            self.stack.push((id, path.clone()));
+            let file = self.sources.add(path, text);
+            self.statements(file, trust, out);
+            self.stack.pop();
+        }
+    }
+
+    fn error(&mut self, span: Span, message: String) {
+        self.diags
+            .at(&self.sources, Severity::Error, span, message, None);
+    }
+
+    /// Reads one file, checking it (and the folders above it) as `trust` says.
+    fn read(&mut self, path: &Path, trust: Trust) -> Result<(String, Option<FileId>), String> {
+        if let Trust::Secure { owner } = trust {
+            let absolute = std::path::absolute(path).map_err(|e| describe_io(&e))?;
+            check_folders(&absolute, owner)?;
+        }
+        let mut flags = OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+        if trust != Trust::Draft {
+            flags |= OFlag::O_NOFOLLOW;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(flags.bits())
+            .open(path)
+            .map_err(|e| {
+                if e.raw_os_error() == Some(nix::libc::ELOOP) {
+                    "it is a symbolic link; the policy must be a regular file".to_string()
+                } else {
+                    describe_io(&e)
+                }
+            })?;
+        let meta = file.metadata().map_err(|e| describe_io(&e))?;
+        if !meta.is_file() {
+            return Err("it is not a regular file".into());
+        }
+        if let Trust::Secure { owner } = trust {
+            check_owner_and_mode(&meta, owner, "it")?;
+        }
+        if meta.len() > MAX_FILE_SIZE {
+            return Err(format!("it is larger than {} MiB", MAX_FILE_SIZE >> 20));
+        }
+        self.total += meta.len();
+        if self.total > MAX_TOTAL_SIZE {
+            return Err(format!(
+                "the policy's files are larger than {} MiB together",
+                MAX_TOTAL_SIZE >> 20
+            ));
+        }
+        let text = read_limited(file)?;
+        Ok((text, Some((meta.dev(), meta.ino()))))
+    }
+}
+
+fn read_limited(file: File) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| describe_io(&e))?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(format!("it is larger than {} MiB", MAX_FILE_SIZE >> 20));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let line = e.as_bytes()[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        format!("it is not UTF-8 text (line {line})")
+    })
+}
+
+fn describe_io(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => error.to_string(),
+    }
+}
+
+/// Every folder from `/` down to the file's own must be a real folder, owned
+/// by root (or `owner`), and not writable by group or other.
+fn check_folders(path: &Path, owner: u32) -> Result<(), String> {
+    let mut folder = PathBuf::new();
+    let parent = path.parent().ok_or("it has no parent folder")?;
+    for component in parent.components() {
+        folder.push(component);
+        let meta = std::fs::symlink_metadata(&folder)
+            .map_err(|e| format!("its folder {}: {}", folder.display(), describe_io(&e)))?;
+        if meta.file_type().is_symlink() {
+            return Err(format!(
+                "its folder {} is a symbolic link",
+                folder.display()
+            ));
+        }
+        check_owner_and_mode(&meta, owner, &format!("its folder {}", folder.display()))?;
+    }
+    Ok(())
+}
+
+fn check_owner_and_mode(meta: &Metadata, owner: u32, what: &str) -> Result<(), String> {
+    if meta.uid() != 0 && meta.uid() != owner {
+        return Err(format!(
+            "{what} is owned by uid {}, not by root",
+            meta.uid()
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        let writers = if meta.mode() & 0o002 != 0 {
+            "everyone"
+        } else {
+            "its group"
+        };
+        return Err(format!(
+            "{what} is writable by {writers} (mode {:04o})",
+            meta.mode() & 0o7777
+        ));
+    }
+    Ok(())
+}
+
+/// The files an `include` names: one file, or the matches of a file-name glob
+/// in sorted order, skipping hidden files and package-manager leftovers.
+fn expand_include(pattern: &Path) -> Result<Vec<PathBuf>, String> {
+    let name = pattern
+        .file_name()
+        .and_then(OsStr::to_str)
+        .ok_or("an include must name a file")?;
+    let folder = pattern.parent().unwrap_or(Path::new("/"));
+    if folder
+        .components()
+        .any(|c| matches!(c, Component::Normal(s) if s.to_str().is_some_and(has_wildcard)))
+    {
+        return Err("only the file name of an include may hold wildcards".into());
+    }
+    if !has_wildcard(name) {
+        return Ok(vec![pattern.to_path_buf()]);
+    }
+    let glob = Glob::new(name).map_err(|why| format!("bad include pattern: {why}"))?;
+    let entries = std::fs::read_dir(folder)
+        .map_err(|e| format!("cannot read {}: {}", folder.display(), describe_io(&e)))?;
+    let mut names: Vec<String> = Vec::new();
+    for entry in entries {
+        let entry =
+            entry.map_err(|e| format!("cannot read {}: {}", folder.display(), describe_io(&e)))?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        if !is_skipped(&name) && glob.matches_file_name(&name) {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names.into_iter().map(|n| folder.join(n)).collect())
+}
+
+fn has_wildcard(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Editor backups and package-manager leftovers are never policy.
+fn is_skipped(name: &str) -> bool {
+    name.starts_with('.')
+        || name.ends_with('~')
+        || name.ends_with(".bak")
+        || name.contains(".dpkg-")
+        || name.contains(".rpm")
+        || name.contains(".ucf-")
+}
+
+const ZONEINFO: &str = "/usr/share/zoneinfo";
+
+/// Loads a named time zone from the system's database. `TZ` and `TZDIR` are
+/// ignored on purpose: the caller of a setuid program controls them.
+fn time_zone(name: &str) -> Result<TimeZone, String> {
+    if name == "UTC" {
+        return Ok(TimeZone::UTC);
+    }
+    let valid = !name.is_empty()
+        && !name.starts_with('/')
+        && name
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
+    let unknown =
+        || format!("unknown time zone `{name}`; use a name from {ZONEINFO}, like `Europe/Berlin`");
+    if !valid {
+        return Err(unknown());
+    }
+    let bytes = read_zone_file(&Path::new(ZONEINFO).join(name)).ok_or_else(unknown)?;
+    TimeZone::tzif(name, &bytes).map_err(|_| unknown())
+}
+
+/// The system's zone, from `/etc/localtime`; UTC when there is none, as the C library does.
+fn local_time_zone() -> (TimeZone, String) {
+    let path = Path::new("/etc/localtime");
+    let name = std::fs::read_link(path)
+        .ok()
+        .and_then(|target| {
+            let target = target.to_string_lossy().into_owned();
+            target
+                .split_once("zoneinfo/")
+                .map(|(_, name)| name.to_string())
+        })
+        .unwrap_or_else(|| "localtime".into());
+    match read_zone_file(path).and_then(|bytes| TimeZone::tzif(&name, &bytes).ok()) {
+        Some(zone) => (zone, name),
+        None => (TimeZone::UTC, "UTC".into()),
+    }
+}
+
+fn read_zone_file(path: &Path) -> Option<Vec<u8>> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(OFlag::O_NONBLOCK.bits())
+        .open(path)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(1 << 20).read_to_end(&mut bytes).ok()?;
+    Some(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leftovers_are_skipped() {
+        for name in [
+            ".hidden.conf",
+            "a.conf~",
+            "a.conf.bak",
+            "a.conf.dpkg-old",
+            "a.conf.rpmnew",
+            "a.conf.ucf-dist",
+        ] {
+            assert!(is_skipped(name), "{name}");
+        }
+        assert!(!is_skipped("10-admins.conf"));
+    }
+
+    #[test]
+    fn zone_names_cannot_escape_the_database() {
+        assert!(time_zone("../../etc/passwd").is_err());
+        assert!(time_zone("/etc/localtime").is_err());
+        assert!(time_zone("Europe/Nowhere").is_err());
+        assert!(time_zone("UTC").is_ok());
+    }
+}

@@ -1,0 +1,683 @@
+//! From text to statements: logical lines, the pest grammar, and the syntax tree.
+
+use pest::Parser;
+use pest::iterators::Pair;
+
+use crate::diag::{Collector, Severity, Sources, Span, did_you_mean};
+
+#[derive(pest_derive::Parser)]
+#[grammar = "grammar.pest"]
+struct Grammar;
+
+/// A word as written: unescaped text and where it stands.
+#[derive(Clone, Debug)]
+pub(crate) struct Word {
+    pub text: String,
+    pub span: Span,
+    pub quoted: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AliasKind {
+    Users,
+    Groups,
+    Hosts,
+    Commands,
+}
+
+impl AliasKind {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            AliasKind::Users => "users",
+            AliasKind::Groups => "groups",
+            AliasKind::Hosts => "hosts",
+            AliasKind::Commands => "commands",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ActionAst {
+    Permit,
+    Deny,
+    Grant,
+}
+
+#[derive(Debug)]
+pub(crate) enum OptionAst {
+    Nopass(Span),
+    Keepenv(Span),
+    Nolog(Span),
+    Persist(Span, Option<Word>),
+    Setenv(Span, Vec<EnvItemAst>),
+}
+
+impl OptionAst {
+    pub fn span(&self) -> Span {
+        match self {
+            OptionAst::Nopass(s) | OptionAst::Keepenv(s) | OptionAst::Nolog(s) => *s,
+            OptionAst::Persist(s, _) | OptionAst::Setenv(s, _) => *s,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) enum EnvItemAst {
+    Unset(Word),
+    Set(Word, Word),
+    Keep(Word),
+}
+
+#[derive(Debug)]
+pub(crate) enum ConditionAst {
+    On(Span, Vec<Word>),
+    Service(Span, Vec<Word>),
+    When(Span, Vec<Word>, Option<Vec<Word>>),
+    Until(Span, Word),
+}
+
+#[derive(Debug)]
+pub(crate) struct CommandAst {
+    pub span: Span,
+    pub path: Word,
+    pub args: Option<Vec<Word>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct RuleAst {
+    pub action: ActionAst,
+    /// The whole statement, for "FILE:LINE: rule text".
+    pub span: Span,
+    pub options: Vec<OptionAst>,
+    pub subjects: Vec<Word>,
+    /// `as` written in a `grant` rule, which reads `grant SUBJECTS group G`.
+    pub stray_as: Option<Span>,
+    pub target_users: Option<Vec<Word>>,
+    pub target_groups: Option<Vec<Word>>,
+    pub conditions: Vec<ConditionAst>,
+    pub command: Option<CommandAst>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Statement {
+    Set {
+        name: Word,
+        value: Word,
+    },
+    Alias {
+        kind: AliasKind,
+        name: Word,
+        items: Vec<Word>,
+    },
+    Include {
+        span: Span,
+        pattern: Word,
+    },
+    Rule(RuleAst),
+}
+
+/// Splits a file into logical lines: byte ranges, without their line breaks,
+/// with `\`-continued lines joined. Comments and quotes are followed so that a
+/// `\` inside them does not continue the line.
+pub(crate) fn logical_lines(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut in_quote = false;
+    let mut in_comment = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'\n' {
+            let continued =
+                !in_comment && !in_quote && i > start && ends_with_backslash(&bytes[start..i]);
+            if !continued {
+                let end = if i > start && bytes[i - 1] == b'\r' {
+                    i - 1
+                } else {
+                    i
+                };
+                lines.push((start, end));
+                start = i + 1;
+            }
+            in_quote = false;
+            in_comment = false;
+        } else if in_comment {
+        } else if in_quote {
+            if b == b'\\' && bytes.get(i + 1).is_some_and(|&n| n != b'\n') {
+                i += 1;
+            } else if b == b'"' {
+                in_quote = false;
+            }
+        } else if b == b'"' {
+            in_quote = true;
+        } else if b == b'#'
+            && (i == start
+                || matches!(
+                    bytes[i - 1],
+                    b' ' | b'\t' | b'\n' | b',' | b'{' | b'}' | b'='
+                ))
+        {
+            in_comment = true;
+        }
+        i += 1;
+    }
+    if start < bytes.len() {
+        lines.push((start, bytes.len()));
+    }
+    lines
+}
+
+fn ends_with_backslash(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    line.last() == Some(&b'\\')
+}
+
+/// Parses one file; problems go to `diagnostics`, every statement that parsed is returned.
+pub(crate) fn parse_file(
+    sources: &Sources,
+    file: u32,
+    diagnostics: &mut Collector,
+) -> Vec<Statement> {
+    let text = sources.text(file);
+    let mut statements = Vec::new();
+    for (start, end) in logical_lines(text) {
+        let line = &text[start..end];
+        if line.ends_with('\\') && end == text.len() {
+            let span = Span {
+                file,
+                start: (end - 1) as u32,
+                end: end as u32,
+            };
+            diagnostics.at(
+                sources,
+                Severity::Error,
+                span,
+                "line continuation `\\` at the end of the file".into(),
+                None,
+            );
+            continue;
+        }
+        let builder = Builder {
+            sources,
+            file,
+            base: start,
+            diagnostics: &mut *diagnostics,
+        };
+        match Grammar::parse(Rule::statement_line, line) {
+            Ok(mut pairs) => {
+                let line_pair = pairs.next().expect("statement_line always yields itself");
+                if let Some(statement) = line_pair.into_inner().find(|p| p.as_rule() != Rule::EOI) {
+                    if let Some(statement) = builder.statement(statement) {
+                        statements.push(statement);
+                    }
+                }
+            }
+            Err(error) => builder.syntax_error(line, &error),
+        }
+    }
+    statements
+}
+
+struct Builder<'a> {
+    sources: &'a Sources,
+    file: u32,
+    base: usize,
+    diagnostics: &'a mut Collector,
+}
+
+const STATEMENT_KEYWORDS: [&str; 9] = [
+    "permit", "deny", "grant", "set", "users", "groups", "hosts", "commands", "include",
+];
+
+impl Builder<'_> {
+    fn span(&self, pair: &Pair<Rule>) -> Span {
+        let s = pair.as_span();
+        Span {
+            file: self.file,
+            start: (self.base + s.start()) as u32,
+            end: (self.base + s.end()) as u32,
+        }
+    }
+
+    fn error(&mut self, span: Span, message: String, hint: Option<String>) {
+        self.diagnostics
+            .at(self.sources, Severity::Error, span, message, hint);
+    }
+
+    fn syntax_error(mut self, line: &str, error: &pest::error::Error<Rule>) {
+        let pos = match error.location {
+            pest::error::InputLocation::Pos(p) => p,
+            pest::error::InputLocation::Span((p, _)) => p,
+        };
+        let found = token_at(line, pos);
+        let span = Span {
+            file: self.file,
+            start: (self.base + pos) as u32,
+            end: (self.base + pos + found.len()) as u32,
+        };
+        let expected: Vec<Rule> = match &error.variant {
+            pest::error::ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+            pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
+        };
+        let shown = if found.is_empty() {
+            "end of line".to_string()
+        } else {
+            format!("`{found}`")
+        };
+        let at_start = line[..pos].trim_start().is_empty();
+        if at_start {
+            let hint = if let Some(k) = did_you_mean(found, STATEMENT_KEYWORDS) {
+                Some(format!("did you mean `{k}`?"))
+            } else if is_alias_name(found) {
+                Some(format!(
+                    "an alias definition names its kind first: `users {found} = ...`"
+                ))
+            } else {
+                Some("a statement starts with `permit`, `deny`, `grant`, `set`, `users`, `groups`, `hosts`, `commands` or `include`".into())
+            };
+            self.error(span, format!("unknown statement {shown}"), hint);
+            return;
+        }
+        let mut names: Vec<&str> = expected.iter().filter_map(|r| describe(*r)).collect();
+        names.dedup();
+        let keywords = expected.iter().filter_map(|r| keyword_of(*r));
+        let hint = did_you_mean(found, keywords)
+            .map(|k| format!("did you mean `{k}`?"))
+            .or_else(|| {
+                if found.starts_with('"') {
+                    Some("a quoted word ends with `\"` on the same line".into())
+                } else {
+                    None
+                }
+            });
+        let message = if names.is_empty() {
+            format!("unexpected {shown}")
+        } else {
+            format!("expected {}, found {shown}", join_alternatives(&names))
+        };
+        self.error(span, message, hint);
+    }
+
+    fn statement(mut self, pair: Pair<Rule>) -> Option<Statement> {
+        let span = self.span(&pair);
+        match pair.as_rule() {
+            Rule::setting => {
+                let mut words = pair
+                    .into_inner()
+                    .filter(|p| matches!(p.as_rule(), Rule::setting_name | Rule::word));
+                let name = self.word(words.next()?)?;
+                let value = self.word(words.next()?)?;
+                Some(Statement::Set { name, value })
+            }
+            Rule::alias => {
+                let mut inner = pair.into_inner();
+                let kind = match inner.next()?.into_inner().next()?.as_rule() {
+                    Rule::kw_users => AliasKind::Users,
+                    Rule::kw_groups => AliasKind::Groups,
+                    Rule::kw_hosts => AliasKind::Hosts,
+                    _ => AliasKind::Commands,
+                };
+                let name = self.word(inner.next()?)?;
+                let items = self.list(inner.find(|p| p.as_rule() == Rule::list)?)?;
+                Some(Statement::Alias { kind, name, items })
+            }
+            Rule::include => {
+                let pattern = self.word(pair.into_inner().find(|p| p.as_rule() == Rule::word)?)?;
+                Some(Statement::Include { span, pattern })
+            }
+            Rule::rule | Rule::grant => self.rule(pair).map(Statement::Rule),
+            _ => None,
+        }
+    }
+
+    fn rule(&mut self, pair: Pair<Rule>) -> Option<RuleAst> {
+        let span = self.span(&pair);
+        let mut rule = RuleAst {
+            action: ActionAst::Grant,
+            span,
+            options: Vec::new(),
+            subjects: Vec::new(),
+            stray_as: None,
+            target_users: None,
+            target_groups: None,
+            conditions: Vec::new(),
+            command: None,
+        };
+        let in_grant = pair.as_rule() == Rule::grant;
+        let mut ok = true;
+        for part in pair.into_inner() {
+            let part_span = self.span(&part);
+            match part.as_rule() {
+                Rule::action => {
+                    rule.action = match part.into_inner().next()?.as_rule() {
+                        Rule::kw_permit => ActionAst::Permit,
+                        _ => ActionAst::Deny,
+                    }
+                }
+                Rule::option => match self.option(part.into_inner().next()?) {
+                    Some(option) => rule.options.push(option),
+                    None => ok = false,
+                },
+                Rule::list => match self.list(part) {
+                    Some(words) => rule.subjects = words,
+                    None => ok = false,
+                },
+                Rule::kw_as if in_grant => rule.stray_as = Some(part_span),
+                Rule::target => {
+                    for t in part.into_inner() {
+                        match t.as_rule() {
+                            Rule::target_users => {
+                                rule.target_users = self.list(t.into_inner().nth(1)?)
+                            }
+                            _ => rule.target_groups = self.list(t.into_inner().nth(1)?),
+                        }
+                    }
+                }
+                Rule::target_groups => rule.target_groups = self.list(part.into_inner().nth(1)?),
+                Rule::condition => match self.condition(part.into_inner().next()?) {
+                    Some(condition) => rule.conditions.push(condition),
+                    None => ok = false,
+                },
+                Rule::command => {
+                    let mut inner = part.into_inner().skip(1);
+                    let path = self.word(inner.next()?);
+                    let args = inner.next().map(|a| {
+                        a.into_inner()
+                            .skip(1)
+                            .map(|arg| self.arg(arg))
+                            .collect::<Option<Vec<Word>>>()
+                    });
+                    match (path, args) {
+                        (Some(path), None) => {
+                            rule.command = Some(CommandAst {
+                                span: part_span,
+                                path,
+                                args: None,
+                            })
+                        }
+                        (Some(path), Some(Some(args))) => {
+                            rule.command = Some(CommandAst {
+                                span: part_span,
+                                path,
+                                args: Some(args),
+                            })
+                        }
+                        _ => ok = false,
+                    }
+                }
+                _ => {}
+            }
+        }
+        let targets_ok = rule.target_users.is_some() || rule.target_groups.is_some();
+        (ok && targets_ok).then_some(rule)
+    }
+
+    fn option(&mut self, pair: Pair<Rule>) -> Option<OptionAst> {
+        let span = self.span(&pair);
+        Some(match pair.as_rule() {
+            Rule::kw_nopass => OptionAst::Nopass(span),
+            Rule::kw_keepenv => OptionAst::Keepenv(span),
+            Rule::kw_nolog => OptionAst::Nolog(span),
+            Rule::persist_opt => {
+                let value = match pair.into_inner().find(|p| p.as_rule() == Rule::word) {
+                    Some(w) => Some(self.word(w)?),
+                    None => None,
+                };
+                OptionAst::Persist(span, value)
+            }
+            _ => {
+                let mut items = Vec::new();
+                for item in pair.into_inner().filter(|p| p.as_rule() == Rule::env_item) {
+                    let inner = item.into_inner().next()?;
+                    items.push(match inner.as_rule() {
+                        Rule::env_unset => {
+                            let bare = inner.into_inner().next()?;
+                            let span = self.span(&bare);
+                            EnvItemAst::Unset(Word {
+                                text: bare.as_str().to_string(),
+                                span,
+                                quoted: false,
+                            })
+                        }
+                        Rule::env_set => {
+                            let mut words =
+                                inner.into_inner().filter(|p| p.as_rule() == Rule::word);
+                            let name = self.word(words.next()?)?;
+                            let value = self.word(words.next()?)?;
+                            EnvItemAst::Set(name, value)
+                        }
+                        _ => EnvItemAst::Keep(self.word(inner)?),
+                    });
+                }
+                OptionAst::Setenv(span, items)
+            }
+        })
+    }
+
+    fn condition(&mut self, pair: Pair<Rule>) -> Option<ConditionAst> {
+        let span = self.span(&pair);
+        let kind = pair.as_rule();
+        let mut lists = Vec::new();
+        let mut word = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::list => lists.push(self.list(p)?),
+                Rule::word => word = Some(self.word(p)?),
+                _ => {}
+            }
+        }
+        let mut lists = lists.into_iter();
+        Some(match kind {
+            Rule::on_cond => ConditionAst::On(span, lists.next()?),
+            Rule::service_cond => ConditionAst::Service(span, lists.next()?),
+            Rule::when_cond => ConditionAst::When(span, lists.next()?, lists.next()),
+            _ => ConditionAst::Until(span, word?),
+        })
+    }
+
+    fn list(&mut self, pair: Pair<Rule>) -> Option<Vec<Word>> {
+        let mut words = Vec::new();
+        let mut ok = true;
+        for p in pair.into_inner().filter(|p| p.as_rule() == Rule::word) {
+            match self.word(p) {
+                Some(w) => words.push(w),
+                None => ok = false,
+            }
+        }
+        ok.then_some(words)
+    }
+
+    fn word(&mut self, pair: Pair<Rule>) -> Option<Word> {
+        let span = self.span(&pair);
+        let inner = pair.into_inner().next()?;
+        match inner.as_rule() {
+            Rule::quoted => self.quoted(inner, span),
+            _ => Some(Word {
+                text: inner.as_str().to_string(),
+                span,
+                quoted: false,
+            }),
+        }
+    }
+
+    fn arg(&mut self, pair: Pair<Rule>) -> Option<Word> {
+        let span = self.span(&pair);
+        let inner = pair.into_inner().next()?;
+        match inner.as_rule() {
+            Rule::quoted => self.quoted(inner, span),
+            _ => Some(Word {
+                text: inner.as_str().to_string(),
+                span,
+                quoted: false,
+            }),
+        }
+    }
+
+    fn quoted(&mut self, pair: Pair<Rule>, span: Span) -> Option<Word> {
+        let raw = pair.into_inner().next()?;
+        let raw_start = self.span(&raw).start;
+        let mut text = String::with_capacity(raw.as_str().len());
+        let mut chars = raw.as_str().char_indices();
+        let mut ok = true;
+        while let Some((_, c)) = chars.next() {
+            if c != '\\' {
+                text.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some((_, '"')) => text.push('"'),
+                Some((_, '\\')) => text.push('\\'),
+                Some((_, 'n')) => text.push('\n'),
+                Some((_, 't')) => text.push('\t'),
+                Some((i, other)) => {
+                    let start = raw_start + i as u32 - 1;
+                    let escape = Span {
+                        file: self.file,
+                        start,
+                        end: start + 1 + other.len_utf8() as u32,
+                    };
+                    self.error(
+                        escape,
+                        format!("unknown escape `\\{other}` in a quoted word"),
+                        Some("the escapes are `\\\"`, `\\\\`, `\\n` and `\\t`".into()),
+                    );
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(Word {
+            text,
+            span,
+            quoted: true,
+        })
+    }
+}
+
+/// The token an error points at: a word, one punctuation character, or nothing at the end.
+fn token_at(line: &str, pos: usize) -> &str {
+    let rest = &line[pos.min(line.len())..];
+    let rest = rest.strip_suffix('\r').unwrap_or(rest);
+    if rest.starts_with('"') {
+        let close = rest[1..].find('"').map_or(rest.len(), |i| i + 2);
+        return &rest[..close];
+    }
+    let end = rest
+        .find(|c: char| c.is_whitespace() || matches!(c, ',' | '{' | '}' | '=' | '"'))
+        .unwrap_or(rest.len());
+    if end == 0 {
+        rest.chars().next().map_or("", |c| &rest[..c.len_utf8()])
+    } else {
+        &rest[..end]
+    }
+}
+
+fn is_alias_name(word: &str) -> bool {
+    let mut chars = word.chars();
+    chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn keyword_of(kind: Rule) -> Option<&'static str> {
+    Some(match kind {
+        Rule::kw_permit => "permit",
+        Rule::kw_deny => "deny",
+        Rule::kw_grant => "grant",
+        Rule::kw_set => "set",
+        Rule::kw_users => "users",
+        Rule::kw_groups => "groups",
+        Rule::kw_hosts => "hosts",
+        Rule::kw_commands => "commands",
+        Rule::kw_include => "include",
+        Rule::kw_as => "as",
+        Rule::kw_user => "user",
+        Rule::kw_group => "group",
+        Rule::kw_on => "on",
+        Rule::kw_service => "service",
+        Rule::kw_when => "when",
+        Rule::kw_until => "until",
+        Rule::kw_cmd => "cmd",
+        Rule::kw_args => "args",
+        Rule::kw_nopass => "nopass",
+        Rule::kw_persist => "persist",
+        Rule::kw_keepenv => "keepenv",
+        Rule::kw_setenv => "setenv",
+        Rule::kw_nolog => "nolog",
+        _ => return None,
+    })
+}
+
+fn describe(kind: Rule) -> Option<&'static str> {
+    if let Some(k) = keyword_of(kind) {
+        return Some(match k {
+            "permit" => "`permit`",
+            "deny" => "`deny`",
+            "as" => "`as`",
+            "user" => "`user`",
+            "group" => "`group`",
+            "on" => "`on`",
+            "service" => "`service`",
+            "when" => "`when`",
+            "until" => "`until`",
+            "cmd" => "`cmd`",
+            "args" => "`args`",
+            "nopass" | "persist" | "keepenv" | "setenv" | "nolog" => "an option",
+            _ => "a statement",
+        });
+    }
+    Some(match kind {
+        Rule::word | Rule::list | Rule::setting_name => "a name",
+        Rule::arg => "an argument",
+        Rule::eq => "`=`",
+        Rule::comma => "`,`",
+        Rule::lbrace => "`{`",
+        Rule::rbrace => "`}`",
+        Rule::env_item | Rule::env_unset | Rule::env_set => "a variable",
+        Rule::option | Rule::persist_opt | Rule::setenv_opt => "an option",
+        Rule::target | Rule::target_users | Rule::target_groups => "`user` or `group`",
+        Rule::condition
+        | Rule::on_cond
+        | Rule::service_cond
+        | Rule::when_cond
+        | Rule::until_cond => "a condition (`on`, `service`, `when`, `until`)",
+        Rule::command => "`cmd`",
+        Rule::args => "`args`",
+        Rule::EOI => "end of line",
+        _ => return None,
+    })
+}
+
+fn join_alternatives(names: &[&str]) -> String {
+    let mut unique: Vec<&str> = Vec::new();
+    for n in names {
+        if !unique.contains(n) {
+            unique.push(n);
+        }
+    }
+    match unique.as_slice() {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<&str> {
+        logical_lines(text)
+            .into_iter()
+            .map(|(s, e)| &text[s..e])
+            .collect()
+    }
+
+    #[test]
+    fn continuation_joins_lines_but_not_in_comments() {
+        assert_eq!(lines("a \\\n b\nc"), vec!["a \\\n b", "c"]);
+        assert_eq!(lines("a # note \\\nb"), vec!["a # note \\", "b"]);
+        assert_eq!(lines("a\r\nb\r\n"), vec!["a", "b"]);
+        assert_eq!(lines("x#y \\\nz"), vec!["x#y \\\nz"]);
+    }
+}
