@@ -12,8 +12,7 @@ pub fn groups_of(user: &str) -> Result<Option<Vec<String>>, String> {
     let entry = User::from_name(user).map_err(|e| format!("cannot look up user {user}: {e}"))?;
     let Some(entry) = entry else { return Ok(None) };
     let name = CString::new(user).map_err(|_| format!("user name {user:?} holds a NUL byte"))?;
-    let gids = getgrouplist(&name, entry.gid)
-        .map_err(|e| format!("cannot list the groups of {user}: {e}"))?;
+    let gids = getgrouplist(&name, entry.gid).map_err(|e| format!("cannot list the groups of {user}: {e}"))?;
     let mut names = Vec::with_capacity(gids.len());
     for gid in gids {
         // A gid with no name cannot be named in a policy either.
@@ -29,8 +28,7 @@ pub fn groups_of(user: &str) -> Result<Option<Vec<String>>, String> {
 /// This machine's host name, as rules' `on` conditions see it.
 pub fn host_name() -> Result<String, String> {
     let name = gethostname().map_err(|e| format!("cannot read the host name: {e}"))?;
-    name.into_string()
-        .map_err(|_| "the host name is not UTF-8".to_string())
+    name.into_string().map_err(|_| "the host name is not UTF-8".to_string())
 }
 
 /// The system's directory, for the warnings about names that do not exist.
@@ -40,9 +38,7 @@ pub struct SystemDirectory {
 
 impl SystemDirectory {
     pub fn new() -> SystemDirectory {
-        SystemDirectory {
-            host: host_name().ok(),
-        }
+        SystemDirectory { host: host_name().ok() }
     }
 }
 
@@ -63,9 +59,7 @@ impl Directory for SystemDirectory {
     }
 
     fn host_exists(&self, name: &str) -> bool {
-        self.host
-            .as_deref()
-            .is_some_and(|h| h.eq_ignore_ascii_case(name))
+        self.host.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(name))
             || (name, 0)
                 .to_socket_addrs()
                 .is_ok_and(|mut addrs| addrs.next().is_some())

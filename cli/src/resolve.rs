@@ -24,12 +24,10 @@ impl std::fmt::Display for ResolveError {
 
 /// Resolves `name` to an absolute path: a name with a `/` is taken as it is
 /// (made absolute against `cwd`), any other is searched in `secure_path`.
-/// The result is canonical, so that no symlink or `..` can dress one program up as another.
-pub fn resolve_command(
-    name: &str,
-    secure_path: &[PathBuf],
-    cwd: &Path,
-) -> Result<PathBuf, ResolveError> {
+/// The folder is resolved to its real path (no symlink or `..` left in it),
+/// while the file name stays as found, so that `/usr/bin/psql` is still
+/// `psql` even where it is a symlink to a wrapper.
+pub fn resolve_command(name: &str, secure_path: &[PathBuf], cwd: &Path) -> Result<PathBuf, ResolveError> {
     if name.is_empty() {
         return Err(ResolveError::NotFound(name.into()));
     }
@@ -42,20 +40,17 @@ pub fn resolve_command(
             return Ok(found);
         }
     }
-    match secure_path
-        .iter()
-        .map(|f| f.join(name))
-        .find(|p| p.exists())
-    {
+    match secure_path.iter().map(|f| f.join(name)).find(|p| p.exists()) {
         Some(path) => Err(ResolveError::NotExecutable(path)),
         None => Err(ResolveError::NotFound(name.into())),
     }
 }
 
 fn executable(path: &Path) -> Option<PathBuf> {
-    let canonical = path.canonicalize().ok()?;
-    let meta = canonical.metadata().ok()?;
-    (meta.is_file() && meta.permissions().mode() & 0o111 != 0).then_some(canonical)
+    let folder = path.parent()?.canonicalize().ok()?;
+    let found = folder.join(path.file_name()?);
+    let meta = found.metadata().ok()?;
+    (meta.is_file() && meta.permissions().mode() & 0o111 != 0).then_some(found)
 }
 
 fn classify(path: &Path, name: &str) -> ResolveError {
@@ -88,13 +83,12 @@ mod tests {
 
     #[test]
     fn files_that_are_not_executable_are_refused() {
-        assert_eq!(
-            resolve_command("/etc/hostname", &[], Path::new("/")),
-            Err(ResolveError::NotExecutable("/etc/hostname".into()))
-        );
-        assert!(matches!(
-            resolve_command("./nope", &[], Path::new("/")),
-            Err(ResolveError::NotFound(_))
-        ));
+        let plain = std::env::temp_dir().join(format!("newgate-resolve-{}", std::process::id()));
+        std::fs::write(&plain, "not a program").unwrap();
+        std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let result = resolve_command(plain.to_str().unwrap(), &[], Path::new("/"));
+        std::fs::remove_file(&plain).unwrap();
+        assert_eq!(result, Err(ResolveError::NotExecutable(plain)));
+        assert!(matches!(resolve_command("./nope", &[], Path::new("/")), Err(ResolveError::NotFound(_))));
     }
 }

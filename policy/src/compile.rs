@@ -10,12 +10,10 @@ use crate::diag::{Collector, Severity, Sources, Span, did_you_mean};
 use crate::env;
 use crate::glob::Glob;
 use crate::policy::{
-    Action, ArgsMatch, Audit, CommandMatch, EnvChange, Index, Location, LogFormat, Names, Options,
-    Policy, Rule, Settings, Subjects, Target,
+    Action, ArgsMatch, Audit, CommandMatch, EnvChange, Index, Location, LogFormat, Names, Options, Policy, Rule,
+    Settings, Subjects, Target,
 };
-use crate::syntax::{
-    ActionAst, AliasKind, ConditionAst, EnvItemAst, OptionAst, RuleAst, Statement, Word,
-};
+use crate::syntax::{ActionAst, AliasKind, ConditionAst, EnvItemAst, OptionAst, RuleAst, Statement, Word};
 use crate::time::{Days, TimeRange, When, parse_duration, parse_until};
 
 /// Answers whether names exist, for the warnings of `newgatectl check`.
@@ -169,13 +167,11 @@ fn valid_name(name: &str) -> bool {
 
 impl<'s> Compiler<'s, '_> {
     fn error(&mut self, span: Span, message: String, hint: Option<String>) {
-        self.diags
-            .at(self.sources, Severity::Error, span, message, hint);
+        self.diags.at(self.sources, Severity::Error, span, message, hint);
     }
 
     fn warn(&mut self, span: Span, message: String, hint: Option<String>) {
-        self.diags
-            .at(self.sources, Severity::Warning, span, message, hint);
+        self.diags.at(self.sources, Severity::Warning, span, message, hint);
     }
 
     fn location(&self, span: Span) -> Location {
@@ -192,9 +188,7 @@ impl<'s> Compiler<'s, '_> {
             "secure_path" => {
                 let dirs: Vec<PathBuf> = v.split(':').map(PathBuf::from).collect();
                 if v.is_empty() || dirs.iter().any(|d| !d.is_absolute()) {
-                    Err(format!(
-                        "`{v}` is not a list of absolute folders separated by `:`"
-                    ))
+                    Err(format!("`{v}` is not a list of absolute folders separated by `:`"))
                 } else {
                     self.settings.secure_path = dirs;
                     Ok(())
@@ -216,9 +210,7 @@ impl<'s> Compiler<'s, '_> {
             "audit" => match v {
                 "best-effort" => Ok(self.settings.audit = Audit::BestEffort),
                 "required" => Ok(self.settings.audit = Audit::Required),
-                _ => Err(format!(
-                    "`{v}` is not an audit mode; use `best-effort` or `required`"
-                )),
+                _ => Err(format!("`{v}` is not an audit mode; use `best-effort` or `required`")),
             },
             "env_keep" => {
                 let names: Vec<String> = v.split_whitespace().map(str::to_string).collect();
@@ -267,10 +259,7 @@ impl<'s> Compiler<'s, '_> {
             self.error(
                 name.span,
                 format!("alias name `{}` must be UPPERCASE", name.text),
-                Some(format!(
-                    "write `{}`",
-                    name.text.to_uppercase().replace('-', "_")
-                )),
+                Some(format!("write `{}`", name.text.to_uppercase().replace('-', "_"))),
             );
             return;
         }
@@ -283,8 +272,7 @@ impl<'s> Compiler<'s, '_> {
             );
             return;
         }
-        self.aliases
-            .insert(&name.text, AliasDef { kind, name, items });
+        self.aliases.insert(&name.text, AliasDef { kind, name, items });
     }
 
     /// Expands an alias (memoised); reports cycles, undefined and wrong-kind references.
@@ -353,9 +341,7 @@ impl<'s> Compiler<'s, '_> {
             AliasKind::Commands => Resolved::Commands(globs),
         });
         // A cycle through this alias was already recorded while it was in progress.
-        self.resolved
-            .entry(name.to_string())
-            .or_insert(resolved.clone());
+        self.resolved.entry(name.to_string()).or_insert(resolved.clone());
         self.resolved.get(name).cloned().flatten()
     }
 
@@ -377,11 +363,7 @@ impl<'s> Compiler<'s, '_> {
                     word.text
                 )),
             };
-            self.error(
-                word.span,
-                format!("alias `{}` is not defined", word.text),
-                hint,
-            );
+            self.error(word.span, format!("alias `{}` is not defined", word.text), hint);
             return None;
         };
         if def.kind != kind {
@@ -401,21 +383,13 @@ impl<'s> Compiler<'s, '_> {
     fn subject_literal(&mut self, word: &Word, subjects: &mut Subjects) -> bool {
         if let Some(group) = word.text.strip_prefix('%') {
             if !valid_name(group) {
-                self.error(
-                    word.span,
-                    format!("`{}` is not a group name", word.text),
-                    None,
-                );
+                self.error(word.span, format!("`{}` is not a group name", word.text), None);
                 return false;
             }
             subjects.groups.push(group.to_string());
         } else {
             if !valid_name(&word.text) {
-                self.error(
-                    word.span,
-                    format!("`{}` is not a user name", word.text),
-                    None,
-                );
+                self.error(word.span, format!("`{}` is not a user name", word.text), None);
                 return false;
             }
             subjects.users.push(word.text.clone());
@@ -427,20 +401,13 @@ impl<'s> Compiler<'s, '_> {
         if let Some(bare) = word.text.strip_prefix('%') {
             self.error(
                 word.span,
-                format!(
-                    "`{}` is a group of users, but a group name is expected here",
-                    word.text
-                ),
+                format!("`{}` is a group of users, but a group name is expected here", word.text),
                 Some(format!("write the group without `%`: `{bare}`")),
             );
             return None;
         }
         if !valid_name(&word.text) {
-            self.error(
-                word.span,
-                format!("`{}` is not a group name", word.text),
-                None,
-            );
+            self.error(word.span, format!("`{}` is not a group name", word.text), None);
             return None;
         }
         Some(word.text.clone())
@@ -450,11 +417,7 @@ impl<'s> Compiler<'s, '_> {
         match Glob::new(&word.text) {
             Ok(g) => Some(g),
             Err(why) => {
-                self.error(
-                    word.span,
-                    format!("bad host pattern `{}`: {why}", word.text),
-                    None,
-                );
+                self.error(word.span, format!("bad host pattern `{}`: {why}", word.text), None);
                 None
             }
         }
@@ -465,18 +428,16 @@ impl<'s> Compiler<'s, '_> {
             self.error(
                 word.span,
                 format!("command `{}` is not an absolute path", word.text),
-                Some("newgate matches the program's full path, found through `secure_path`: write `/usr/bin/...`".into()),
+                Some(
+                    "newgate matches the program's full path, found through `secure_path`: write `/usr/bin/...`".into(),
+                ),
             );
             return None;
         }
         match Glob::new(&word.text) {
             Ok(g) => Some(g),
             Err(why) => {
-                self.error(
-                    word.span,
-                    format!("bad command pattern `{}`: {why}", word.text),
-                    None,
-                );
+                self.error(word.span, format!("bad command pattern `{}`: {why}", word.text), None);
                 None
             }
         }
@@ -509,16 +470,11 @@ impl<'s> Compiler<'s, '_> {
                 any = true;
             } else if is_alias_ref(word) {
                 match self.reference(word, AliasKind::Users) {
-                    Some(Resolved::Users(s)) if s.groups.is_empty() && !s.anyone => {
-                        names.extend(s.users)
-                    }
+                    Some(Resolved::Users(s)) if s.groups.is_empty() && !s.anyone => names.extend(s.users),
                     Some(_) => {
                         self.error(
                             word.span,
-                            format!(
-                                "alias `{}` holds groups of users; a target must name users",
-                                word.text
-                            ),
+                            format!("alias `{}` holds groups of users; a target must name users", word.text),
                             None,
                         );
                         ok = false;
@@ -528,21 +484,14 @@ impl<'s> Compiler<'s, '_> {
             } else if let Some(group) = word.text.strip_prefix('%') {
                 self.error(
                     word.span,
-                    format!(
-                        "`{}` is a group of users, but `as user` takes user names",
-                        word.text
-                    ),
+                    format!("`{}` is a group of users, but `as user` takes user names", word.text),
                     Some(format!("to switch to the group, write `as group {group}`")),
                 );
                 ok = false;
             } else if valid_name(&word.text) {
                 names.push(word.text.clone());
             } else {
-                self.error(
-                    word.span,
-                    format!("`{}` is not a user name", word.text),
-                    None,
-                );
+                self.error(word.span, format!("`{}` is not a user name", word.text), None);
                 ok = false;
             }
         }
@@ -683,11 +632,7 @@ impl<'s> Compiler<'s, '_> {
                 OptionAst::Persist(_, Some(value)) => match parse_duration(&value.text) {
                     Ok(d) => result.persist = Some(d),
                     Err(why) => {
-                        self.error(
-                            value.span,
-                            format!("invalid `persist` duration: {why}"),
-                            None,
-                        );
+                        self.error(value.span, format!("invalid `persist` duration: {why}"), None);
                         ok = false;
                     }
                 },
@@ -706,9 +651,7 @@ impl<'s> Compiler<'s, '_> {
                 self.error(
                     span,
                     "`nopass` and `persist` cannot be used together".into(),
-                    Some(
-                        "`persist` remembers an authentication that `nopass` never asks for".into(),
-                    ),
+                    Some("`persist` remembers an authentication that `nopass` never asks for".into()),
                 );
             }
             ok = false;
@@ -724,18 +667,17 @@ impl<'s> Compiler<'s, '_> {
                 EnvItemAst::Unset(n) | EnvItemAst::Set(n, _) | EnvItemAst::Keep(n) => n,
             };
             if !env::is_valid_name(&name.text) {
-                self.error(
-                    name.span,
-                    format!("`{}` is not a variable name", name.text),
-                    None,
-                );
+                self.error(name.span, format!("`{}` is not a variable name", name.text), None);
                 ok = false;
                 continue;
             }
             if env::is_dangerous_name(&name.text) && !matches!(item, EnvItemAst::Unset(_)) {
                 self.error(
                     name.span,
-                    format!("`{}` can never be passed to a command: it changes how programs load or shells start", name.text),
+                    format!(
+                        "`{}` can never be passed to a command: it changes how programs load or shells start",
+                        name.text
+                    ),
                     None,
                 );
                 ok = false;
@@ -802,30 +744,22 @@ impl<'s> Compiler<'s, '_> {
                 }
                 ConditionAst::Service(_, words) => {
                     for word in words.iter().filter(|w| !valid_name(&w.text) || is_star(w)) {
-                        self.error(
-                            word.span,
-                            format!("`{}` is not a PAM service name", word.text),
-                            None,
-                        );
+                        self.error(word.span, format!("`{}` is not a PAM service name", word.text), None);
                         ok = false;
                     }
                     rule.services = Some(words.iter().map(|w| w.text.clone()).collect());
                 }
-                ConditionAst::When(span, first, second) => {
-                    match self.when(*span, first, second.as_deref()) {
-                        Some(when) => rule.when = Some((when, when_text(first, second.as_deref()))),
-                        None => ok = false,
+                ConditionAst::When(span, first, second) => match self.when(*span, first, second.as_deref()) {
+                    Some(when) => rule.when = Some((when, when_text(first, second.as_deref()))),
+                    None => ok = false,
+                },
+                ConditionAst::Until(_, word) => match parse_until(&word.text, &self.settings.timezone) {
+                    Ok(end) => rule.until = Some((end, word.text.clone())),
+                    Err(why) => {
+                        self.error(word.span, format!("invalid `until`: {why}"), None);
+                        ok = false;
                     }
-                }
-                ConditionAst::Until(_, word) => {
-                    match parse_until(&word.text, &self.settings.timezone) {
-                        Ok(end) => rule.until = Some((end, word.text.clone())),
-                        Err(why) => {
-                            self.error(word.span, format!("invalid `until`: {why}"), None);
-                            ok = false;
-                        }
-                    }
-                }
+                },
             }
         }
         ok
@@ -833,20 +767,19 @@ impl<'s> Compiler<'s, '_> {
 
     fn when(&mut self, span: Span, first: &[Word], second: Option<&[Word]>) -> Option<When> {
         let looks_like_time = |w: &Word| w.text.contains(':');
-        let (days_words, time_words): (&[Word], Option<&[Word]>) =
-            if first.iter().any(looks_like_time) {
-                if let Some(extra) = second {
-                    self.error(
-                        extra[0].span,
-                        "days come before times in `when`".into(),
-                        Some("write `when Mon-Fri 09:00-17:00`".into()),
-                    );
-                    return None;
-                }
-                (&[], Some(first))
-            } else {
-                (first, second)
-            };
+        let (days_words, time_words): (&[Word], Option<&[Word]>) = if first.iter().any(looks_like_time) {
+            if let Some(extra) = second {
+                self.error(
+                    extra[0].span,
+                    "days come before times in `when`".into(),
+                    Some("write `when Mon-Fri 09:00-17:00`".into()),
+                );
+                return None;
+            }
+            (&[], Some(first))
+        } else {
+            (first, second)
+        };
         let mut ok = true;
         let mut days = Days::ALL;
         if !days_words.is_empty() {
@@ -899,22 +832,11 @@ impl<'s> Compiler<'s, '_> {
         Some(CommandMatch { paths, args })
     }
 
-    fn lint(
-        &mut self,
-        statements: &[Statement],
-        rules: &[Rule],
-        spans: &[Span],
-        context: &Context,
-    ) {
+    fn lint(&mut self, statements: &[Statement], rules: &[Rule], spans: &[Span], context: &Context) {
         for statement in statements {
             if let Statement::Alias { name, .. } = statement {
-                if !self.used.contains(&name.text) && self.aliases.contains_key(name.text.as_str())
-                {
-                    self.warn(
-                        name.span,
-                        format!("alias `{}` is never used", name.text),
-                        None,
-                    );
+                if !self.used.contains(&name.text) && self.aliases.contains_key(name.text.as_str()) {
+                    self.warn(name.span, format!("alias `{}` is never used", name.text), None);
                 }
             }
         }
@@ -1041,10 +963,7 @@ fn merge_subjects(into: &mut Subjects, from: &Subjects) {
 
 /// The statement as one line: continued lines joined by one space.
 fn rule_text(source: &str) -> String {
-    let lines: Vec<&str> = source
-        .split('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .collect();
+    let lines: Vec<&str> = source.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
     let last = lines.len() - 1;
     let parts: Vec<&str> = lines
         .iter()
@@ -1063,12 +982,7 @@ fn rule_text(source: &str) -> String {
 }
 
 fn when_text(first: &[Word], second: Option<&[Word]>) -> String {
-    let join = |ws: &[Word]| {
-        ws.iter()
-            .map(|w| w.text.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
-    };
+    let join = |ws: &[Word]| ws.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(",");
     match second {
         Some(s) => format!("{} {}", join(first), join(s)),
         None => join(first),

@@ -60,11 +60,7 @@ impl fmt::Display for Diagnostic {
             }
             return Ok(());
         };
-        writeln!(
-            f,
-            "{file}:{}:{}: {severity}: {}",
-            pos.line, pos.column, self.message
-        )?;
+        writeln!(f, "{file}:{}:{}: {severity}: {}", pos.line, pos.column, self.message)?;
         let gutter = pos.line.to_string().len();
         let shown: String = pos
             .source_line
@@ -80,12 +76,7 @@ impl fmt::Display for Diagnostic {
             .take(pos.column as usize - 1)
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
-        writeln!(
-            f,
-            "{:gutter$} | {pad}{}",
-            "",
-            "^".repeat(pos.width as usize)
-        )?;
+        writeln!(f, "{:gutter$} | {pad}{}", "", "^".repeat(pos.width as usize))?;
         if let Some(hint) = &self.hint {
             writeln!(f, "{:gutter$} = hint: {hint}", "")?;
         }
@@ -129,11 +120,7 @@ impl Sources {
     pub fn line_of(&self, file: u32, offset: u32) -> u32 {
         let text = self.text(file);
         let offset = (offset as usize).min(text.len());
-        text.as_bytes()[..offset]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u32
-            + 1
+        text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() as u32 + 1
     }
 
     pub fn position(&self, span: Span) -> Position {
@@ -162,14 +149,7 @@ pub(crate) struct Collector {
 }
 
 impl Collector {
-    pub fn at(
-        &mut self,
-        sources: &Sources,
-        severity: Severity,
-        span: Span,
-        message: String,
-        hint: Option<String>,
-    ) {
+    pub fn at(&mut self, sources: &Sources, severity: Severity, span: Span, message: String, hint: Option<String>) {
         let diagnostic = Diagnostic {
             severity,
             file: sources.path(span.file).to_path_buf(),
@@ -204,10 +184,7 @@ impl Collector {
 }
 
 /// The closest of `candidates` to `word`, when it is close enough to be a likely typo.
-pub(crate) fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()

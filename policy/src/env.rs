@@ -61,9 +61,7 @@ pub fn is_dangerous_value(value: &str) -> bool {
 /// A name a shell accepts: a letter or `_`, then letters, digits and `_`.
 pub fn is_valid_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 

@@ -5,10 +5,7 @@ enum Token {
     Literal(char),
     AnyOne,
     AnyRun,
-    Class {
-        negated: bool,
-        ranges: Vec<(char, char)>,
-    },
+    Class { negated: bool, ranges: Vec<(char, char)> },
 }
 
 /// A compiled glob. In paths (`cmd`), `*`, `?` and classes never match `/`,
@@ -93,7 +90,9 @@ impl Glob {
         if self.literal {
             return self.literal_eq(path, false);
         }
-        self.matches_with(path, |t, c| c != '/' && t.accepts(c, false))
+        self.matches_with(path, |t, c| {
+            t.accepts(c, false) && (c != '/' || matches!(t, Token::Literal(_)))
+        })
     }
 
     /// Matches a host name, ignoring ASCII case.
@@ -136,8 +135,7 @@ impl Glob {
             match token {
                 Token::AnyRun => {
                     for j in 0..=text.len() {
-                        next[j] =
-                            reachable[j] || (j > 0 && next[j - 1] && accepts(token, text[j - 1]));
+                        next[j] = reachable[j] || (j > 0 && next[j - 1] && accepts(token, text[j - 1]));
                     }
                 }
                 _ => {
@@ -161,8 +159,7 @@ impl Token {
                 let lower = c.to_ascii_lowercase();
                 let upper = c.to_ascii_uppercase();
                 let hit = ranges.iter().any(|&(a, b)| {
-                    (a..=b).contains(&c)
-                        || (ignore_case && ((a..=b).contains(&lower) || (a..=b).contains(&upper)))
+                    (a..=b).contains(&c) || (ignore_case && ((a..=b).contains(&lower) || (a..=b).contains(&upper)))
                 });
                 hit != *negated
             }

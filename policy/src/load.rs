@@ -77,9 +77,7 @@ impl Loaded {
     }
 
     pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Warning)
+        self.diagnostics.iter().filter(|d| d.severity == Severity::Warning)
     }
 }
 
@@ -125,13 +123,7 @@ impl Loader {
         }
     }
 
-    fn finish(
-        mut self,
-        path: PathBuf,
-        text: String,
-        id: Option<FileId>,
-        options: &LoadOptions,
-    ) -> Loaded {
+    fn finish(mut self, path: PathBuf, text: String, id: Option<FileId>, options: &LoadOptions) -> Loaded {
         let mut statements = Vec::new();
         self.stack.push((id, path.clone()));
         let file = self.sources.add(path, text);
@@ -164,27 +156,12 @@ impl Loader {
         }
     }
 
-    fn include(
-        &mut self,
-        from: u32,
-        span: Span,
-        pattern: &str,
-        trust: Trust,
-        out: &mut Vec<Statement>,
-    ) {
+    fn include(&mut self, from: u32, span: Span, pattern: &str, trust: Trust, out: &mut Vec<Statement>) {
         if self.stack.len() > MAX_INCLUDE_DEPTH {
-            self.error(
-                span,
-                format!("includes nest deeper than {MAX_INCLUDE_DEPTH} files"),
-            );
+            self.error(span, format!("includes nest deeper than {MAX_INCLUDE_DEPTH} files"));
             return;
         }
-        let folder = self
-            .sources
-            .path(from)
-            .parent()
-            .unwrap_or(Path::new("/"))
-            .to_path_buf();
+        let folder = self.sources.path(from).parent().unwrap_or(Path::new("/")).to_path_buf();
         let joined = folder.join(pattern);
         let files = match expand_include(&joined) {
             Ok(files) => files,
@@ -194,18 +171,11 @@ impl Loader {
             let (text, id) = match self.read(&path, trust) {
                 Ok(read) => read,
                 Err(message) => {
-                    self.error(
-                        span,
-                        format!("cannot include {}: {message}", path.display()),
-                    );
+                    self.error(span, format!("cannot include {}: {message}", path.display()));
                     continue;
                 }
             };
-            if let Some(start) = self
-                .stack
-                .iter()
-                .position(|(seen, _)| id.is_some() && *seen == id)
-            {
+            if let Some(start) = self.stack.iter().position(|(seen, _)| id.is_some() && *seen == id) {
                 let mut chain: Vec<String> = self.stack[start..]
                     .iter()
                     .map(|(_, p)| p.display().to_string())
@@ -222,8 +192,7 @@ impl Loader {
     }
 
     fn error(&mut self, span: Span, message: String) {
-        self.diags
-            .at(&self.sources, Severity::Error, span, message, None);
+        self.diags.at(&self.sources, Severity::Error, span, message, None);
     }
 
     /// Reads one file, checking it (and the folders above it) as `trust` says.
@@ -305,10 +274,7 @@ fn check_folders(path: &Path, owner: u32) -> Result<(), String> {
         let meta = std::fs::symlink_metadata(&folder)
             .map_err(|e| format!("its folder {}: {}", folder.display(), describe_io(&e)))?;
         if meta.file_type().is_symlink() {
-            return Err(format!(
-                "its folder {} is a symbolic link",
-                folder.display()
-            ));
+            return Err(format!("its folder {} is a symbolic link", folder.display()));
         }
         check_owner_and_mode(&meta, owner, &format!("its folder {}", folder.display()))?;
     }
@@ -317,10 +283,7 @@ fn check_folders(path: &Path, owner: u32) -> Result<(), String> {
 
 fn check_owner_and_mode(meta: &Metadata, owner: u32, what: &str) -> Result<(), String> {
     if meta.uid() != 0 && meta.uid() != owner {
-        return Err(format!(
-            "{what} is owned by uid {}, not by root",
-            meta.uid()
-        ));
+        return Err(format!("{what} is owned by uid {}, not by root", meta.uid()));
     }
     if meta.mode() & 0o022 != 0 {
         let writers = if meta.mode() & 0o002 != 0 {
@@ -354,12 +317,11 @@ fn expand_include(pattern: &Path) -> Result<Vec<PathBuf>, String> {
         return Ok(vec![pattern.to_path_buf()]);
     }
     let glob = Glob::new(name).map_err(|why| format!("bad include pattern: {why}"))?;
-    let entries = std::fs::read_dir(folder)
-        .map_err(|e| format!("cannot read {}: {}", folder.display(), describe_io(&e)))?;
+    let entries =
+        std::fs::read_dir(folder).map_err(|e| format!("cannot read {}: {}", folder.display(), describe_io(&e)))?;
     let mut names: Vec<String> = Vec::new();
     for entry in entries {
-        let entry =
-            entry.map_err(|e| format!("cannot read {}: {}", folder.display(), describe_io(&e)))?;
+        let entry = entry.map_err(|e| format!("cannot read {}: {}", folder.display(), describe_io(&e)))?;
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
@@ -398,11 +360,8 @@ fn time_zone(name: &str) -> Result<TimeZone, String> {
         && name
             .split('/')
             .all(|part| !part.is_empty() && part != "." && part != "..")
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
-    let unknown =
-        || format!("unknown time zone `{name}`; use a name from {ZONEINFO}, like `Europe/Berlin`");
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
+    let unknown = || format!("unknown time zone `{name}`; use a name from {ZONEINFO}, like `Europe/Berlin`");
     if !valid {
         return Err(unknown());
     }
@@ -417,9 +376,7 @@ fn local_time_zone() -> (TimeZone, String) {
         .ok()
         .and_then(|target| {
             let target = target.to_string_lossy().into_owned();
-            target
-                .split_once("zoneinfo/")
-                .map(|(_, name)| name.to_string())
+            target.split_once("zoneinfo/").map(|(_, name)| name.to_string())
         })
         .unwrap_or_else(|| "localtime".into());
     match read_zone_file(path).and_then(|bytes| TimeZone::tzif(&name, &bytes).ok()) {

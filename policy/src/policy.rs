@@ -82,12 +82,8 @@ pub(crate) enum Target {
 impl Target {
     pub(crate) fn covers(&self, other: &Target) -> bool {
         match (self, other) {
-            (Target::Groups(a), Target::Groups(b)) | (Target::Users(a), Target::Users(b)) => {
-                a.covers(b)
-            }
-            (Target::UserAndGroup(u1, g1), Target::UserAndGroup(u2, g2)) => {
-                u1.covers(u2) && g1.covers(g2)
-            }
+            (Target::Groups(a), Target::Groups(b)) | (Target::Users(a), Target::Users(b)) => a.covers(b),
+            (Target::UserAndGroup(u1, g1), Target::UserAndGroup(u2, g2)) => u1.covers(u2) && g1.covers(g2),
             _ => false,
         }
     }
@@ -103,9 +99,7 @@ pub(crate) struct Subjects {
 
 impl Subjects {
     fn contains(&self, user: &str, groups: &[String]) -> bool {
-        self.anyone
-            || self.users.iter().any(|u| u == user)
-            || self.groups.iter().any(|g| groups.contains(g))
+        self.anyone || self.users.iter().any(|u| u == user) || self.groups.iter().any(|g| groups.contains(g))
     }
 
     pub(crate) fn covers(&self, other: &Subjects) -> bool {
@@ -229,10 +223,7 @@ pub struct Rule {
 
 impl Rule {
     pub(crate) fn is_unconditional(&self) -> bool {
-        self.hosts.is_none()
-            && self.services.is_none()
-            && self.when.is_none()
-            && self.until.is_none()
+        self.hosts.is_none() && self.services.is_none() && self.when.is_none() && self.until.is_none()
     }
 }
 
@@ -265,8 +256,7 @@ pub struct Settings {
     pub editor: Option<String>,
 }
 
-pub const DEFAULT_SECURE_PATH: &str =
-    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub const DEFAULT_SECURE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 impl Default for Settings {
     fn default() -> Settings {
@@ -418,11 +408,7 @@ impl Index {
     }
 
     /// Rule numbers that may concern this user, from the last to the first.
-    pub(crate) fn candidates_descending<'i>(
-        &'i self,
-        user: &str,
-        groups: &[String],
-    ) -> impl Iterator<Item = u32> + 'i {
+    pub(crate) fn candidates_descending<'i>(&'i self, user: &str, groups: &[String]) -> impl Iterator<Item = u32> + 'i {
         let mut lists = self.lists(user, groups);
         let mut last = None;
         std::iter::from_fn(move || {
@@ -480,9 +466,7 @@ struct LocalTime<'a> {
 
 impl LocalTime<'_> {
     fn get(&mut self) -> DateTime {
-        *self
-            .civil
-            .get_or_insert_with(|| self.zone.to_datetime(self.at))
+        *self.civil.get_or_insert_with(|| self.zone.to_datetime(self.at))
     }
 }
 
@@ -528,15 +512,10 @@ impl Policy {
     pub fn grants(&self, login: &Login) -> Vec<Granted<'_>> {
         let mut clock = self.clock(login.time);
         let mut granted: Vec<Granted> = Vec::new();
-        let mut candidates: Vec<u32> = self
-            .index
-            .candidates_descending(login.user, login.groups)
-            .collect();
+        let mut candidates: Vec<u32> = self.index.candidates_descending(login.user, login.groups).collect();
         candidates.reverse();
         for rule in candidates.into_iter().map(|i| &self.rules[i as usize]) {
-            let (Target::Groups(groups), Action::Grant | Action::Deny) =
-                (&rule.target, rule.action)
-            else {
+            let (Target::Groups(groups), Action::Grant | Action::Deny) = (&rule.target, rule.action) else {
                 continue;
             };
             if (rule.action == Action::Deny && rule.command.is_some())
@@ -587,10 +566,7 @@ impl Policy {
             }
             if let Some(args) = &command.args {
                 if !args.matches(request.args) {
-                    return Err(format!(
-                        "not for the arguments `{}`",
-                        request.args.join(" ")
-                    ));
+                    return Err(format!("not for the arguments `{}`", request.args.join(" ")));
                 }
             }
         }
@@ -617,13 +593,7 @@ impl Policy {
         })
     }
 
-    fn check_conditions(
-        &self,
-        rule: &Rule,
-        host: &str,
-        service: &str,
-        clock: &mut LocalTime,
-    ) -> Result<(), String> {
+    fn check_conditions(&self, rule: &Rule, host: &str, service: &str, clock: &mut LocalTime) -> Result<(), String> {
         if let Some(hosts) = &rule.hosts {
             if !hosts.iter().any(|h| h.matches_host(host)) {
                 return Err(format!("not on host {host}"));
@@ -642,10 +612,7 @@ impl Policy {
         if let Some((when, text)) = &rule.when {
             let now = clock.get();
             if !when.matches(now) {
-                return Err(format!(
-                    "not at {} (when {text})",
-                    now.strftime("%a %Y-%m-%d %H:%M")
-                ));
+                return Err(format!("not at {} (when {text})", now.strftime("%a %Y-%m-%d %H:%M")));
             }
         }
         Ok(())
@@ -724,10 +691,7 @@ impl Rule {
             out.push_str(", without a password");
         }
         if let Some(d) = o.persist {
-            out.push_str(&format!(
-                ", the password remembered for {}",
-                format_duration(d)
-            ));
+            out.push_str(&format!(", the password remembered for {}", format_duration(d)));
         }
         if o.keepenv {
             out.push_str(", keeping the environment");
@@ -756,12 +720,8 @@ impl Rule {
         let mut out = paths.join(" or ");
         match &command.args {
             None => {}
-            Some(ArgsMatch { exact, rest: false }) if exact.is_empty() => {
-                out.push_str(" with no arguments")
-            }
-            Some(ArgsMatch { exact, rest: false }) => {
-                out.push_str(&format!(" with exactly `{}`", exact.join(" ")))
-            }
+            Some(ArgsMatch { exact, rest: false }) if exact.is_empty() => out.push_str(" with no arguments"),
+            Some(ArgsMatch { exact, rest: false }) => out.push_str(&format!(" with exactly `{}`", exact.join(" "))),
             Some(ArgsMatch { exact, rest: true }) if exact.is_empty() => {}
             Some(ArgsMatch { exact, rest: true }) => {
                 out.push_str(&format!(" with arguments starting `{}`", exact.join(" ")))

@@ -129,14 +129,9 @@ pub(crate) fn logical_lines(text: &str) -> Vec<(usize, usize)> {
     while i < bytes.len() {
         let b = bytes[i];
         if b == b'\n' {
-            let continued =
-                !in_comment && !in_quote && i > start && ends_with_backslash(&bytes[start..i]);
+            let continued = !in_comment && !in_quote && i > start && ends_with_backslash(&bytes[start..i]);
             if !continued {
-                let end = if i > start && bytes[i - 1] == b'\r' {
-                    i - 1
-                } else {
-                    i
-                };
+                let end = if i > start && bytes[i - 1] == b'\r' { i - 1 } else { i };
                 lines.push((start, end));
                 start = i + 1;
             }
@@ -151,12 +146,7 @@ pub(crate) fn logical_lines(text: &str) -> Vec<(usize, usize)> {
             }
         } else if b == b'"' {
             in_quote = true;
-        } else if b == b'#'
-            && (i == start
-                || matches!(
-                    bytes[i - 1],
-                    b' ' | b'\t' | b'\n' | b',' | b'{' | b'}' | b'='
-                ))
+        } else if b == b'#' && (i == start || matches!(bytes[i - 1], b' ' | b'\t' | b'\n' | b',' | b'{' | b'}' | b'='))
         {
             in_comment = true;
         }
@@ -174,11 +164,7 @@ fn ends_with_backslash(line: &[u8]) -> bool {
 }
 
 /// Parses one file; problems go to `diagnostics`, every statement that parsed is returned.
-pub(crate) fn parse_file(
-    sources: &Sources,
-    file: u32,
-    diagnostics: &mut Collector,
-) -> Vec<Statement> {
+pub(crate) fn parse_file(sources: &Sources, file: u32, diagnostics: &mut Collector) -> Vec<Statement> {
     let text = sources.text(file);
     let mut statements = Vec::new();
     for (start, end) in logical_lines(text) {
@@ -241,8 +227,7 @@ impl Builder<'_> {
     }
 
     fn error(&mut self, span: Span, message: String, hint: Option<String>) {
-        self.diagnostics
-            .at(self.sources, Severity::Error, span, message, hint);
+        self.diagnostics.at(self.sources, Severity::Error, span, message, hint);
     }
 
     fn syntax_error(mut self, line: &str, error: &pest::error::Error<Rule>) {
@@ -332,7 +317,14 @@ impl Builder<'_> {
     }
 
     fn rule(&mut self, pair: Pair<Rule>) -> Option<RuleAst> {
-        let span = self.span(&pair);
+        // Trailing blanks and comments are skipped inside the pair; the rule ends with its last token.
+        let mut span = self.span(&pair);
+        let leaves = pair
+            .clone()
+            .into_inner()
+            .flatten()
+            .filter(|p| p.clone().into_inner().next().is_none());
+        span.end = leaves.map(|leaf| self.span(&leaf).end).max().unwrap_or(span.end);
         let mut rule = RuleAst {
             action: ActionAst::Grant,
             span,
@@ -367,9 +359,7 @@ impl Builder<'_> {
                 Rule::target => {
                     for t in part.into_inner() {
                         match t.as_rule() {
-                            Rule::target_users => {
-                                rule.target_users = self.list(t.into_inner().nth(1)?)
-                            }
+                            Rule::target_users => rule.target_users = self.list(t.into_inner().nth(1)?),
                             _ => rule.target_groups = self.list(t.into_inner().nth(1)?),
                         }
                     }
@@ -441,8 +431,7 @@ impl Builder<'_> {
                             })
                         }
                         Rule::env_set => {
-                            let mut words =
-                                inner.into_inner().filter(|p| p.as_rule() == Rule::word);
+                            let mut words = inner.into_inner().filter(|p| p.as_rule() == Rule::word);
                             let name = self.word(words.next()?)?;
                             let value = self.word(words.next()?)?;
                             EnvItemAst::Set(name, value)
@@ -636,11 +625,9 @@ fn describe(kind: Rule) -> Option<&'static str> {
         Rule::env_item | Rule::env_unset | Rule::env_set => "a variable",
         Rule::option | Rule::persist_opt | Rule::setenv_opt => "an option",
         Rule::target | Rule::target_users | Rule::target_groups => "`user` or `group`",
-        Rule::condition
-        | Rule::on_cond
-        | Rule::service_cond
-        | Rule::when_cond
-        | Rule::until_cond => "a condition (`on`, `service`, `when`, `until`)",
+        Rule::condition | Rule::on_cond | Rule::service_cond | Rule::when_cond | Rule::until_cond => {
+            "a condition (`on`, `service`, `when`, `until`)"
+        }
         Rule::command => "`cmd`",
         Rule::args => "`args`",
         Rule::EOI => "end of line",
@@ -667,10 +654,7 @@ mod tests {
     use super::*;
 
     fn lines(text: &str) -> Vec<&str> {
-        logical_lines(text)
-            .into_iter()
-            .map(|(s, e)| &text[s..e])
-            .collect()
+        logical_lines(text).into_iter().map(|(s, e)| &text[s..e]).collect()
     }
 
     #[test]

@@ -8,8 +8,7 @@ use jiff::{Timestamp, ToSpan};
 
 /// Parses `90s`, `5m`, `1h30m`, `2d`: one or more number-unit pairs.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let invalid =
-        || format!("`{text}` is not a duration; write it like `30s`, `5m`, `1h30m` or `1d`");
+    let invalid = || format!("`{text}` is not a duration; write it like `30s`, `5m`, `1h30m` or `1d`");
     let mut seconds: u64 = 0;
     let mut number = String::new();
     for c in text.chars() {
@@ -35,14 +34,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(invalid());
     }
     if seconds == 0 {
-        return Err(format!(
-            "`{text}` is zero; a duration must be longer than that"
-        ));
+        return Err(format!("`{text}` is zero; a duration must be longer than that"));
     }
     if seconds > 7 * 86400 {
-        return Err(format!(
-            "`{text}` is longer than the longest allowed duration, 7d"
-        ));
+        return Err(format!("`{text}` is longer than the longest allowed duration, 7d"));
     }
     Ok(Duration::from_secs(seconds))
 }
@@ -75,9 +70,7 @@ impl Days {
             DAY_NAMES
                 .iter()
                 .position(|d| d.eq_ignore_ascii_case(name))
-                .ok_or_else(|| {
-                    format!("`{name}` is not a day; days are Mon, Tue, Wed, Thu, Fri, Sat and Sun")
-                })
+                .ok_or_else(|| format!("`{name}` is not a day; days are Mon, Tue, Wed, Thu, Fri, Sat and Sun"))
         };
         match text.split_once('-') {
             None => Ok(Days(1 << day(text)?)),
@@ -138,17 +131,10 @@ impl TimeRange {
 fn minutes(text: &str, may_be_24: bool) -> Result<u16, String> {
     let invalid = || format!("`{text}` is not a time of day; write it like `09:00` or `17:30`");
     let (h, m) = text.split_once(':').ok_or_else(invalid)?;
-    if h.is_empty()
-        || h.len() > 2
-        || m.len() != 2
-        || !(h.chars().chain(m.chars()).all(|c| c.is_ascii_digit()))
-    {
+    if h.is_empty() || h.len() > 2 || m.len() != 2 || !(h.chars().chain(m.chars()).all(|c| c.is_ascii_digit())) {
         return Err(invalid());
     }
-    let (h, m): (u16, u16) = (
-        h.parse().map_err(|_| invalid())?,
-        m.parse().map_err(|_| invalid())?,
-    );
+    let (h, m): (u16, u16) = (h.parse().map_err(|_| invalid())?, m.parse().map_err(|_| invalid())?);
     if m > 59 || h > 24 || (h == 24 && (m != 0 || !may_be_24)) {
         return Err(invalid());
     }
@@ -186,8 +172,7 @@ impl When {
 /// moment at which the rule no longer matches: the end of a bare date's day,
 /// or the minute given.
 pub fn parse_until(text: &str, zone: &TimeZone) -> Result<Timestamp, String> {
-    let invalid =
-        || format!("`{text}` is not a date; write it like `2026-12-31` or `2026-12-31T18:00`");
+    let invalid = || format!("`{text}` is not a date; write it like `2026-12-31` or `2026-12-31T18:00`");
     let (date, time) = match text.split_once('T') {
         Some((d, t)) => (d, Some(t)),
         None => (text, None),
@@ -203,9 +188,7 @@ pub fn parse_until(text: &str, zone: &TimeZone) -> Result<Timestamp, String> {
             date.to_datetime(Time::constant((m / 60) as i8, (m % 60) as i8, 0, 0))
         }
     };
-    zone.to_ambiguous_timestamp(civil)
-        .compatible()
-        .map_err(|_| invalid())
+    zone.to_ambiguous_timestamp(civil).compatible().map_err(|_| invalid())
 }
 
 /// Parses the timestamp given to `newgatectl explain --at`: RFC 3339, or a
@@ -214,11 +197,9 @@ pub fn parse_timestamp(text: &str, zone: &TimeZone) -> Result<Timestamp, String>
     if let Ok(ts) = text.parse::<Timestamp>() {
         return Ok(ts);
     }
-    let civil: DateTime = text.parse().map_err(|_| {
-        format!(
-            "`{text}` is not a time; write it like `2026-12-01T10:00` or `2026-12-01T10:00:00Z`"
-        )
-    })?;
+    let civil: DateTime = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a time; write it like `2026-12-01T10:00` or `2026-12-01T10:00:00Z`"))?;
     zone.to_ambiguous_timestamp(civil)
         .compatible()
         .map_err(|e| format!("`{text}` does not exist in the policy's time zone: {e}"))

@@ -9,11 +9,11 @@ use std::process::ExitCode;
 use lexopt::prelude::*;
 use newgate::json::Json;
 use newgate::nss::{SystemDirectory, groups_of, host_name};
-use newgate::resolve::resolve_command;
+use newgate::resolve::{ResolveError, resolve_command};
 use newgate_policy::time::parse_timestamp;
 use newgate_policy::{
-    DEFAULT_POLICY, Decision, Diagnostic, EnvChange, LoadOptions, Loaded, Options, Outcome, Policy,
-    Request, Trust, load,
+    DEFAULT_POLICY, Decision, Diagnostic, EnvChange, LoadOptions, Loaded, Options, Outcome, Policy, Request, Trust,
+    load,
 };
 
 const USAGE: &str = "\
@@ -74,9 +74,7 @@ fn run() -> Result<u8, Failure> {
         }
         Some(other) => return Err(other.unexpected().into()),
         None => {
-            return Err(Failure(
-                "a command is needed: check, explain or list".into(),
-            ));
+            return Err(Failure("a command is needed: check, explain or list".into()));
         }
     };
     match command.as_str() {
@@ -126,7 +124,7 @@ fn check(mut parser: lexopt::Parser) -> Result<u8, Failure> {
     let options = LoadOptions {
         trust,
         directory: Some(&directory),
-        now: Some(jiff::Timestamp::now()),
+        now: Some(now()),
         lint: true,
     };
     let loaded = load(&path, &options);
@@ -157,6 +155,12 @@ fn check(mut parser: lexopt::Parser) -> Result<u8, Failure> {
         }
     }
     Ok(if valid { 0 } else { 1 })
+}
+
+/// The current time to the second: what a request is decided at.
+fn now() -> jiff::Timestamp {
+    let now = jiff::Timestamp::now();
+    jiff::Timestamp::from_second(now.as_second()).unwrap_or(now)
 }
 
 fn plural(n: usize) -> &'static str {
@@ -228,8 +232,7 @@ fn user_groups(user: &str, member_of: Option<String>) -> Result<Vec<String>, Fai
 }
 
 fn explain(mut parser: lexopt::Parser) -> Result<u8, Failure> {
-    let (mut policy_file, mut user, mut member_of, mut group, mut as_user) =
-        (None, None, None, None, None);
+    let (mut policy_file, mut user, mut member_of, mut group, mut as_user) = (None, None, None, None, None);
     let (mut host, mut service, mut at) = (None, None, None);
     let (mut trace, mut json) = (false, false);
     let mut command: Vec<String> = Vec::new();
@@ -265,7 +268,7 @@ fn explain(mut parser: lexopt::Parser) -> Result<u8, Failure> {
     };
     let time = match &at {
         Some(text) => parse_timestamp(text, &policy.settings.timezone).map_err(Failure)?,
-        None => jiff::Timestamp::now(),
+        None => now(),
     };
     let host = match host {
         Some(h) => h,
@@ -273,13 +276,7 @@ fn explain(mut parser: lexopt::Parser) -> Result<u8, Failure> {
     };
     let service = service.unwrap_or_else(|| "newgate".into());
     let resolved = match command.first() {
-        Some(name) => {
-            let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-            Some(
-                resolve_command(name, &policy.settings.secure_path, &cwd)
-                    .map_err(|e| Failure(e.to_string()))?,
-            )
-        }
+        Some(name) => Some(resolve_for_explain(name, &policy)?),
         None => None,
     };
     let args: Vec<String> = command.iter().skip(1).cloned().collect();
@@ -308,6 +305,21 @@ fn explain(mut parser: lexopt::Parser) -> Result<u8, Failure> {
         newgate_policy::Verdict::Permit => 0,
         newgate_policy::Verdict::Deny => 1,
     })
+}
+
+/// Resolves the command as `newgate` would; an absolute path that is not on
+/// this machine is still explained as written, so that a policy can be
+/// checked for other hosts.
+fn resolve_for_explain(name: &str, policy: &Policy) -> Result<PathBuf, Failure> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    match resolve_command(name, &policy.settings.secure_path, &cwd) {
+        Ok(path) => Ok(path),
+        Err(ResolveError::NotFound(_)) if name.starts_with('/') => {
+            eprintln!("newgatectl: note: {name} is not on this machine; explaining it as written");
+            Ok(PathBuf::from(name))
+        }
+        Err(e) => Err(Failure(e.to_string())),
+    }
 }
 
 fn describe_request(request: &Request, policy: &Policy) -> String {
@@ -357,9 +369,7 @@ fn print_decision(decision: &Decision, request: &Request, policy: &Policy, trace
         }
         for step in &decision.trace {
             let mark = match &step.outcome {
-                Outcome::Matched if decision.rule.is_some_and(|r| std::ptr::eq(r, step.rule)) => {
-                    "decides".to_string()
-                }
+                Outcome::Matched if decision.rule.is_some_and(|r| std::ptr::eq(r, step.rule)) => "decides".to_string(),
                 Outcome::Matched => "matches, overridden later".to_string(),
                 Outcome::Skipped(why) => format!("skipped: {why}"),
             };
@@ -374,10 +384,7 @@ fn options_json(options: &Options) -> Json {
         .setenv
         .iter()
         .map(|c| match c {
-            EnvChange::Set(n, v) => Json::Object(vec![
-                ("set", n.as_str().into()),
-                ("value", v.as_str().into()),
-            ]),
+            EnvChange::Set(n, v) => Json::Object(vec![("set", n.as_str().into()), ("value", v.as_str().into())]),
             EnvChange::Unset(n) => Json::Object(vec![("unset", n.as_str().into())]),
             EnvChange::Keep(n) => Json::Object(vec![("keep", n.as_str().into())]),
         })
@@ -386,9 +393,7 @@ fn options_json(options: &Options) -> Json {
         ("nopass", Json::Bool(options.nopass)),
         (
             "persist",
-            options
-                .persist
-                .map_or(Json::Null, |d| Json::Number(d.as_secs() as i64)),
+            options.persist.map_or(Json::Null, |d| Json::Number(d.as_secs() as i64)),
         ),
         ("keepenv", Json::Bool(options.keepenv)),
         ("setenv", Json::Array(setenv)),
@@ -433,10 +438,7 @@ fn decision_json(decision: &Decision, request: &Request, policy: &Policy) -> Jso
         ),
         ("as_user", request.effective_target_user().into()),
         ("group", request.target_group.into()),
-        (
-            "command",
-            request.command.map(|p| p.display().to_string()).into(),
-        ),
+        ("command", request.command.map(|p| p.display().to_string()).into()),
         (
             "args",
             Json::Array(request.args.iter().map(|a| a.as_str().into()).collect()),

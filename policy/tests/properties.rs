@@ -1,0 +1,243 @@
+//! Properties over random input: the parser never panics, and the indexed
+//! decision always equals a plain evaluation of every rule in order.
+
+use std::path::Path;
+
+use newgate_policy::{LoadOptions, Policy, Request, Trust, load_str};
+use proptest::prelude::*;
+
+fn options() -> LoadOptions<'static> {
+    LoadOptions {
+        trust: Trust::Draft,
+        directory: None,
+        now: Some("2026-11-29T12:00:00Z".parse().unwrap()),
+        lint: true,
+    }
+}
+
+/// Loads any text; the test fails if loading panics or reports a place outside the text.
+fn load_any(text: &str) {
+    let loaded = load_str(Path::new("/nonexistent/random"), text, &options());
+    for d in &loaded.diagnostics {
+        let rendered = d.to_string();
+        assert!(
+            rendered.contains(": error: ") || rendered.contains(": warning: "),
+            "{rendered}"
+        );
+        if let Some(pos) = &d.position {
+            assert!(
+                pos.line as usize <= text.split('\n').count(),
+                "line {} past the end",
+                pos.line
+            );
+            assert!(pos.column as usize <= pos.source_line.chars().count() + 1, "{rendered}");
+        }
+    }
+    assert_eq!(loaded.policy.is_some(), loaded.errors().next().is_none());
+}
+
+const VALID: &str = r#"set persist = 5m
+set secure_path = "/usr/sbin:/usr/bin:/sbin:/bin"
+set timezone = UTC
+users ADMINS = alice, bob, %wheel
+groups BUILD = builders, ci-runners
+hosts WEB = web-*, db1.example.com
+commands PKG = /usr/bin/apt, /usr/bin/dpkg
+permit ADMINS as group *
+permit nopass %devs as group BUILD
+permit alice as group docker cmd /usr/bin/docker
+permit persist carol as user postgres cmd /usr/bin/psql args -d prod
+permit dave as group audit when Mon-Fri 09:00-17:00 until 2026-12-31
+deny   bob as group docker
+permit persist=15m %ops as user * on WEB
+permit alice as user deploy service su
+permit setenv { EDITOR=vi -HOME } erin as group www cmd PKG args install *
+grant  %interns group printers service sshd,login when Mon-Fri 08:00-18:00
+permit "quoted \"name\"" as user root \
+    cmd /usr/bin/id # a comment
+"#;
+
+fn mutation() -> impl Strategy<Value = (usize, u8, char)> {
+    let interesting = prop_oneof![
+        Just('"'),
+        Just('\\'),
+        Just('\n'),
+        Just('#'),
+        Just(','),
+        Just('='),
+        Just('{'),
+        Just('}'),
+        Just('*'),
+        Just('%'),
+        Just(' '),
+        Just('é'),
+        Just('\0'),
+        any::<char>(),
+    ];
+    (0..VALID.len(), 0u8..3, interesting)
+}
+
+fn mutate(mutations: &[(usize, u8, char)]) -> String {
+    let mut chars: Vec<char> = VALID.chars().collect();
+    for &(at, kind, c) in mutations {
+        let at = at % (chars.len() + 1);
+        match kind {
+            0 => chars.insert(at, c),
+            1 if at < chars.len() => {
+                chars.remove(at);
+            }
+            _ if at < chars.len() => chars[at] = c,
+            _ => chars.push(c),
+        }
+    }
+    chars.into_iter().collect()
+}
+
+// Random policies over a small vocabulary, so that rules and requests often meet.
+const SUBJECTS: &[&str] = &["alice", "bob", "carol", "%g1", "%g2", "*", "TEAM"];
+const TARGETS: &[&str] = &[
+    "as group g1",
+    "as group g2, g3",
+    "as group *",
+    "as user root",
+    "as user u1, u2",
+    "as user *",
+    "as user u1 group g1",
+    "as user * group *",
+];
+const CONDITIONS: &[&str] = &[
+    "",
+    "",
+    "",
+    "on h1",
+    "on h*",
+    "service su",
+    "when Mon-Fri 09:00-17:00",
+    "when 22:00-06:00",
+    "until 2026-12-01",
+];
+const COMMANDS: &[&str] = &[
+    "",
+    "",
+    "cmd /bin/a",
+    "cmd /bin/*",
+    "cmd /bin/a args",
+    "cmd /bin/a args x *",
+    "cmd /bin/b args x",
+];
+
+fn rule() -> impl Strategy<Value = String> {
+    (
+        prop::bool::ANY,
+        prop::sample::subsequence(SUBJECTS, 1..3),
+        prop::sample::select(TARGETS),
+        prop::sample::select(CONDITIONS),
+        prop::sample::select(COMMANDS),
+    )
+        .prop_map(|(permit, subjects, target, condition, command)| {
+            let action = if permit { "permit" } else { "deny" };
+            format!("{action} {} {target} {condition} {command}\n", subjects.join(", "))
+        })
+}
+
+fn random_policy() -> impl Strategy<Value = String> {
+    prop::collection::vec(rule(), 0..25).prop_map(|rules| format!("users TEAM = carol, %g3\n{}", rules.concat()))
+}
+
+#[derive(Debug, Clone)]
+struct Asked {
+    user: &'static str,
+    groups: Vec<String>,
+    target_user: Option<&'static str>,
+    target_group: Option<&'static str>,
+    command: Option<&'static str>,
+    args: Vec<String>,
+    host: &'static str,
+    service: &'static str,
+    time: &'static str,
+}
+
+const ARGS: &[&[&str]] = &[&[], &["x"], &["x", "y"]];
+
+fn random_request() -> impl Strategy<Value = Asked> {
+    (
+        prop::sample::select(&["alice", "bob", "carol", "dave"][..]),
+        prop::sample::subsequence(&["g1", "g2", "g3"][..], 0..3),
+        prop::sample::select(&[None, Some("root"), Some("u1"), Some("alice")][..]),
+        prop::sample::select(&[None, Some("g1"), Some("g3")][..]),
+        prop::sample::select(&[None, Some("/bin/a"), Some("/bin/b"), Some("/bin/sub/c")][..]),
+        prop::sample::select(ARGS),
+        prop::sample::select(&["h1", "h2"][..]),
+        prop::sample::select(&["newgate", "su"][..]),
+        prop::sample::select(&["2026-11-30T10:00:00Z", "2026-11-29T23:30:00Z", "2026-12-02T10:00:00Z"][..]),
+    )
+        .prop_map(
+            |(user, groups, target_user, target_group, command, args, host, service, time)| Asked {
+                user,
+                groups: groups.into_iter().map(String::from).collect(),
+                target_user,
+                target_group,
+                command,
+                args: args.iter().map(|a| a.to_string()).collect(),
+                host,
+                service,
+                time,
+            },
+        )
+}
+
+fn compile(text: &str) -> Policy {
+    let loaded = load_str(Path::new("/nonexistent/random"), text, &options());
+    match loaded.policy {
+        Some(p) => p,
+        None => panic!("generated policy is invalid:\n{text}\n{:?}", loaded.diagnostics),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_text_never_panics(text in "\\PC*") {
+        load_any(&text);
+    }
+
+    #[test]
+    fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        load_any(&String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn mutated_policies_never_panic(mutations in prop::collection::vec(mutation(), 1..6)) {
+        load_any(&mutate(&mutations));
+    }
+
+    #[test]
+    fn indexed_decision_equals_linear_evaluation(text in random_policy(), asked in prop::collection::vec(random_request(), 1..8)) {
+        let policy = compile(&text);
+        for a in &asked {
+            let request = Request {
+                user: a.user,
+                groups: &a.groups,
+                target_user: a.target_user,
+                target_group: a.target_group,
+                command: a.command.map(Path::new),
+                args: &a.args,
+                host: a.host,
+                service: a.service,
+                time: a.time.parse().unwrap(),
+            };
+            let fast = policy.decide(&request);
+            let linear = policy.explain(&request);
+            prop_assert_eq!(fast.verdict, linear.verdict);
+            prop_assert_eq!(fast.rule.map(|r| r.location.line), linear.rule.map(|r| r.location.line), "{:?}", a);
+        }
+    }
+}
+
+#[test]
+fn the_unmutated_policy_is_valid() {
+    // The mutation test is only worth something if it starts from a valid policy.
+    let loaded = load_str(Path::new("/nonexistent/valid"), VALID, &options());
+    assert!(loaded.policy.is_some(), "{:?}", loaded.diagnostics);
+}
