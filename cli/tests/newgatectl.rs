@@ -29,6 +29,11 @@ fn check_accepts_the_example_and_says_it_is_a_draft() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).ends_with("policy: OK\n"));
     assert!(stderr(&out).contains("read as a draft: ownership and permission checks skipped"));
+    // The example's users are hypothetical: looking them up warns, --no-lookups does not.
+    assert!(stderr(&out).contains("warning: user `carol` does not exist"));
+    let quiet = newgatectl(&["check", "--no-lookups", EXAMPLE]);
+    assert_eq!(quiet.status.code(), Some(0));
+    assert!(!stderr(&quiet).contains("warning"), "{}", stderr(&quiet));
 }
 
 #[test]
