@@ -16,10 +16,10 @@ pub fn groups_of(user: &str) -> Result<Option<Vec<String>>, String> {
     let mut names = Vec::with_capacity(gids.len());
     for gid in gids {
         // A gid with no name cannot be named in a policy either.
-        if let Ok(Some(group)) = Group::from_gid(gid) {
-            if !names.contains(&group.name) {
-                names.push(group.name);
-            }
+        if let Ok(Some(group)) = Group::from_gid(gid)
+            && !names.contains(&group.name)
+        {
+            names.push(group.name);
         }
     }
     Ok(Some(names))

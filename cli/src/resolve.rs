@@ -89,6 +89,9 @@ mod tests {
         let result = resolve_command(plain.to_str().unwrap(), &[], Path::new("/"));
         std::fs::remove_file(&plain).unwrap();
         assert_eq!(result, Err(ResolveError::NotExecutable(plain)));
-        assert!(matches!(resolve_command("./nope", &[], Path::new("/")), Err(ResolveError::NotFound(_))));
+        assert!(matches!(
+            resolve_command("./nope", &[], Path::new("/")),
+            Err(ResolveError::NotFound(_))
+        ));
     }
 }

@@ -6,7 +6,10 @@ use std::process::{Command, Output};
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/policy");
 
 fn newgatectl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_newgatectl")).args(args).output().expect("newgatectl runs")
+    Command::new(env!("CARGO_BIN_EXE_newgatectl"))
+        .args(args)
+        .output()
+        .expect("newgatectl runs")
 }
 
 fn stdout(o: &Output) -> String {
@@ -38,22 +41,34 @@ fn check_accepts_the_example_and_says_it_is_a_draft() {
 
 #[test]
 fn check_reports_every_error_with_place_and_caret() {
-    let file = draft("broken", "permt alice as group docker\npermit bob as group docker cmd docker\n");
+    let file = draft(
+        "broken",
+        "permt alice as group docker\npermit bob as group docker cmd docker\n",
+    );
     let out = newgatectl(&["check", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     let name = file.display();
-    assert!(err.contains(&format!("{name}:1:1: error: unknown statement `permt`")), "{err}");
+    assert!(
+        err.contains(&format!("{name}:1:1: error: unknown statement `permt`")),
+        "{err}"
+    );
     assert!(err.contains("1 | permt alice as group docker\n  | ^^^^^\n"), "{err}");
     assert!(err.contains("hint: did you mean `permit`?"), "{err}");
-    assert!(err.contains(&format!("{name}:2:32: error: command `docker` is not an absolute path")), "{err}");
+    assert!(
+        err.contains(&format!("{name}:2:32: error: command `docker` is not an absolute path")),
+        "{err}"
+    );
     assert!(err.contains("2 errors; the policy grants nothing"), "{err}");
     assert!(stdout(&out).is_empty());
 }
 
 #[test]
 fn check_json_lists_diagnostics() {
-    let file = draft("json", "permit alice as group docker\nusers UNUSED = alice\nset passwd_tries = 0\n");
+    let file = draft(
+        "json",
+        "permit alice as group docker\nusers UNUSED = alice\nset passwd_tries = 0\n",
+    );
     let out = newgatectl(&["check", "--json", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
@@ -64,7 +79,10 @@ fn check_json_lists_diagnostics() {
     assert_eq!(error["line"], 3);
     assert_eq!(error["column"], 20);
     assert!(error["message"].as_str().unwrap().contains("passwd_tries"));
-    let unused = diagnostics.iter().find(|d| d["message"] == "alias `UNUSED` is never used").unwrap();
+    let unused = diagnostics
+        .iter()
+        .find(|d| d["message"] == "alias `UNUSED` is never used")
+        .unwrap();
     assert_eq!(unused["severity"], "warning");
     assert_eq!((unused["line"].as_u64(), unused["column"].as_u64()), (Some(2), Some(7)));
 }
@@ -79,7 +97,14 @@ fn check_without_a_file_checks_the_installed_policy() {
 
 #[test]
 fn usage_errors_exit_2() {
-    for args in [&["frobnicate"][..], &[], &["check", "a", "b"], &["explain"], &["list"], &["explain", "--bogus"]] {
+    for args in [
+        &["frobnicate"][..],
+        &[],
+        &["check", "a", "b"],
+        &["explain"],
+        &["list"],
+        &["explain", "--bogus"],
+    ] {
         let out = newgatectl(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains("newgatectl --help"), "{args:?}");
@@ -90,18 +115,39 @@ fn usage_errors_exit_2() {
 }
 
 fn explain(args: &[&str]) -> Output {
-    let mut all = vec!["explain", "--policy", EXAMPLE, "--host", "web-1", "--at", "2026-11-30T10:00"];
+    let mut all = vec![
+        "explain",
+        "--policy",
+        EXAMPLE,
+        "--host",
+        "web-1",
+        "--at",
+        "2026-11-30T10:00",
+    ];
     all.extend_from_slice(args);
     newgatectl(&all)
 }
 
 #[test]
 fn explain_permit_and_deny_with_the_deciding_rule() {
-    let out = explain(&["--user", "alice", "--member-of", "alice", "--group", "docker", "--", "/usr/bin/docker", "ps"]);
+    let out = explain(&[
+        "--user",
+        "alice",
+        "--member-of",
+        "alice",
+        "--group",
+        "docker",
+        "--",
+        "/usr/bin/docker",
+        "ps",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.starts_with("permit\n"), "{text}");
-    assert!(text.contains("policy:23: permit alice as group docker cmd /usr/bin/docker"), "{text}");
+    assert!(
+        text.contains("policy:23: permit alice as group docker cmd /usr/bin/docker"),
+        "{text}"
+    );
     let out = explain(&["--user", "bob", "--member-of", "bob", "--group", "docker"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("policy:26: deny   bob as group docker"));
@@ -112,7 +158,19 @@ fn explain_permit_and_deny_with_the_deciding_rule() {
 
 #[test]
 fn explain_trace_and_options() {
-    let out = explain(&["--user", "carol", "--member-of", "carol", "--as-user", "postgres", "--trace", "--", "/usr/bin/psql", "-d", "prod"]);
+    let out = explain(&[
+        "--user",
+        "carol",
+        "--member-of",
+        "carol",
+        "--as-user",
+        "postgres",
+        "--trace",
+        "--",
+        "/usr/bin/psql",
+        "-d",
+        "prod",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("options: persist=5m"), "{text}");
@@ -121,13 +179,33 @@ fn explain_trace_and_options() {
     // Time conditions are read in the policy's zone: 10:00 Berlin on a Monday.
     let out = explain(&["--user", "dave", "--member-of", "dave", "--group", "audit"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    let out = explain(&["--user", "dave", "--member-of", "dave", "--group", "audit", "--at", "2026-11-30T18:00"]);
+    let out = explain(&[
+        "--user",
+        "dave",
+        "--member-of",
+        "dave",
+        "--group",
+        "audit",
+        "--at",
+        "2026-11-30T18:00",
+    ]);
     assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]
 fn explain_json_has_the_documented_shape() {
-    let out = explain(&["--user", "erin", "--member-of", "erin", "--group", "www", "--trace", "--json", "--", "/usr/bin/env"]);
+    let out = explain(&[
+        "--user",
+        "erin",
+        "--member-of",
+        "erin",
+        "--group",
+        "www",
+        "--trace",
+        "--json",
+        "--",
+        "/usr/bin/env",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
     assert_eq!(v["decision"], "permit");
@@ -146,7 +224,15 @@ fn explain_needs_groups_for_unknown_users_and_a_valid_policy() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--member-of"));
     let broken = draft("explain-broken", "permit alice as\n");
-    let out = newgatectl(&["explain", "--policy", broken.to_str().unwrap(), "--user", "alice", "--member-of", "a"]);
+    let out = newgatectl(&[
+        "explain",
+        "--policy",
+        broken.to_str().unwrap(),
+        "--user",
+        "alice",
+        "--member-of",
+        "a",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("error:"));
 }
@@ -157,7 +243,10 @@ fn list_speaks_plainly() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("policy:21: may run any command as any group"), "{text}");
-    assert!(text.contains("policy:26: may not run any command as group docker"), "{text}");
+    assert!(
+        text.contains("policy:26: may not run any command as group docker"),
+        "{text}"
+    );
     assert!(!text.contains("postgres"), "rules for others are not listed: {text}");
     let out = newgatectl(&["list", "--policy", EXAMPLE, "--user", "zed", "--member-of", ""]);
     assert!(stdout(&out).contains("zed may not switch to anything"));

@@ -195,23 +195,26 @@ impl<'s> Compiler<'s, '_> {
                 }
             }
             "log_format" => match v {
-                "sudo" => Ok(self.settings.log_format = LogFormat::Sudo),
-                "json" => Ok(self.settings.log_format = LogFormat::Json),
+                "sudo" => Ok(LogFormat::Sudo),
+                "json" => Ok(LogFormat::Json),
                 _ => Err(format!("`{v}` is not a log format; use `sudo` or `json`")),
-            },
+            }
+            .map(|format| self.settings.log_format = format),
             "passwd_tries" => match v.parse::<u32>() {
-                Ok(n) if (1..=10).contains(&n) => Ok(self.settings.passwd_tries = n),
+                Ok(n) if (1..=10).contains(&n) => Ok(n),
                 _ => Err(format!("`{v}` is not a number of tries from 1 to 10")),
-            },
+            }
+            .map(|n| self.settings.passwd_tries = n),
             "timezone" => (context.zone_lookup)(v).map(|zone| {
                 self.settings.timezone = zone;
                 self.settings.timezone_name = v.to_string();
             }),
             "audit" => match v {
-                "best-effort" => Ok(self.settings.audit = Audit::BestEffort),
-                "required" => Ok(self.settings.audit = Audit::Required),
+                "best-effort" => Ok(Audit::BestEffort),
+                "required" => Ok(Audit::Required),
                 _ => Err(format!("`{v}` is not an audit mode; use `best-effort` or `required`")),
-            },
+            }
+            .map(|audit| self.settings.audit = audit),
             "env_keep" => {
                 let names: Vec<String> = v.split_whitespace().map(str::to_string).collect();
                 match names
@@ -222,16 +225,15 @@ impl<'s> Compiler<'s, '_> {
                         "`{bad}` can never be kept: it changes how programs load or shells start"
                     )),
                     Some(bad) => Err(format!("`{bad}` is not a variable name")),
-                    None => Ok(self.settings.env_keep = names),
+                    None => Ok(names),
                 }
+                .map(|names| self.settings.env_keep = names)
             }
-            "editor" => {
-                if v.starts_with('/') {
-                    Ok(self.settings.editor = Some(v.to_string()))
-                } else {
-                    Err(format!("`{v}` is not an absolute path to an editor"))
-                }
+            "editor" => match v.starts_with('/') {
+                true => Ok(v.to_string()),
+                false => Err(format!("`{v}` is not an absolute path to an editor")),
             }
+            .map(|editor| self.settings.editor = Some(editor)),
             other => {
                 let hint = did_you_mean(other, SETTINGS)
                     .map(|s| format!("did you mean `{s}`?"))
@@ -334,7 +336,7 @@ impl<'s> Compiler<'s, '_> {
             }
         }
         self.in_progress.pop();
-        let resolved = ok.then(|| match kind {
+        let resolved = ok.then_some(match kind {
             AliasKind::Users => Resolved::Users(subjects),
             AliasKind::Groups => Resolved::Groups(groups),
             AliasKind::Hosts => Resolved::Hosts(globs),
@@ -495,7 +497,7 @@ impl<'s> Compiler<'s, '_> {
                 ok = false;
             }
         }
-        ok.then(|| if any { Names::Any } else { Names::Some(names) })
+        ok.then_some(if any { Names::Any } else { Names::Some(names) })
     }
 
     fn target_groups(&mut self, words: &[Word]) -> Option<Names> {
@@ -517,7 +519,7 @@ impl<'s> Compiler<'s, '_> {
                 }
             }
         }
-        ok.then(|| if any { Names::Any } else { Names::Some(names) })
+        ok.then_some(if any { Names::Any } else { Names::Some(names) })
     }
 
     fn rule(&mut self, ast: &RuleAst) -> Option<Rule> {
@@ -585,11 +587,11 @@ impl<'s> Compiler<'s, '_> {
             command: None,
         };
         ok &= self.conditions(&ast.conditions, &mut rule);
-        if action != Action::Grant {
-            if let Some(command) = &ast.command {
-                rule.command = self.command(&command.path, command.args.as_deref());
-                ok &= rule.command.is_some();
-            }
+        if action != Action::Grant
+            && let Some(command) = &ast.command
+        {
+            rule.command = self.command(&command.path, command.args.as_deref());
+            ok &= rule.command.is_some();
         }
         (ok && subjects.is_some() && target.is_some()).then_some(rule)
     }
@@ -834,22 +836,23 @@ impl<'s> Compiler<'s, '_> {
 
     fn lint(&mut self, statements: &[Statement], rules: &[Rule], spans: &[Span], context: &Context) {
         for statement in statements {
-            if let Statement::Alias { name, .. } = statement {
-                if !self.used.contains(&name.text) && self.aliases.contains_key(name.text.as_str()) {
-                    self.warn(name.span, format!("alias `{}` is never used", name.text), None);
-                }
+            if let Statement::Alias { name, .. } = statement
+                && !self.used.contains(&name.text)
+                && self.aliases.contains_key(name.text.as_str())
+            {
+                self.warn(name.span, format!("alias `{}` is never used", name.text), None);
             }
         }
         if let Some(now) = context.now {
             for (rule, span) in rules.iter().zip(spans) {
-                if let Some((end, text)) = &rule.until {
-                    if now >= *end {
-                        self.warn(
-                            *span,
-                            format!("this rule expired at `until {text}`; it no longer matches"),
-                            None,
-                        );
-                    }
+                if let Some((end, text)) = &rule.until
+                    && now >= *end
+                {
+                    self.warn(
+                        *span,
+                        format!("this rule expired at `until {text}`; it no longer matches"),
+                        None,
+                    );
                 }
             }
         }

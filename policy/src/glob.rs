@@ -105,7 +105,7 @@ impl Glob {
 
     /// Matches a file name (for `include`): wildcards do not match a leading `.`.
     pub fn matches_file_name(&self, name: &str) -> bool {
-        !(name.starts_with('.') && !self.source.starts_with('.')) && self.matches_path(name)
+        (!name.starts_with('.') || self.source.starts_with('.')) && self.matches_path(name)
     }
 
     fn literal_eq(&self, text: &str, ignore_case: bool) -> bool {

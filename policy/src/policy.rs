@@ -564,10 +564,10 @@ impl Policy {
             if !command.paths.iter().any(|g| g.matches_path(&path_text)) {
                 return Err(format!("not for command {path_text}"));
             }
-            if let Some(args) = &command.args {
-                if !args.matches(request.args) {
-                    return Err(format!("not for the arguments `{}`", request.args.join(" ")));
-                }
+            if let Some(args) = &command.args
+                && !args.matches(request.args)
+            {
+                return Err(format!("not for the arguments `{}`", request.args.join(" ")));
             }
         }
         Ok(())
@@ -594,20 +594,20 @@ impl Policy {
     }
 
     fn check_conditions(&self, rule: &Rule, host: &str, service: &str, clock: &mut LocalTime) -> Result<(), String> {
-        if let Some(hosts) = &rule.hosts {
-            if !hosts.iter().any(|h| h.matches_host(host)) {
-                return Err(format!("not on host {host}"));
-            }
+        if let Some(hosts) = &rule.hosts
+            && !hosts.iter().any(|h| h.matches_host(host))
+        {
+            return Err(format!("not on host {host}"));
         }
-        if let Some(services) = &rule.services {
-            if !services.iter().any(|s| s == service) {
-                return Err(format!("not through service {service}"));
-            }
+        if let Some(services) = &rule.services
+            && !services.iter().any(|s| s == service)
+        {
+            return Err(format!("not through service {service}"));
         }
-        if let Some((until, text)) = &rule.until {
-            if clock.at >= *until {
-                return Err(format!("expired: until {text}"));
-            }
+        if let Some((until, text)) = &rule.until
+            && clock.at >= *until
+        {
+            return Err(format!("expired: until {text}"));
         }
         if let Some((when, text)) = &rule.when {
             let now = clock.get();

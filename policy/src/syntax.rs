@@ -193,10 +193,10 @@ pub(crate) fn parse_file(sources: &Sources, file: u32, diagnostics: &mut Collect
         match Grammar::parse(Rule::statement_line, line) {
             Ok(mut pairs) => {
                 let line_pair = pairs.next().expect("statement_line always yields itself");
-                if let Some(statement) = line_pair.into_inner().find(|p| p.as_rule() != Rule::EOI) {
-                    if let Some(statement) = builder.statement(statement) {
-                        statements.push(statement);
-                    }
+                if let Some(statement) = line_pair.into_inner().find(|p| p.as_rule() != Rule::EOI)
+                    && let Some(statement) = builder.statement(statement)
+                {
+                    statements.push(statement);
                 }
             }
             Err(error) => builder.syntax_error(line, &error),
@@ -548,8 +548,8 @@ impl Builder<'_> {
 fn token_at(line: &str, pos: usize) -> &str {
     let rest = &line[pos.min(line.len())..];
     let rest = rest.strip_suffix('\r').unwrap_or(rest);
-    if rest.starts_with('"') {
-        let close = rest[1..].find('"').map_or(rest.len(), |i| i + 2);
+    if let Some(inside) = rest.strip_prefix('"') {
+        let close = inside.find('"').map_or(rest.len(), |i| i + 2);
         return &rest[..close];
     }
     let end = rest

@@ -12,8 +12,8 @@ use newgate::nss::{SystemDirectory, groups_of, host_name};
 use newgate::resolve::{ResolveError, resolve_command};
 use newgate_policy::time::parse_timestamp;
 use newgate_policy::{
-    DEFAULT_POLICY, Decision, Diagnostic, Directory, EnvChange, LoadOptions, Loaded, Options, Outcome, Policy, Request, Trust,
-    load,
+    DEFAULT_POLICY, Decision, Diagnostic, Directory, EnvChange, LoadOptions, Loaded, Options, Outcome, Policy, Request,
+    Trust, load,
 };
 
 const USAGE: &str = "\
@@ -127,7 +127,11 @@ fn check(mut parser: lexopt::Parser) -> Result<u8, Failure> {
     let directory = SystemDirectory::new();
     let options = LoadOptions {
         trust,
-        directory: if lookups { Some(&directory as &dyn Directory) } else { None },
+        directory: if lookups {
+            Some(&directory as &dyn Directory)
+        } else {
+            None
+        },
         now: Some(now()),
         lint: true,
     };
