@@ -10,6 +10,7 @@ mod compile;
 mod diag;
 pub mod env;
 mod glob;
+pub mod handoff;
 mod load;
 mod policy;
 mod syntax;
