@@ -97,3 +97,231 @@ mod tests {
         assert!(!is_valid_name(""));
     }
 }
+
+/// Variables of the caller that always survive the reset, besides `set env_keep`.
+const ALWAYS_KEPT: &[&str] = &["TERM", "DISPLAY", "COLORTERM", "LANG", "LANGUAGE", "TZ"];
+
+/// The account a command runs as, for `HOME`, `USER`, `LOGNAME` and `SHELL`.
+pub struct Account<'a> {
+    pub name: &'a str,
+    pub home: &'a str,
+    pub shell: &'a str,
+}
+
+/// Everything the environment of a command is built from.
+pub struct EnvironmentInput<'a> {
+    /// The caller's environment, as it reached newgate.
+    pub caller_env: &'a [(String, String)],
+    pub options: &'a crate::Options,
+    pub settings: &'a crate::Settings,
+    pub target: Account<'a>,
+    pub caller_name: &'a str,
+    pub caller_uid: u32,
+    pub caller_gid: u32,
+    /// The command line as run: resolved path and arguments.
+    pub command_line: &'a str,
+}
+
+/// The environment a command runs with: the caller's variables reset to an
+/// allowlist (or all of them with `keepenv`), never a dangerous one, then
+/// the target's account, `PATH` = `secure_path`, the rule's `setenv`, and
+/// the `NEWGATE_*` variables that tell the command who asked. Sorted by name.
+pub fn command_environment(input: &EnvironmentInput) -> Vec<(String, String)> {
+    let mut env: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    let kept = |name: &str| {
+        input.options.keepenv
+            || ALWAYS_KEPT.contains(&name)
+            || name.starts_with("LC_")
+            || input.settings.env_keep.iter().any(|k| k == name)
+    };
+    let safe = |name: &str, value: &str| {
+        is_valid_name(name)
+            && !is_dangerous_name(name)
+            && !is_dangerous_value(value)
+            && (name != "TZ" || is_safe_tz(value))
+    };
+    for (name, value) in input.caller_env {
+        if kept(name) && safe(name, value) {
+            env.insert(name.clone(), value.clone());
+        }
+    }
+    let path: Vec<String> = input
+        .settings
+        .secure_path
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    env.insert("PATH".into(), path.join(":"));
+    env.insert("HOME".into(), input.target.home.into());
+    env.insert("USER".into(), input.target.name.into());
+    env.insert("LOGNAME".into(), input.target.name.into());
+    env.insert("SHELL".into(), input.target.shell.into());
+    for change in &input.options.setenv {
+        match change {
+            crate::EnvChange::Set(name, value) => {
+                env.insert(name.clone(), value.clone());
+            }
+            crate::EnvChange::Unset(name) => {
+                env.remove(name);
+            }
+            crate::EnvChange::Keep(name) => {
+                if let Some((_, value)) = input.caller_env.iter().rev().find(|(n, _)| n == name) {
+                    if safe(name, value) {
+                        env.insert(name.clone(), value.clone());
+                    }
+                }
+            }
+        }
+    }
+    env.insert("NEWGATE_USER".into(), input.caller_name.into());
+    env.insert("NEWGATE_UID".into(), input.caller_uid.to_string());
+    env.insert("NEWGATE_GID".into(), input.caller_gid.to_string());
+    env.insert("NEWGATE_COMMAND".into(), input.command_line.into());
+    env.retain(|name, value| !is_dangerous_name(name) && !is_dangerous_value(value));
+    env.into_iter().collect()
+}
+
+/// A `TZ` value that names a zone, not a file of the caller's choosing.
+fn is_safe_tz(value: &str) -> bool {
+    let zone = value.strip_prefix(':').unwrap_or(value);
+    value.len() <= 128
+        && !zone.contains("..")
+        && !zone.chars().any(|c| c.is_control())
+        && (!zone.starts_with('/') || zone.starts_with("/usr/share/zoneinfo/"))
+}
+
+#[cfg(test)]
+mod environment_tests {
+    use super::*;
+    use crate::{EnvChange, Options, Settings};
+
+    fn build(caller: &[(&str, &str)], options: Options, settings: Settings) -> Vec<(String, String)> {
+        let caller_env: Vec<(String, String)> = caller.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+        command_environment(&EnvironmentInput {
+            caller_env: &caller_env,
+            options: &options,
+            settings: &settings,
+            target: Account {
+                name: "root",
+                home: "/root",
+                shell: "/bin/bash",
+            },
+            caller_name: "alice",
+            caller_uid: 1000,
+            caller_gid: 1000,
+            command_line: "/usr/bin/id -u",
+        })
+    }
+
+    fn get<'a>(env: &'a [(String, String)], name: &str) -> Option<&'a str> {
+        env.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    const HOSTILE: &[(&str, &str)] = &[
+        ("LD_PRELOAD", "/tmp/evil.so"),
+        ("LD_LIBRARY_PATH", "/tmp"),
+        ("GCONV_PATH", "/tmp"),
+        ("BASH_ENV", "/tmp/rc"),
+        ("ENV", "/tmp/rc"),
+        ("IFS", "/"),
+        ("PATH", "/tmp/evil:/usr/bin"),
+        ("HOME", "/tmp/fake"),
+        ("BASH_FUNC_ls%%", "() { evil; }"),
+        ("TERM", "() { evil; }"),
+        ("TZ", "/tmp/evil-zone"),
+        ("LANG", "C.UTF-8"),
+        ("LC_TIME", "de_DE.UTF-8"),
+        ("EDITOR", "vim"),
+        ("NEWGATE_USER", "root"),
+    ];
+
+    #[test]
+    fn the_reset_keeps_only_the_allowlist_and_never_danger() {
+        let env = build(HOSTILE, Options::default(), Settings::default());
+        let names: Vec<&str> = env.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "HOME",
+                "LANG",
+                "LC_TIME",
+                "LOGNAME",
+                "NEWGATE_COMMAND",
+                "NEWGATE_GID",
+                "NEWGATE_UID",
+                "NEWGATE_USER",
+                "PATH",
+                "SHELL",
+                "USER"
+            ]
+        );
+        assert_eq!(get(&env, "PATH"), Some(crate::DEFAULT_SECURE_PATH));
+        assert_eq!(get(&env, "HOME"), Some("/root"));
+        assert_eq!(get(&env, "NEWGATE_USER"), Some("alice"));
+        assert_eq!(get(&env, "NEWGATE_COMMAND"), Some("/usr/bin/id -u"));
+    }
+
+    #[test]
+    fn keepenv_keeps_the_rest_but_not_danger() {
+        let options = Options {
+            keepenv: true,
+            ..Options::default()
+        };
+        let env = build(HOSTILE, options, Settings::default());
+        assert_eq!(get(&env, "EDITOR"), Some("vim"));
+        for name in [
+            "LD_PRELOAD",
+            "LD_LIBRARY_PATH",
+            "GCONV_PATH",
+            "BASH_ENV",
+            "ENV",
+            "IFS",
+            "BASH_FUNC_ls%%",
+            "TERM",
+            "TZ",
+        ] {
+            assert_eq!(get(&env, name), None, "{name}");
+        }
+        assert_eq!(
+            get(&env, "PATH"),
+            Some(crate::DEFAULT_SECURE_PATH),
+            "PATH is always secure_path"
+        );
+        assert_eq!(
+            get(&env, "NEWGATE_USER"),
+            Some("alice"),
+            "the caller cannot pose as someone else"
+        );
+    }
+
+    #[test]
+    fn env_keep_and_setenv() {
+        let settings = Settings {
+            env_keep: vec!["EDITOR".into()],
+            ..Settings::default()
+        };
+        let options = Options {
+            setenv: vec![
+                EnvChange::Set("PAGER".into(), "less".into()),
+                EnvChange::Unset("LANG".into()),
+                EnvChange::Keep("LD_PRELOAD".into()),
+            ],
+            ..Options::default()
+        };
+        let env = build(HOSTILE, options, settings);
+        assert_eq!(get(&env, "EDITOR"), Some("vim"));
+        assert_eq!(get(&env, "PAGER"), Some("less"));
+        assert_eq!(get(&env, "LANG"), None);
+        assert_eq!(get(&env, "LD_PRELOAD"), None);
+    }
+
+    #[test]
+    fn tz_names_a_zone() {
+        assert!(is_safe_tz("Europe/Berlin"));
+        assert!(is_safe_tz(":Europe/Berlin"));
+        assert!(is_safe_tz("/usr/share/zoneinfo/UTC"));
+        assert!(!is_safe_tz("/tmp/zone"));
+        assert!(!is_safe_tz("../../tmp/zone"));
+        assert!(!is_safe_tz("/usr/share/zoneinfo/../../../tmp/x"));
+    }
+}

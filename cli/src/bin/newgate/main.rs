@@ -1,0 +1,635 @@
+//! newgate: run a command as another group or user, as the policy allows.
+//!
+//! The whole flow is in `run`, top to bottom: check the installation, harden
+//! the process, read the request, ask the policy, authenticate through PAM,
+//! switch credentials in the child, run, wait, log.
+
+#![deny(unsafe_code)]
+
+mod audit;
+mod harden;
+mod pam;
+mod persist;
+mod sys;
+mod tty;
+
+use std::cell::Cell;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::rc::Rc;
+
+use lexopt::prelude::*;
+use newgate::nss::host_name;
+use newgate::resolve::{ResolveError, resolve_command};
+use newgate_policy::env::{Account, EnvironmentInput, command_environment};
+use newgate_policy::{Audit as AuditMode, DEFAULT_POLICY, LoadOptions, Policy, Request, Verdict, handoff, load};
+use nix::sys::signal::{Signal, kill};
+use nix::sys::signalfd::SignalFd;
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{Gid, Group, Pid, Uid, User, getgrouplist};
+use pam_sys::types::PamItemType;
+
+use crate::audit::{Audit, Event};
+use crate::sys::Credentials;
+
+const USAGE: &str = "\
+usage: newgate [-n] [-g GROUP] [-u USER] [--] COMMAND [ARGS...]
+       newgate [-n] -g GROUP          the target's shell, like newgrp and sg
+       newgate -s [-g GROUP] [-u USER] the target's shell
+       newgate -l                     what may I do here
+       newgate -k                     forget my remembered authentication
+
+  -g GROUP  stay yourself, with GROUP as primary group (and among your groups)
+  -u USER   become USER, with USER's groups (with -g too: primary group GROUP)
+  -n        never prompt; fail if a password would be needed
+  -s        run the target's shell
+Without -g and -u, the target is root. The policy is /etc/newgate/policy.
+";
+
+/// newgate's own failures and denials; a command's own status passes through.
+const FAILURE: u8 = 1;
+const NOT_EXECUTABLE: u8 = 126;
+const NOT_FOUND: u8 = 127;
+
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+fn fail<T>(message: impl Into<String>) -> Result<T, Failure> {
+    Err(Failure {
+        code: FAILURE,
+        message: message.into(),
+    })
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure { code, message }) => {
+            if !message.is_empty() {
+                eprintln!("newgate: {message}");
+            }
+            ExitCode::from(code)
+        }
+    }
+}
+
+#[derive(Default)]
+struct Args {
+    non_interactive: bool,
+    group: Option<String>,
+    user: Option<String>,
+    shell: bool,
+    list: bool,
+    forget: bool,
+    command: Vec<String>,
+}
+
+fn parse_args() -> Result<Args, Failure> {
+    let usage = |e: String| Failure {
+        code: FAILURE,
+        message: format!("{e}\n{USAGE}"),
+    };
+    let mut args = Args::default();
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next().map_err(|e| usage(e.to_string()))? {
+        match arg {
+            Short('n') => args.non_interactive = true,
+            Short('s') => args.shell = true,
+            Short('l') => args.list = true,
+            Short('k') => args.forget = true,
+            Short('g') => {
+                args.group = Some(
+                    parser
+                        .value()
+                        .and_then(|v| v.string())
+                        .map_err(|e| usage(e.to_string()))?,
+                )
+            }
+            Short('u') => {
+                args.user = Some(
+                    parser
+                        .value()
+                        .and_then(|v| v.string())
+                        .map_err(|e| usage(e.to_string()))?,
+                )
+            }
+            Short('h') | Long("help") => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            Short('V') | Long("version") => {
+                println!("newgate {}", env!("CARGO_PKG_VERSION"));
+                std::process::exit(0);
+            }
+            Value(first) => {
+                args.command.push(
+                    first
+                        .string()
+                        .map_err(|_| usage("arguments must be UTF-8 text".into()))?,
+                );
+                for rest in parser.raw_args().map_err(|e| usage(e.to_string()))? {
+                    args.command.push(
+                        rest.into_string()
+                            .map_err(|_| usage("arguments must be UTF-8 text".into()))?,
+                    );
+                }
+            }
+            other => return Err(usage(other.unexpected().to_string())),
+        }
+    }
+    if (args.list || args.forget)
+        && (args.group.is_some() || args.user.is_some() || args.shell || !args.command.is_empty())
+    {
+        return Err(usage("-l and -k stand alone".into()));
+    }
+    if args.shell && !args.command.is_empty() {
+        return Err(usage("-s runs the target's shell; give no command with it".into()));
+    }
+    Ok(args)
+}
+
+/// A user account, as NSS knows it.
+struct Identity {
+    name: String,
+    uid: Uid,
+    gid: Gid,
+    home: String,
+    shell: String,
+    group_ids: Vec<Gid>,
+    group_names: Vec<String>,
+}
+
+fn account(user: User) -> Result<Identity, Failure> {
+    let name = CString::new(user.name.as_str()).map_err(|_| Failure {
+        code: FAILURE,
+        message: "bad user name".into(),
+    })?;
+    let group_ids =
+        getgrouplist(&name, user.gid).or_else(|e| fail(format!("cannot list the groups of {}: {e}", user.name)))?;
+    let group_names = group_ids
+        .iter()
+        .filter_map(|&g| Group::from_gid(g).ok().flatten())
+        .map(|g| g.name)
+        .collect();
+    let shell = user.shell.to_string_lossy().into_owned();
+    Ok(Identity {
+        uid: user.uid,
+        gid: user.gid,
+        home: user.dir.to_string_lossy().into_owned(),
+        shell: if shell.is_empty() { "/bin/sh".into() } else { shell },
+        name: user.name,
+        group_ids,
+        group_names,
+    })
+}
+
+fn user_named(name: &str) -> Result<Identity, Failure> {
+    match User::from_name(name) {
+        Ok(Some(user)) => account(user),
+        Ok(None) => fail(format!("unknown user {name}")),
+        Err(e) => fail(format!("cannot look up user {name}: {e}")),
+    }
+}
+
+fn run() -> Result<u8, Failure> {
+    let args = parse_args()?;
+    harden::self_check().or_else(fail)?;
+    let signals = harden::harden().or_else(fail)?;
+
+    let caller = match User::from_uid(nix::unistd::getuid()) {
+        Ok(Some(user)) => account(user)?,
+        _ => return fail("you do not exist in the user database"),
+    };
+    if args.forget {
+        persist::forget(caller.uid.as_raw()).or_else(|e| fail(format!("cannot forget: {e}")))?;
+        return Ok(0);
+    }
+
+    let loaded = load(Path::new(DEFAULT_POLICY), &LoadOptions::enforcing());
+    let Some(policy) = loaded.policy else {
+        let reason = loaded
+            .diagnostics
+            .first()
+            .map_or("unknown".into(), |d| d.message.clone());
+        if let Ok(mut audit) = Audit::connect(newgate_policy::LogFormat::Sudo) {
+            let _ = audit.log(&Event {
+                user: &caller.name,
+                problem: Some(format!("policy {DEFAULT_POLICY} refused: {reason}")),
+                tty: &tty::name(),
+                pwd: "",
+                run_as_user: "",
+                run_as_group: None,
+                rule: None,
+                command: "",
+            });
+        }
+        // The policy may be readable by root alone: say what to do, not what it holds.
+        return fail(format!(
+            "the policy {DEFAULT_POLICY} cannot be used, so nothing is permitted; an administrator can run `newgatectl check`"
+        ));
+    };
+
+    if args.list {
+        return Ok(list(&policy, &caller));
+    }
+
+    let target_user = match &args.user {
+        Some(name) => Some(user_named(name)?),
+        None if args.group.is_none() => Some(user_named("root")?),
+        None => None,
+    };
+    let target_group = match &args.group {
+        Some(name) => match Group::from_name(name) {
+            Ok(Some(group)) => Some(group),
+            Ok(None) => return fail(format!("unknown group {name}")),
+            Err(e) => return fail(format!("cannot look up group {name}: {e}")),
+        },
+        None => None,
+    };
+    let runs_as = target_user.as_ref().unwrap_or(&caller);
+
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let pwd = cwd.display().to_string();
+    let tty_name = tty::name();
+    let mut command = args.command.clone();
+    if command.is_empty() {
+        command.push(runs_as.shell.clone());
+    }
+    let program = match resolve_command(&command[0], &policy.settings.secure_path, &cwd) {
+        Ok(path) => path,
+        Err(e) => {
+            let code = if matches!(e, ResolveError::NotFound(_)) {
+                NOT_FOUND
+            } else {
+                NOT_EXECUTABLE
+            };
+            return Err(Failure {
+                code,
+                message: e.to_string(),
+            });
+        }
+    };
+    let command_args: Vec<String> = command[1..].to_vec();
+    let command_line = std::iter::once(program.display().to_string())
+        .chain(command_args.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+
+    let mut audit = match Audit::connect(policy.settings.log_format) {
+        Ok(audit) => audit,
+        Err(why) if policy.settings.audit == AuditMode::Required => {
+            return fail(format!(
+                "{why}; the policy requires an audit log (set audit = required), so nothing runs"
+            ));
+        }
+        Err(why) => {
+            eprintln!("newgate: warning: {why}; going on without an audit log");
+            Audit::unavailable(policy.settings.log_format)
+        }
+    };
+    let required = policy.settings.audit == AuditMode::Required;
+    let mut event = Event {
+        user: &caller.name,
+        problem: None,
+        tty: &tty_name,
+        pwd: &pwd,
+        run_as_user: &runs_as.name,
+        run_as_group: args.group.as_deref(),
+        rule: None,
+        command: &command_line,
+    };
+    let mut log = |event: &Event| -> Result<(), Failure> {
+        match audit.log(event) {
+            Ok(()) => Ok(()),
+            Err(why) if required => fail(format!("{why}; the policy requires an audit log, so nothing runs")),
+            Err(why) => {
+                eprintln!("newgate: warning: {why}");
+                Ok(())
+            }
+        }
+    };
+
+    let host = host_name().unwrap_or_default();
+    let request = Request {
+        user: &caller.name,
+        groups: &caller.group_names,
+        target_user: args.user.as_deref(),
+        target_group: args.group.as_deref(),
+        command: Some(&program),
+        args: &command_args,
+        host: &host,
+        service: "newgate",
+        time: jiff::Timestamp::now(),
+    };
+    let decision = policy.decide(&request);
+    if decision.verdict == Verdict::Deny {
+        event.problem = Some("command not allowed".into());
+        log(&event)?;
+        return fail(format!(
+            "{} may not run {command_line} as {} here",
+            caller.name,
+            describe_target(&args, runs_as)
+        ));
+    }
+    let rule = decision.rule.map(|r| r.location.to_string());
+    let options = decision.options.clone();
+
+    let interrupted = Rc::new(Cell::new(None));
+    let conversation = Terminal {
+        user: caller.name.clone(),
+        non_interactive: args.non_interactive,
+        signals: Rc::new(harden::signal_descriptor().or_else(fail)?),
+        interrupted: interrupted.clone(),
+    };
+    let mut pam = pam::Pam::start("newgate", &caller.name, Box::new(conversation)).or_else(fail)?;
+    pam.set_item(PamItemType::RUSER, &caller.name).or_else(fail)?;
+    pam.set_item(PamItemType::TTY, &tty_name).or_else(fail)?;
+    if let Some(group) = &args.group {
+        pam.putenv(handoff::GROUP, group).or_else(fail)?;
+    }
+    if let Some(user) = &args.user {
+        pam.putenv(handoff::TARGET_USER, user).or_else(fail)?;
+    }
+    pam.putenv(handoff::COMMAND, &program.display().to_string())
+        .or_else(fail)?;
+    pam.putenv(handoff::ARGS, &handoff::encode_args(&command_args))
+        .or_else(fail)?;
+
+    let session = persist::Session::current();
+    let remembered = match (options.persist, &session) {
+        (Some(timeout), Some(session)) => persist::is_fresh(caller.uid.as_raw(), session, timeout),
+        _ => false,
+    };
+    if !options.nopass && !remembered && !caller.uid.is_root() {
+        authenticate(
+            &mut pam,
+            policy.settings.passwd_tries,
+            &interrupted,
+            &args,
+            &mut event,
+            &mut log,
+        )?;
+        if let (Some(_), Some(session)) = (options.persist, &session) {
+            persist::remember(caller.uid.as_raw(), session);
+        }
+    } else if remembered {
+        if let Some(session) = &session {
+            persist::remember(caller.uid.as_raw(), session);
+        }
+    }
+    account_checks(&mut pam, &mut event, &mut log)?;
+
+    let credentials = credentials(&caller, target_user.as_ref(), target_group.as_ref());
+    if pam.setcred(true) != pam::SUCCESS {
+        let why = pam.describe(pam::SUCCESS.max(1));
+        event.problem = Some(format!("PAM could not establish credentials: {why}"));
+        log(&event)?;
+        return fail("PAM could not establish credentials");
+    }
+    let status = pam.open_session();
+    if status != pam::SUCCESS {
+        let why = pam.describe(status);
+        event.problem = Some(format!("PAM could not open a session: {why}"));
+        log(&event)?;
+        let _ = pam.setcred(false);
+        return fail(format!("cannot open a session: {why}"));
+    }
+
+    let caller_env: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(n, v)| Some((n.into_string().ok()?, v.into_string().ok()?)))
+        .chain(pam.environment())
+        .collect();
+    let environment = command_environment(&EnvironmentInput {
+        caller_env: &caller_env,
+        options: &options,
+        settings: &policy.settings,
+        target: Account {
+            name: &runs_as.name,
+            home: &runs_as.home,
+            shell: &runs_as.shell,
+        },
+        caller_name: &caller.name,
+        caller_uid: caller.uid.as_raw(),
+        caller_gid: caller.gid.as_raw(),
+        command_line: &command_line,
+    });
+
+    event.rule = rule;
+    if !options.nolog {
+        if let Err(failure) = log(&event) {
+            close(&mut pam);
+            return Err(failure);
+        }
+    }
+    let outcome = execute(&program, &command_args, &environment, &cwd, credentials, &signals);
+    close(&mut pam);
+    outcome
+}
+
+fn describe_target(args: &Args, runs_as: &Identity) -> String {
+    match (&args.user, &args.group) {
+        (Some(u), Some(g)) => format!("user {u} with group {g}"),
+        (None, Some(g)) => format!("group {g}"),
+        _ => format!("user {}", runs_as.name),
+    }
+}
+
+fn list(policy: &Policy, caller: &Identity) -> u8 {
+    let rules = policy.rules_for(&caller.name, &caller.group_names);
+    if rules.is_empty() {
+        println!("{} may not switch to anything here.", caller.name);
+        return 0;
+    }
+    println!(
+        "The rules of {DEFAULT_POLICY} that concern {} (the last matching one decides):",
+        caller.name
+    );
+    for rule in rules {
+        println!("  {}", rule.text);
+    }
+    0
+}
+
+/// Asks for the password up to `tries` times; each failure is told, the last one logged.
+fn authenticate(
+    pam: &mut pam::Pam,
+    tries: u32,
+    interrupted: &Cell<Option<Signal>>,
+    args: &Args,
+    event: &mut Event,
+    log: &mut impl FnMut(&Event) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    for attempt in 1..=tries {
+        let status = pam.authenticate();
+        if let Some(signal) = interrupted.get() {
+            return Err(Failure {
+                code: 128 + signal as u8,
+                message: "interrupted".into(),
+            });
+        }
+        match status {
+            pam::SUCCESS => return Ok(()),
+            pam::CONV_ERR | pam::ABORT if args.non_interactive => {
+                event.problem = Some("a password is required".into());
+                log(event)?;
+                return fail("a password is required (and -n forbids asking)");
+            }
+            pam::AUTH_ERR if attempt < tries => tty::tell("Sorry, try again."),
+            pam::AUTH_ERR => {
+                event.problem = Some(format!(
+                    "{tries} incorrect password attempt{}",
+                    if tries == 1 { "" } else { "s" }
+                ));
+                log(event)?;
+                return fail(format!(
+                    "{tries} incorrect password attempt{}",
+                    if tries == 1 { "" } else { "s" }
+                ));
+            }
+            other => {
+                let why = pam.describe(other);
+                event.problem = Some(format!("authentication failed: {why}"));
+                log(event)?;
+                return fail(format!("authentication failed: {why}"));
+            }
+        }
+    }
+    fail("no password attempts allowed (set passwd_tries)")
+}
+
+/// `pam_acct_mgmt`, and a password change when the account requires one.
+fn account_checks(
+    pam: &mut pam::Pam,
+    event: &mut Event,
+    log: &mut impl FnMut(&Event) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let mut status = pam.acct_mgmt();
+    if status == pam::NEW_AUTHTOK_REQD {
+        status = pam.chauthtok_expired();
+    }
+    if status == pam::SUCCESS {
+        return Ok(());
+    }
+    let why = pam.describe(status);
+    event.problem = Some(format!("account not permitted: {why}"));
+    log(event)?;
+    fail(format!("account not permitted: {why}"))
+}
+
+fn credentials(caller: &Identity, target_user: Option<&Identity>, target_group: Option<&Group>) -> Credentials {
+    let (uid, mut gid, mut groups) = match target_user {
+        Some(user) => (user.uid, user.gid, user.group_ids.clone()),
+        None => (caller.uid, caller.gid, caller.group_ids.clone()),
+    };
+    if let Some(group) = target_group {
+        gid = group.gid;
+        if !groups.contains(&group.gid) {
+            groups.push(group.gid);
+        }
+    }
+    Credentials { uid, gid, groups }
+}
+
+fn close(pam: &mut pam::Pam) {
+    pam.close_session();
+    pam.setcred(false);
+}
+
+/// Runs the command as `creds`, waits for it, and forwards the signals sent to newgate.
+fn execute(
+    program: &Path,
+    args: &[String],
+    environment: &[(String, String)],
+    cwd: &Path,
+    creds: Credentials,
+    signals: &SignalFd,
+) -> Result<u8, Failure> {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .env_clear()
+        .envs(environment.iter().map(|(n, v)| (n, v)))
+        .current_dir(cwd);
+    sys::switch_before_exec(&mut command, creds);
+    let child = command
+        .spawn()
+        .or_else(|e| fail(format!("cannot run {}: {e}", program.display())))?;
+    let pid = Pid::from_raw(child.id() as i32);
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED)) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(code as u8),
+            Ok(WaitStatus::Signaled(_, signal, _)) => return Ok(128 + signal as u8),
+            Ok(WaitStatus::Stopped(_, _)) => {
+                // The command was suspended (^Z): suspend newgate too, so that the
+                // shell gets its terminal back; `fg` continues both.
+                let _ = kill(Pid::this(), Signal::SIGSTOP);
+                let _ = kill(pid, Signal::SIGCONT);
+                continue;
+            }
+            Ok(_) => {}
+            Err(nix::errno::Errno::ECHILD) => return fail("lost track of the command"),
+            Err(_) => {}
+        }
+        let mut fds = [nix::poll::PollFd::new(
+            std::os::fd::AsFd::as_fd(signals),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE);
+        while let Ok(Some(info)) = signals.read_signal() {
+            let Ok(signal) = Signal::try_from(info.ssi_signo as i32) else {
+                continue;
+            };
+            // Signals from the terminal reach the command directly; forward only
+            // those sent to newgate by a process (kill), and never back to the command.
+            let sent_by_process = info.ssi_code <= 0;
+            let from_command = info.ssi_pid as i32 == pid.as_raw();
+            if signal != Signal::SIGCHLD && sent_by_process && !from_command {
+                let _ = kill(pid, signal);
+            }
+        }
+    }
+}
+
+/// The PAM conversation at the terminal.
+struct Terminal {
+    user: String,
+    non_interactive: bool,
+    signals: Rc<SignalFd>,
+    interrupted: Rc<Cell<Option<Signal>>>,
+}
+
+impl pam::Conversation for Terminal {
+    fn ask(&mut self, prompt: &str, echo: bool) -> Result<tty::Secret, ()> {
+        if self.non_interactive {
+            return Err(());
+        }
+        // The stock prompt names no one; say whose password, as sudo does.
+        let prompt = if prompt.trim_end() == "Password:" {
+            format!("[newgate] password for {}: ", self.user)
+        } else {
+            prompt.to_string()
+        };
+        match tty::prompt(&prompt, echo, &self.signals) {
+            Ok(secret) => Ok(secret),
+            Err(tty::PromptError::Interrupted(signal)) => {
+                self.interrupted.set(Some(signal));
+                Err(())
+            }
+            Err(tty::PromptError::NoTerminal) => {
+                tty::tell("newgate: no terminal to read a password from");
+                Err(())
+            }
+            Err(tty::PromptError::Io(why)) => {
+                tty::tell(&format!("newgate: cannot read the password: {why}"));
+                Err(())
+            }
+        }
+    }
+
+    fn tell(&mut self, message: &str, _error: bool) {
+        tty::tell(message);
+    }
+}

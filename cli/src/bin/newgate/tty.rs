@@ -1,0 +1,147 @@
+//! The terminal: where the password is read (never stdin) and messages go.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::Signal;
+use nix::sys::signalfd::SignalFd;
+use nix::sys::termios::{LocalFlags, SetArg, Termios, tcgetattr, tcsetattr};
+
+/// The longest answer read; PAM modules refuse longer passwords anyway.
+const MAX_ANSWER: usize = 1024;
+
+/// Bytes that are wiped when dropped: passwords never linger in memory.
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        // The buffer never grows past the capacity reserved up front, so no
+        // copy of the secret was left behind by a reallocation.
+        crate::sys::wipe(&mut self.0);
+    }
+}
+
+/// Why no answer was read.
+#[derive(Debug)]
+pub enum PromptError {
+    NoTerminal,
+    Interrupted(Signal),
+    Io(String),
+}
+
+/// Restores the terminal's settings however the prompt ends.
+struct EchoOff<'a> {
+    tty: &'a File,
+    saved: Termios,
+}
+
+impl Drop for EchoOff<'_> {
+    fn drop(&mut self) {
+        let _ = tcsetattr(self.tty, SetArg::TCSAFLUSH, &self.saved);
+    }
+}
+
+fn open_tty() -> Result<File, PromptError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open("/dev/tty")
+        .map_err(|_| PromptError::NoTerminal)
+}
+
+/// Prints a prompt on the controlling terminal and reads one line, with echo
+/// off unless `echo`. A blocked signal arriving on `signals` ends the read.
+pub fn prompt(text: &str, echo: bool, signals: &SignalFd) -> Result<Secret, PromptError> {
+    let tty = open_tty()?;
+    let saved = tcgetattr(&tty).map_err(|_| PromptError::NoTerminal)?;
+    let _restore = EchoOff {
+        tty: &tty,
+        saved: saved.clone(),
+    };
+    if !echo {
+        let mut quiet = saved;
+        quiet
+            .local_flags
+            .remove(LocalFlags::ECHO | LocalFlags::ECHOE | LocalFlags::ECHOK);
+        quiet.local_flags.insert(LocalFlags::ECHONL);
+        tcsetattr(&tty, SetArg::TCSAFLUSH, &quiet).map_err(|e| PromptError::Io(e.to_string()))?;
+    }
+    (&tty)
+        .write_all(text.as_bytes())
+        .map_err(|e| PromptError::Io(e.to_string()))?;
+    let mut answer = Vec::with_capacity(MAX_ANSWER + 1);
+    let mut byte = [0u8; 1];
+    loop {
+        let mut fds = [
+            PollFd::new(tty.as_fd(), PollFlags::POLLIN),
+            PollFd::new(signals.as_fd(), PollFlags::POLLIN),
+        ];
+        poll(&mut fds, PollTimeout::NONE).map_err(|e| PromptError::Io(e.to_string()))?;
+        if fds[1].revents().is_some_and(|r| r.contains(PollFlags::POLLIN)) {
+            let signal = signals
+                .read_signal()
+                .ok()
+                .flatten()
+                .and_then(|info| Signal::try_from(info.ssi_signo as i32).ok());
+            crate::sys::wipe(&mut answer);
+            let _ = (&tty).write_all(b"\n");
+            return Err(PromptError::Interrupted(signal.unwrap_or(Signal::SIGINT)));
+        }
+        match (&tty).read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' || byte[0] == b'\r' => break,
+            Ok(_) if answer.len() < MAX_ANSWER => answer.push(byte[0]),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                crate::sys::wipe(&mut answer);
+                return Err(PromptError::Io(e.to_string()));
+            }
+        }
+    }
+    crate::sys::wipe(&mut byte);
+    Ok(Secret(answer))
+}
+
+/// Writes a message to the terminal, or to stderr when there is none.
+pub fn tell(message: &str) {
+    let line = if message.ends_with('\n') {
+        message.to_string()
+    } else {
+        format!("{message}\n")
+    };
+    match open_tty() {
+        Ok(mut tty) => {
+            let _ = tty.write_all(line.as_bytes());
+        }
+        Err(_) => {
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        }
+    }
+}
+
+/// The terminal's name for logs and PAM (`pts/0`), from the first standard
+/// descriptor that is one; `unknown` without a terminal.
+pub fn name() -> String {
+    for fd in [
+        std::io::stdin().as_fd(),
+        std::io::stdout().as_fd(),
+        std::io::stderr().as_fd(),
+    ] {
+        if let Ok(path) = nix::unistd::ttyname(fd) {
+            let path = path.to_string_lossy().into_owned();
+            return path.strip_prefix("/dev/").unwrap_or(&path).to_string();
+        }
+    }
+    "unknown".into()
+}
