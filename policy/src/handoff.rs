@@ -75,7 +75,9 @@ mod tests {
 
     #[test]
     fn arguments_survive_the_round_trip() {
-        let args: Vec<String> = ["ps", "", "a b", "100%", "tab\there", "new\nline", "é"].map(String::from).to_vec();
+        let args: Vec<String> = ["ps", "", "a b", "100%", "tab\there", "new\nline", "é"]
+            .map(String::from)
+            .to_vec();
         let encoded = encode_args(&args);
         assert!(!encoded.contains(['\n', '\t']));
         assert_eq!(decode_args(&encoded), Some(args));

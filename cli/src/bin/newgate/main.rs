@@ -337,12 +337,12 @@ fn run() -> Result<u8, Failure> {
     let rule = decision.rule.map(|r| r.location.to_string());
     let options = decision.options.clone();
 
-    let interrupted = Rc::new(Cell::new(None));
+    let stopped = Rc::new(Cell::new(None));
     let conversation = Terminal {
         user: caller.name.clone(),
         non_interactive: args.non_interactive,
         signals: Rc::new(harden::signal_descriptor().or_else(fail)?),
-        interrupted: interrupted.clone(),
+        stopped: stopped.clone(),
     };
     let mut pam = pam::Pam::start("newgate", &caller.name, Box::new(conversation)).or_else(fail)?;
     pam.set_item(PamItemType::RUSER, &caller.name).or_else(fail)?;
@@ -364,14 +364,7 @@ fn run() -> Result<u8, Failure> {
         _ => false,
     };
     if !options.nopass && !remembered && !caller.uid.is_root() {
-        authenticate(
-            &mut pam,
-            policy.settings.passwd_tries,
-            &interrupted,
-            &args,
-            &mut event,
-            &mut log,
-        )?;
+        authenticate(&mut pam, policy.settings.passwd_tries, &stopped, &mut event, &mut log)?;
         if let (Some(_), Some(session)) = (options.persist, &session) {
             persist::remember(caller.uid.as_raw(), session);
         }
@@ -457,44 +450,37 @@ fn list(policy: &Policy, caller: &Identity) -> u8 {
 fn authenticate(
     pam: &mut pam::Pam,
     tries: u32,
-    interrupted: &Cell<Option<Signal>>,
-    args: &Args,
+    stopped: &Cell<Option<Stop>>,
     event: &mut Event,
     log: &mut impl FnMut(&Event) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
+    let mut refuse = |event: &mut Event, why: String| -> Result<(), Failure> {
+        event.problem = Some(why.clone());
+        log(event)?;
+        fail(why)
+    };
     for attempt in 1..=tries {
         let status = pam.authenticate();
-        if let Some(signal) = interrupted.get() {
-            return Err(Failure {
-                code: 128 + signal as u8,
-                message: "interrupted".into(),
-            });
+        // When the conversation itself could not go on, asking again would not help.
+        match stopped.get() {
+            Some(Stop::Interrupted(signal)) => {
+                return Err(Failure {
+                    code: 128 + signal as u8,
+                    message: "interrupted".into(),
+                });
+            }
+            Some(Stop::NonInteractive) => return refuse(event, "a password is required".into()),
+            Some(Stop::NoTerminal) => return refuse(event, "no terminal to read a password from".into()),
+            None => {}
         }
         match status {
             pam::SUCCESS => return Ok(()),
-            pam::CONV_ERR | pam::ABORT if args.non_interactive => {
-                event.problem = Some("a password is required".into());
-                log(event)?;
-                return fail("a password is required (and -n forbids asking)");
-            }
             pam::AUTH_ERR if attempt < tries => tty::tell("Sorry, try again."),
             pam::AUTH_ERR => {
-                event.problem = Some(format!(
-                    "{tries} incorrect password attempt{}",
-                    if tries == 1 { "" } else { "s" }
-                ));
-                log(event)?;
-                return fail(format!(
-                    "{tries} incorrect password attempt{}",
-                    if tries == 1 { "" } else { "s" }
-                ));
+                let plural = if tries == 1 { "" } else { "s" };
+                return refuse(event, format!("{tries} incorrect password attempt{plural}"));
             }
-            other => {
-                let why = pam.describe(other);
-                event.problem = Some(format!("authentication failed: {why}"));
-                log(event)?;
-                return fail(format!("authentication failed: {why}"));
-            }
+            other => return refuse(event, format!("authentication failed: {}", pam.describe(other))),
         }
     }
     fail("no password attempts allowed (set passwd_tries)")
@@ -593,17 +579,26 @@ fn execute(
     }
 }
 
+/// Why the conversation could not get an answer.
+#[derive(Clone, Copy, Debug)]
+enum Stop {
+    NonInteractive,
+    NoTerminal,
+    Interrupted(Signal),
+}
+
 /// The PAM conversation at the terminal.
 struct Terminal {
     user: String,
     non_interactive: bool,
     signals: Rc<SignalFd>,
-    interrupted: Rc<Cell<Option<Signal>>>,
+    stopped: Rc<Cell<Option<Stop>>>,
 }
 
 impl pam::Conversation for Terminal {
     fn ask(&mut self, prompt: &str, echo: bool) -> Result<tty::Secret, ()> {
         if self.non_interactive {
+            self.stopped.set(Some(Stop::NonInteractive));
             return Err(());
         }
         // The stock prompt names no one; say whose password, as sudo does.
@@ -615,11 +610,11 @@ impl pam::Conversation for Terminal {
         match tty::prompt(&prompt, echo, &self.signals) {
             Ok(secret) => Ok(secret),
             Err(tty::PromptError::Interrupted(signal)) => {
-                self.interrupted.set(Some(signal));
+                self.stopped.set(Some(Stop::Interrupted(signal)));
                 Err(())
             }
             Err(tty::PromptError::NoTerminal) => {
-                tty::tell("newgate: no terminal to read a password from");
+                self.stopped.set(Some(Stop::NoTerminal));
                 Err(())
             }
             Err(tty::PromptError::Io(why)) => {

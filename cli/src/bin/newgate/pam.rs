@@ -11,7 +11,6 @@ pub const SUCCESS: c_int = PamReturnCode::SUCCESS as c_int;
 pub const NEW_AUTHTOK_REQD: c_int = PamReturnCode::NEW_AUTHTOK_REQD as c_int;
 pub const AUTH_ERR: c_int = PamReturnCode::AUTH_ERR as c_int;
 pub const CONV_ERR: c_int = PamReturnCode::CONV_ERR as c_int;
-pub const ABORT: c_int = PamReturnCode::ABORT as c_int;
 
 const PROMPT_ECHO_OFF: c_int = 1;
 const PROMPT_ECHO_ON: c_int = 2;

@@ -77,6 +77,8 @@ fn folder() -> Option<&'static Path> {
             return None;
         }
         fs::DirBuilder::new().mode(0o700).create(path).ok()?;
+        // Made by a setuid process, the folder has the caller's group: give it to root.
+        std::os::unix::fs::lchown(path, Some(0), Some(0)).ok()?;
     }
     let meta = fs::symlink_metadata(path).ok()?;
     (meta.is_dir() && meta.uid() == 0 && meta.mode() & 0o077 == 0).then_some(path)
@@ -124,6 +126,7 @@ pub fn remember(uid: u32, session: &Session) {
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW)
             .open(&temporary)?;
+        std::os::unix::fs::fchown(&file, Some(0), Some(0))?;
         file.set_permissions(fs::Permissions::from_mode(0o600))?;
         writeln!(file, "{} {} {}", session.leader, session.leader_start, now.as_nanos())?;
         file.sync_all()?;

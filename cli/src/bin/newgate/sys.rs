@@ -42,6 +42,12 @@ pub struct Credentials {
 /// stops the exec, so nothing runs with ids other than those asked for.
 pub fn switch_before_exec(command: &mut Command, creds: Credentials) {
     let check = move || -> io::Result<()> {
+        // newgate blocks signals to handle them itself; the command starts with none blocked.
+        nix::sys::signal::sigprocmask(
+            nix::sys::signal::SigmaskHow::SIG_SETMASK,
+            Some(&nix::sys::signal::SigSet::empty()),
+            None,
+        )?;
         nix::unistd::setgroups(&creds.groups)?;
         nix::unistd::setresgid(creds.gid, creds.gid, creds.gid)?;
         nix::unistd::setresuid(creds.uid, creds.uid, creds.uid)?;
@@ -64,5 +70,6 @@ pub fn switch_before_exec(command: &mut Command, creds: Credentials) {
     // process; it only makes system calls and compares ids it owns (the
     // vectors were allocated before the fork, getgroups allocates in the child
     // of a single-threaded parent, where the allocator lock cannot be held).
+    // The standard library itself resets SIGPIPE to its default in the child.
     unsafe { command.pre_exec(check) };
 }

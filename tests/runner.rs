@@ -1,0 +1,352 @@
+//! `newgate` as users run it: a setuid-root copy, real users and groups, the
+//! repository's PAM service with pam_unix and a real password, a syslog
+//! socket at /dev/log; each test in a private mount namespace.
+
+mod support;
+
+use support::{PASSWORD, Sandbox, root_or_skip, user};
+
+fn policy(text: &str) -> String {
+    // Test names are short in the policy; on the system they carry the prefix.
+    text.replace("alice", &user("alice"))
+        .replace("bob", &user("bob"))
+        .replace("carol", &user("carol"))
+        .replace("docker", &user("docker"))
+        .replace("audit", &user("audit"))
+        .replace("www", &user("www"))
+}
+
+fn id_line(output: &str) -> &str {
+    output
+        .lines()
+        .find(|l| l.starts_with("uid="))
+        .unwrap_or_else(|| panic!("no id output in: {output}"))
+}
+
+#[test]
+fn group_switches_happen_exactly_as_the_policy_allows() {
+    if !root_or_skip("group switches") {
+        return;
+    }
+    let sandbox = Sandbox::new("switch", &policy("permit nopass alice as group docker\n"), 0o440);
+    let alice = user("alice");
+    let out = sandbox.run(&alice, &["-g", &user("docker"), "id"], &[]);
+    assert_eq!(out.code, Some(0), "{}", out.output);
+    let id = id_line(&out.output);
+    let uid = nix::unistd::User::from_name(&alice).unwrap().unwrap().uid;
+    assert!(id.starts_with(&format!("uid={uid}({alice}) gid=")), "{id}");
+    assert!(id.contains(&format!("({})", user("docker"))), "{id}");
+    assert!(
+        id.split(" groups=").nth(1).unwrap().contains(&alice),
+        "the caller keeps their own groups: {id}"
+    );
+    // The primary group is the target group.
+    let gid = nix::unistd::Group::from_name(&user("docker")).unwrap().unwrap().gid;
+    assert!(id.contains(&format!("gid={gid}(")), "{id}");
+
+    let denied = sandbox.run(&alice, &["-g", &user("audit"), "id"], &[]);
+    assert_eq!(denied.code, Some(1), "{}", denied.output);
+    assert!(
+        denied.output.contains("may not run /usr/bin/id as group"),
+        "{}",
+        denied.output
+    );
+    assert!(!denied.output.contains("uid="));
+    let bob = sandbox.run(&user("bob"), &["-g", &user("docker"), "id"], &[]);
+    assert_eq!(bob.code, Some(1));
+
+    let marker = sandbox.cwd().display().to_string();
+    let lines = sandbox.harness().wait_for_log(&marker, 3);
+    let permit = lines
+        .iter()
+        .find(|l| l.contains(&format!("{alice} : TTY=")))
+        .expect("a permit line");
+    assert!(permit.starts_with("<85>"), "authpriv.notice: {permit}");
+    assert!(permit.contains("newgate["), "{permit}");
+    assert!(
+        permit.contains(&format!(
+            "TTY=unknown ; PWD={marker} ; USER={alice} ; GROUP={} ; RULE=/etc/newgate/policy:1 ; COMMAND=/usr/bin/id",
+            user("docker")
+        )),
+        "{permit}"
+    );
+    let denial = lines
+        .iter()
+        .find(|l| l.contains(&format!("{alice} : command not allowed")))
+        .expect("a denial line");
+    assert!(denial.starts_with("<81>"), "authpriv.alert: {denial}");
+    assert!(
+        denial.contains(&format!("GROUP={} ; COMMAND=/usr/bin/id", user("audit"))),
+        "{denial}"
+    );
+}
+
+#[test]
+fn becoming_a_user_takes_their_groups() {
+    if !root_or_skip("user switches") {
+        return;
+    }
+    let sandbox = Sandbox::new(
+        "user",
+        &policy("permit nopass alice as user bob\npermit nopass alice as user bob group www\n"),
+        0o440,
+    );
+    let out = sandbox.run(&user("alice"), &["-u", &user("bob"), "id"], &[]);
+    assert_eq!(out.code, Some(0), "{}", out.output);
+    let id = id_line(&out.output);
+    assert!(
+        id.contains(&format!("({})", user("bob"))) && !id.contains(&user("alice")),
+        "{id}"
+    );
+    let both = sandbox.run(
+        &user("alice"),
+        &["-u", &user("bob"), "-g", &user("www"), "id", "-gn"],
+        &[],
+    );
+    assert_eq!(both.code, Some(0), "{}", both.output);
+    assert_eq!(both.output.trim(), user("www"));
+    // Neither -u nor -g means root, which this policy does not allow.
+    assert_eq!(sandbox.run(&user("alice"), &["id"], &[]).code, Some(1));
+}
+
+#[test]
+fn the_password_is_asked_on_the_terminal() {
+    if !root_or_skip("password prompts") {
+        return;
+    }
+    let sandbox = Sandbox::new("password", &policy("permit alice as group docker\n"), 0o440);
+    let alice = user("alice");
+    let docker = user("docker");
+    let ok = sandbox.run_on_tty(&alice, &["-g", &docker, "id", "-gn"], &[PASSWORD]);
+    assert_eq!(ok.code, Some(0), "{}", ok.output);
+    assert!(
+        ok.output.contains(&format!("[newgate] password for {alice}: ")),
+        "{}",
+        ok.output
+    );
+    assert!(
+        !ok.output.contains(PASSWORD),
+        "the password is not echoed: {}",
+        ok.output
+    );
+    assert!(ok.output.trim_end().ends_with(&docker), "{}", ok.output);
+
+    let wrong = sandbox.run_on_tty(&alice, &["-g", &docker, "id"], &["nope", "nope again", "still no"]);
+    assert_eq!(wrong.code, Some(1), "{}", wrong.output);
+    assert_eq!(
+        wrong.output.matches("password for").count(),
+        3,
+        "passwd_tries = 3: {}",
+        wrong.output
+    );
+    assert!(
+        wrong.output.contains("3 incorrect password attempts"),
+        "{}",
+        wrong.output
+    );
+    let marker = sandbox.cwd().display().to_string();
+    let lines = sandbox.harness().wait_for_log(&marker, 2);
+    assert!(
+        lines.iter().any(
+            |l| l.starts_with("<81>") && l.contains(&format!("{alice} : 3 incorrect password attempts ; TTY=pts/"))
+        ),
+        "{lines:#?}"
+    );
+
+    // Without a terminal there is nobody to ask; -n never asks.
+    let no_tty = sandbox.run(&alice, &["-g", &docker, "id"], &[]);
+    assert_eq!(no_tty.code, Some(1), "{}", no_tty.output);
+    assert!(!no_tty.output.contains("uid="));
+    let never = sandbox.run_on_tty(&alice, &["-n", "-g", &docker, "id"], &[]);
+    assert_eq!(never.code, Some(1), "{}", never.output);
+    assert!(!never.output.contains("password for"), "{}", never.output);
+    assert!(never.output.contains("a password is required"), "{}", never.output);
+}
+
+#[test]
+fn persist_lasts_for_the_terminal_session_and_k_forgets() {
+    if !root_or_skip("persist") {
+        return;
+    }
+    let sandbox = Sandbox::new("persist", &policy("permit persist alice as group docker\n"), 0o440);
+    let alice = user("alice");
+    let docker = user("docker");
+    // Nothing is remembered yet.
+    let cold = sandbox.run_on_tty(&alice, &["-n", "-g", &docker, "true"], &[]);
+    assert_eq!(cold.code, Some(1), "{}", cold.output);
+    // Within one terminal session, the second run is not asked again.
+    let ng = sandbox.harness().newgate.display().to_string();
+    let script = format!("{ng} -g {docker} true && {ng} -n -g {docker} echo remembered");
+    let session = sandbox.run_script_on_tty(&alice, &script, &[PASSWORD]);
+    assert_eq!(session.code, Some(0), "{}", session.output);
+    assert_eq!(session.output.matches("password for").count(), 1, "{}", session.output);
+    assert!(session.output.contains("remembered"), "{}", session.output);
+    let listing = sandbox.root_shell("ls -l /run/newgate");
+    assert!(
+        listing.contains("-rw------- 1 root root"),
+        "a root-only record: {listing}"
+    );
+    // A new terminal is a new session: asked again.
+    let other = sandbox.run_on_tty(&alice, &["-n", "-g", &docker, "true"], &[]);
+    assert_eq!(other.code, Some(1), "{}", other.output);
+    assert!(other.output.contains("a password is required"), "{}", other.output);
+    // -k forgets everything of the caller's.
+    assert_eq!(sandbox.run(&alice, &["-k"], &[]).code, Some(0));
+    let listing = sandbox.root_shell("ls /run/newgate");
+    assert!(!listing.contains("ts-"), "{listing}");
+}
+
+#[test]
+fn an_insecure_policy_permits_nothing() {
+    if !root_or_skip("insecure policy") {
+        return;
+    }
+    let sandbox = Sandbox::new("insecure", &policy("permit nopass alice as group docker\n"), 0o666);
+    let out = sandbox.run(&user("alice"), &["-g", &user("docker"), "id"], &[]);
+    assert_eq!(out.code, Some(1), "{}", out.output);
+    assert!(
+        out.output.contains("cannot be used, so nothing is permitted"),
+        "{}",
+        out.output
+    );
+    assert!(!out.output.contains("uid="));
+    assert!(
+        !out.output.contains("permit nopass"),
+        "the policy's text is not shown to the caller"
+    );
+    let lines = sandbox.harness().wait_for_log("refused", 1);
+    assert!(lines.iter().any(|l| l.contains("writable by everyone")), "{lines:#?}");
+}
+
+#[test]
+fn dangerous_variables_never_reach_the_command() {
+    if !root_or_skip("environment") {
+        return;
+    }
+    let sandbox = Sandbox::new(
+        "env",
+        &policy("permit nopass alice as group docker\npermit nopass keepenv alice as group www\n"),
+        0o440,
+    );
+    let hostile = [
+        ("LD_PRELOAD", "/tmp/evil.so"),
+        ("LD_LIBRARY_PATH", "/tmp"),
+        ("GCONV_PATH", "/tmp"),
+        ("BASH_ENV", "/tmp/rc"),
+        ("ENV", "/tmp/rc"),
+        ("IFS", "x"),
+        ("SHELLOPTS", "xtrace"),
+        ("PATH", "/tmp/evil:/usr/bin:/bin"),
+        ("FUNKY", "() { echo pwned; }"),
+        ("TERM", "xterm"),
+        ("EDITOR", "vim"),
+        ("NEWGATE_USER", "root"),
+    ];
+    for group in ["docker", "www"] {
+        let out = sandbox.run(&user("alice"), &["-g", &user(group), "/usr/bin/env"], &hostile);
+        assert_eq!(out.code, Some(0), "{}", out.output);
+        // Only the command's own output: the wrappers around it (setpriv, nsenter)
+        // are not setuid, so the loader complains there about LD_PRELOAD.
+        let env: Vec<&str> = out.output.lines().filter(|l| !l.starts_with("ERROR: ld.so")).collect();
+        let has = |name: &str| env.iter().any(|l| l.starts_with(&format!("{name}=")));
+        for name in [
+            "LD_PRELOAD",
+            "LD_LIBRARY_PATH",
+            "GCONV_PATH",
+            "BASH_ENV",
+            "ENV",
+            "IFS",
+            "SHELLOPTS",
+            "FUNKY",
+        ] {
+            assert!(!has(name), "{group}: {name} reached the command:\n{}", out.output);
+        }
+        assert!(env.contains(&"TERM=xterm"), "{}", out.output);
+        assert!(
+            env.contains(&format!("NEWGATE_USER={}", user("alice")).as_str()),
+            "{}",
+            out.output
+        );
+        assert!(
+            env.contains(&"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+            "{}",
+            out.output
+        );
+        assert_eq!(
+            has("EDITOR"),
+            group == "www",
+            "only keepenv keeps EDITOR: {}",
+            out.output
+        );
+    }
+}
+
+#[test]
+fn exit_codes_and_signals_pass_through() {
+    if !root_or_skip("exit codes") {
+        return;
+    }
+    let sandbox = Sandbox::new("exit", &policy("permit nopass alice as group docker\n"), 0o440);
+    let alice = user("alice");
+    let docker = user("docker");
+    let run = |args: &[&str]| sandbox.run(&alice, &[&["-g", docker.as_str()][..], args].concat(), &[]);
+    assert_eq!(run(&["sh", "-c", "exit 7"]).code, Some(7));
+    assert_eq!(run(&["sh", "-c", "kill -TERM $$"]).code, Some(128 + 15));
+    let missing = run(&["no-such-command-here"]);
+    assert_eq!(missing.code, Some(127), "{}", missing.output);
+    assert!(
+        missing.output.contains("not found in secure_path"),
+        "{}",
+        missing.output
+    );
+    let plain = sandbox.cwd().join("plain-file");
+    std::fs::write(&plain, "not a program").unwrap();
+    assert_eq!(run(&[plain.to_str().unwrap()]).code, Some(126));
+    // The caller's PATH is never used to find a command.
+    let out = sandbox.run(&alice, &["-g", &docker, "id"], &[("PATH", "/nonexistent")]);
+    assert_eq!(out.code, Some(0), "{}", out.output);
+}
+
+#[test]
+fn newgate_refuses_to_run_without_its_rights() {
+    if !root_or_skip("self-check") {
+        return;
+    }
+    let sandbox = Sandbox::new("selfcheck", &policy("permit nopass alice as group docker\n"), 0o440);
+    let copy = sandbox.cwd().join("not-setuid");
+    std::fs::copy(&sandbox.harness().newgate, &copy).unwrap();
+    std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args([
+            &format!("--reuid={}", user("alice")),
+            &format!("--regid={}", user("alice")),
+            "--init-groups",
+        ])
+        .arg(&copy)
+        .args(["-g", &user("docker"), "id"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("must be installed setuid root") && err.contains("chmod 4755"),
+        "{err}"
+    );
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--no-new-privs",
+            &format!("--reuid={}", user("alice")),
+            &format!("--regid={}", user("alice")),
+            "--init-groups",
+        ])
+        .arg(&sandbox.harness().newgate)
+        .args(["-g", &user("docker"), "id"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no_new_privs"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

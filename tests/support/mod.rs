@@ -1,0 +1,379 @@
+//! What the root suites share: test users and groups, a syslog socket, a
+//! setuid-root copy of newgate, and sandboxes — private mount namespaces where
+//! /etc/newgate, /etc/pam.d/newgate, /run and /dev/log are the test's own.
+//!
+//! Nothing on the machine changes but the users and groups (prefix `ngt-`,
+//! removed afterwards, and at start if an earlier run was killed) and, when
+//! the machine has no /dev/log, an empty placeholder file there to mount on.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+pub const PREFIX: &str = "ngt-";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// True when the suite can run; otherwise says what it skips.
+pub fn root_or_skip(what: &str) -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    eprintln!("SKIPPED (needs root; scripts/test.sh runs it as root in CI): {what}");
+    false
+}
+
+fn run(program: &str, args: &[&str]) {
+    let status = Command::new(program)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(status.success(), "{program} {args:?} failed: {status}");
+}
+
+fn quiet(program: &str, args: &[&str]) {
+    let _ = Command::new(program).args(args).stderr(Stdio::null()).status();
+}
+
+/// Users and groups left by an earlier, interrupted run.
+fn remove_leftovers() {
+    for (file, remove) in [("/etc/passwd", "userdel"), ("/etc/group", "groupdel")] {
+        for line in fs::read_to_string(file).unwrap_or_default().lines() {
+            if let Some(name) = line.split(':').next().filter(|n| n.starts_with(PREFIX)) {
+                quiet(remove, &[name]);
+            }
+        }
+    }
+}
+
+/// Everything the tests share, set up once and torn down when the last test lets go.
+pub struct Harness {
+    pub newgate: PathBuf,
+    pub scratch: PathBuf,
+    log_socket: PathBuf,
+    log_lines: Arc<Mutex<Vec<String>>>,
+    dev_log_placeholder: bool,
+    names: Vec<(bool, String)>,
+}
+
+static HARNESS: OnceLock<Mutex<Weak<Harness>>> = OnceLock::new();
+
+/// The shared harness; created by the first test that asks.
+pub fn harness() -> Arc<Harness> {
+    let slot = HARNESS.get_or_init(|| Mutex::new(Weak::new()));
+    let mut weak = slot.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(h) = weak.upgrade() {
+        return h;
+    }
+    let h = Arc::new(Harness::new());
+    *weak = Arc::downgrade(&h);
+    h
+}
+
+impl Harness {
+    fn new() -> Harness {
+        remove_leftovers();
+        let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&scratch);
+        fs::create_dir_all(&scratch).unwrap();
+        fs::set_permissions(&scratch, fs::Permissions::from_mode(0o755)).unwrap();
+
+        let built = built_binary("newgate");
+        let newgate = scratch.join("newgate");
+        fs::copy(&built, &newgate).unwrap();
+        nix::unistd::chown(&newgate, Some(0.into()), Some(0.into())).unwrap();
+        fs::set_permissions(&newgate, fs::Permissions::from_mode(0o4755)).unwrap();
+
+        let log_socket = scratch.join("log.sock");
+        let socket = UnixDatagram::bind(&log_socket).unwrap();
+        fs::set_permissions(&log_socket, fs::Permissions::from_mode(0o666)).unwrap();
+        let log_lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = log_lines.clone();
+        std::thread::spawn(move || {
+            let mut buffer = vec![0u8; 65536];
+            while let Ok(n) = socket.recv(&mut buffer) {
+                let line = String::from_utf8_lossy(&buffer[..n]).into_owned();
+                sink.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+            }
+        });
+        let dev_log_placeholder = !Path::new("/dev/log").exists();
+        if dev_log_placeholder {
+            fs::write("/dev/log", "").unwrap();
+        }
+
+        let mut h = Harness {
+            newgate,
+            scratch,
+            log_socket,
+            log_lines,
+            dev_log_placeholder,
+            names: Vec::new(),
+        };
+        for group in ["docker", "audit", "www"] {
+            let name = format!("{PREFIX}{group}");
+            run("groupadd", &[&name]);
+            h.names.push((false, name));
+        }
+        for user in ["alice", "bob", "carol"] {
+            let name = format!("{PREFIX}{user}");
+            run("useradd", &["-M", "-d", "/nonexistent", "-s", "/bin/sh", &name]);
+            h.names.push((true, name.clone()));
+            let mut chpasswd = Command::new("chpasswd").stdin(Stdio::piped()).spawn().unwrap();
+            writeln!(chpasswd.stdin.take().unwrap(), "{name}:{PASSWORD}").unwrap();
+            assert!(chpasswd.wait().unwrap().success());
+        }
+        h
+    }
+
+    /// The lines logged so far that contain `marker`.
+    pub fn log_lines(&self, marker: &str) -> Vec<String> {
+        let lines = self.log_lines.lock().unwrap_or_else(|e| e.into_inner());
+        lines.iter().filter(|l| l.contains(marker)).cloned().collect()
+    }
+
+    /// Waits briefly for `count` lines with `marker` (datagrams arrive asynchronously).
+    pub fn wait_for_log(&self, marker: &str, count: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let lines = self.log_lines(marker);
+            if lines.len() >= count || Instant::now() > deadline {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        for (is_user, name) in self.names.iter().rev() {
+            quiet(if *is_user { "userdel" } else { "groupdel" }, &[name]);
+        }
+        if self.dev_log_placeholder {
+            let _ = fs::remove_file("/dev/log");
+        }
+        let _ = fs::remove_dir_all(&self.scratch);
+    }
+}
+
+pub fn user(name: &str) -> String {
+    format!("{PREFIX}{name}")
+}
+
+fn built_binary(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = target.join("debug").join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --workspace` first (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// A private mount namespace holding the test's policy and PAM service.
+pub struct Sandbox {
+    holder: Child,
+    pub dir: PathBuf,
+    harness: Arc<Harness>,
+}
+
+/// What a run printed and how it ended.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: Option<i32>,
+    pub output: String,
+}
+
+impl Sandbox {
+    /// `policy` goes to /etc/newgate/policy (root, `mode`); the repository's
+    /// pam/newgate to /etc/pam.d/newgate.
+    pub fn new(name: &str, policy: &str, mode: u32) -> Sandbox {
+        let harness = harness();
+        let dir = harness.scratch.join(name);
+        let _ = fs::remove_dir_all(&dir);
+        for sub in ["upper/newgate", "upper/pam.d", "work", "cwd"] {
+            fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        for sub in ["", "upper", "upper/newgate", "upper/pam.d", "cwd"] {
+            fs::set_permissions(dir.join(sub), fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let policy_file = dir.join("upper/newgate/policy");
+        fs::write(&policy_file, policy).unwrap();
+        fs::set_permissions(&policy_file, fs::Permissions::from_mode(mode)).unwrap();
+        let pam_file = dir.join("upper/pam.d/newgate");
+        fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../pam/newgate"), &pam_file).unwrap();
+        fs::set_permissions(&pam_file, fs::Permissions::from_mode(0o644)).unwrap();
+        let setup = format!(
+            "set -e
+             mount -t overlay overlay -o lowerdir=/etc,upperdir={d}/upper,workdir={d}/work /etc
+             mount -t tmpfs -o mode=0755 tmpfs /run
+             mount --bind {log} /dev/log
+             echo ready
+             exec sleep 100000",
+            d = dir.display(),
+            log = harness.log_socket.display()
+        );
+        let mut holder = Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "--", "/bin/sh", "-c", &setup])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut ready = [0u8; 6];
+        holder
+            .stdout
+            .take()
+            .unwrap()
+            .read_exact(&mut ready)
+            .expect("the sandbox starts");
+        assert_eq!(&ready, b"ready\n");
+        Sandbox { holder, dir, harness }
+    }
+
+    pub fn harness(&self) -> &Harness {
+        &self.harness
+    }
+
+    /// The folder commands run in: its path marks this test's log lines.
+    pub fn cwd(&self) -> PathBuf {
+        self.dir.join("cwd")
+    }
+
+    /// `newgate ARGS` run by `user` with its groups, inside the sandbox, in a
+    /// session of its own: on the given terminal, or with none at all.
+    fn command(&self, user: &str, args: &[&str], env: &[(&str, &str)], on_tty: bool) -> Command {
+        let mut command = self.as_user(user, on_tty);
+        command.arg(&self.harness.newgate).args(args);
+        command
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .envs(env.iter().copied());
+        command
+    }
+
+    /// `user`'s session in the sandbox; the program to run follows.
+    fn as_user(&self, user: &str, on_tty: bool) -> Command {
+        // Absolute paths: the caller's PATH given to a test must not change the harness.
+        let mut command = Command::new("/usr/bin/nsenter");
+        command
+            .arg(format!("--mount=/proc/{}/ns/mnt", self.holder.id()))
+            .arg(format!("--wd={}", self.cwd().display()))
+            .args(["--", "/usr/bin/setsid"])
+            .args(on_tty.then_some("--ctty"))
+            .arg("/usr/bin/setpriv")
+            .arg(format!("--reuid={user}"))
+            .arg(format!("--regid={user}"))
+            .args(["--init-groups", "--"]);
+        command
+    }
+
+    /// Runs without a terminal (stdin closed).
+    pub fn run(&self, user: &str, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+        let out = self
+            .command(user, args, env, false)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
+        output.push_str(&String::from_utf8_lossy(&out.stderr));
+        Outcome {
+            code: out.status.code(),
+            output,
+        }
+    }
+
+    /// Runs on a pseudo-terminal, typing each of `answers` at each password prompt.
+    pub fn run_on_tty(&self, user: &str, args: &[&str], answers: &[&str]) -> Outcome {
+        self.drive_tty(self.command(user, args, &[("TERM", "dumb")], true), answers)
+    }
+
+    /// Runs `sh -c SCRIPT` as `user` in one terminal session, answering prompts.
+    pub fn run_script_on_tty(&self, user: &str, script: &str, answers: &[&str]) -> Outcome {
+        let mut command = self.as_user(user, true);
+        command
+            .args(["/bin/sh", "-c", script])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("TERM", "dumb");
+        self.drive_tty(command, answers)
+    }
+
+    fn drive_tty(&self, mut command: Command, answers: &[&str]) -> Outcome {
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let slave: OwnedFd = pty.slave;
+        command
+            .stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave));
+        let mut child = command.spawn().unwrap();
+        drop(command);
+        let mut master = fs::File::from(pty.master);
+        let mut output = Vec::new();
+        let mut answers = answers.iter();
+        let mut prompts_seen = 0;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+            let ready = poll(&mut fds, PollTimeout::from(200u16)).unwrap_or(0);
+            if ready > 0 {
+                let mut buf = [0u8; 4096];
+                match master.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => output.extend_from_slice(&buf[..n]),
+                }
+                let text = String::from_utf8_lossy(&output);
+                let prompts = text.matches("password for").count();
+                if prompts > prompts_seen {
+                    prompts_seen = prompts;
+                    match answers.next() {
+                        Some(answer) => {
+                            master.write_all(answer.as_bytes()).unwrap();
+                            master.write_all(b"\n").unwrap();
+                        }
+                        None => {
+                            let _ = child.kill();
+                        }
+                    }
+                }
+            } else if matches!(child.try_wait(), Ok(Some(_))) || Instant::now() > deadline {
+                break;
+            }
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+        }
+        let status = child.wait().unwrap();
+        Outcome {
+            code: status.code(),
+            output: String::from_utf8_lossy(&output).replace("\r\n", "\n"),
+        }
+    }
+
+    /// Runs a shell command as root inside the sandbox (to look at /run/newgate, say).
+    pub fn root_shell(&self, script: &str) -> String {
+        let out = Command::new("nsenter")
+            .arg(format!("--mount=/proc/{}/ns/mnt", self.holder.id()))
+            .args(["--", "/bin/sh", "-c", script])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
