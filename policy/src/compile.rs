@@ -65,6 +65,8 @@ struct Compiler<'s, 'c> {
     resolved: HashMap<String, Option<Resolved>>,
     in_progress: Vec<String>,
     used: HashSet<String>,
+    /// Aliases whose definition did not parse: uses of them are not errors of their own.
+    broken: HashSet<&'s str>,
     settings: Settings,
 }
 
@@ -81,6 +83,7 @@ pub(crate) fn compile(
         resolved: HashMap::new(),
         in_progress: Vec::new(),
         used: HashSet::new(),
+        broken: HashSet::new(),
         settings: Settings {
             timezone: context.local_zone.0.clone(),
             timezone_name: context.local_zone.1.clone(),
@@ -93,8 +96,12 @@ pub(crate) fn compile(
         }
     }
     for statement in statements {
-        if let Statement::Alias { kind, name, items } = statement {
-            compiler.define_alias(*kind, name, items);
+        match statement {
+            Statement::Alias { kind, name, items } => compiler.define_alias(*kind, name, items),
+            Statement::BrokenAlias(name) => {
+                compiler.broken.insert(name.as_str());
+            }
+            _ => {}
         }
     }
     let mut names: Vec<&str> = compiler.aliases.keys().copied().collect();
@@ -102,50 +109,33 @@ pub(crate) fn compile(
     for name in names {
         compiler.resolve(name);
     }
-    compiler.used.clear();
     let mut rules = Vec::new();
-    let mut rule_spans = Vec::new();
+    let mut rule_asts = Vec::new();
     let mut ok = true;
     for statement in statements {
         if let Statement::Rule(ast) = statement {
             match compiler.rule(ast) {
                 Some(rule) => {
                     rules.push(rule);
-                    rule_spans.push(ast.span);
+                    rule_asts.push(ast);
                 }
                 None => ok = false,
             }
         }
     }
     if context.lint {
-        compiler.lint(statements, &rules, &rule_spans, context);
+        compiler.lint(statements, &rules, &rule_asts, context);
     }
     if !ok || compiler.diags.has_errors() {
         return None;
     }
     let index = Index::build(&rules);
-    let mut files: Vec<PathBuf> = Vec::new();
-    for span in statements.iter().map(statement_span) {
-        let path = sources.path(span.file).to_path_buf();
-        if !files.contains(&path) {
-            files.push(path);
-        }
-    }
     Some(Policy {
         settings: compiler.settings,
         rules,
         index,
-        files,
+        files: sources.paths(),
     })
-}
-
-fn statement_span(statement: &Statement) -> Span {
-    match statement {
-        Statement::Set { name, .. } => name.span,
-        Statement::Alias { name, .. } => name.span,
-        Statement::Include { span, .. } => *span,
-        Statement::Rule(rule) => rule.span,
-    }
 }
 
 /// `UPPERCASE` bare words name aliases; quote a word to use it as a plain name.
@@ -257,6 +247,11 @@ impl<'s> Compiler<'s, '_> {
     }
 
     fn define_alias(&mut self, kind: AliasKind, name: &'s Word, items: &'s [Word]) {
+        if name.quoted {
+            let hint = Some(format!("write it bare: `{} {} = ...`", kind.keyword(), name.text));
+            self.error(name.span, "an alias name is not quoted".into(), hint);
+            return;
+        }
         if !is_alias_ref(name) {
             self.error(
                 name.span,
@@ -349,6 +344,9 @@ impl<'s> Compiler<'s, '_> {
 
     /// A use of an alias where one of `kind` is expected.
     fn reference(&mut self, word: &Word, kind: AliasKind) -> Option<Resolved> {
+        if self.broken.contains(word.text.as_str()) && !self.aliases.contains_key(word.text.as_str()) {
+            return None;
+        }
         let Some(def) = self.aliases.get(word.text.as_str()) else {
             let same_kind: Vec<&str> = self
                 .aliases
@@ -668,6 +666,17 @@ impl<'s> Compiler<'s, '_> {
             let name = match item {
                 EnvItemAst::Unset(n) | EnvItemAst::Set(n, _) | EnvItemAst::Keep(n) => n,
             };
+            if changes.iter().any(|c: &EnvChange| match c {
+                EnvChange::Set(n, _) | EnvChange::Unset(n) | EnvChange::Keep(n) => *n == name.text,
+            }) {
+                self.error(
+                    name.span,
+                    format!("`{}` is given twice in one `setenv`", name.text),
+                    None,
+                );
+                ok = false;
+                continue;
+            }
             if !env::is_valid_name(&name.text) {
                 self.error(name.span, format!("`{}` is not a variable name", name.text), None);
                 ok = false;
@@ -769,6 +778,15 @@ impl<'s> Compiler<'s, '_> {
 
     fn when(&mut self, span: Span, first: &[Word], second: Option<&[Word]>) -> Option<When> {
         let looks_like_time = |w: &Word| w.text.contains(':');
+        if first.iter().any(looks_like_time) && !first.iter().all(looks_like_time) {
+            let at = first.iter().find(|w| looks_like_time(w)).map_or(span, |w| w.span);
+            self.error(
+                at,
+                "days and times are separated by a blank, not a comma".into(),
+                Some("write `when Mon-Fri 09:00-17:00`".into()),
+            );
+            return None;
+        }
         let (days_words, time_words): (&[Word], Option<&[Word]>) = if first.iter().any(looks_like_time) {
             if let Some(extra) = second {
                 self.error(
@@ -834,7 +852,7 @@ impl<'s> Compiler<'s, '_> {
         Some(CommandMatch { paths, args })
     }
 
-    fn lint(&mut self, statements: &[Statement], rules: &[Rule], spans: &[Span], context: &Context) {
+    fn lint(&mut self, statements: &[Statement], rules: &[Rule], asts: &[&RuleAst], context: &Context) {
         for statement in statements {
             if let Statement::Alias { name, .. } = statement
                 && !self.used.contains(&name.text)
@@ -844,19 +862,28 @@ impl<'s> Compiler<'s, '_> {
             }
         }
         if let Some(now) = context.now {
-            for (rule, span) in rules.iter().zip(spans) {
-                if let Some((end, text)) = &rule.until
+            for (rule, ast) in rules.iter().zip(asts) {
+                let span = ast.conditions.iter().find_map(|c| match c {
+                    ConditionAst::Until(span, _) => Some(*span),
+                    _ => None,
+                });
+                if let (Some((end, text)), Some(span)) = (&rule.until, span)
                     && now >= *end
                 {
                     self.warn(
-                        *span,
+                        span,
                         format!("this rule expired at `until {text}`; it no longer matches"),
                         None,
                     );
                 }
             }
         }
-        self.lint_shadowed(rules, spans);
+        // On a policy with errors, these would mostly repeat them.
+        if self.diags.has_errors() {
+            return;
+        }
+        let spans: Vec<Span> = asts.iter().map(|a| a.span).collect();
+        self.lint_shadowed(rules, &spans);
         if let Some(directory) = context.directory {
             self.lint_names(statements, directory);
         }
@@ -883,7 +910,7 @@ impl<'s> Compiler<'s, '_> {
                 .map(|j| &rules[j as usize])
                 .find(|later| overrides(later, rule));
             if let Some(later) = overriding {
-                let hint = format!("{}: {}", later.location, later.text);
+                let hint = format!("overridden by {}: {}", later.location, later.text);
                 self.warn(
                     spans[i],
                     "this rule never decides: a later rule always overrides it".into(),

@@ -165,10 +165,10 @@ pub fn command_environment(input: &EnvironmentInput) -> Vec<(String, String)> {
                 env.remove(name);
             }
             crate::EnvChange::Keep(name) => {
-                if let Some((_, value)) = input.caller_env.iter().rev().find(|(n, _)| n == name) {
-                    if safe(name, value) {
-                        env.insert(name.clone(), value.clone());
-                    }
+                if let Some((_, value)) = input.caller_env.iter().rev().find(|(n, _)| n == name)
+                    && safe(name, value)
+                {
+                    env.insert(name.clone(), value.clone());
                 }
             }
         }

@@ -99,7 +99,9 @@ pub fn load(path: &Path, options: &LoadOptions) -> Loaded {
 /// Loads a policy from text, as if it were the file `path` (includes are read
 /// relative to that file's folder, with the given trust).
 pub fn load_str(path: &Path, text: &str, options: &LoadOptions) -> Loaded {
-    Loader::new().finish(path.to_path_buf(), text.to_string(), None, options)
+    // The text stands for the file at `path` when there is one, so an include of it is a cycle.
+    let id = std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
+    Loader::new().finish(path.to_path_buf(), text.to_string(), id, options)
 }
 
 /// A file's identity, to find include cycles whatever the path says.
@@ -158,7 +160,7 @@ impl Loader {
 
     fn include(&mut self, from: u32, span: Span, pattern: &str, trust: Trust, out: &mut Vec<Statement>) {
         if self.stack.len() > MAX_INCLUDE_DEPTH {
-            self.error(span, format!("includes nest deeper than {MAX_INCLUDE_DEPTH} files"));
+            self.error(span, format!("includes nest more than {MAX_INCLUDE_DEPTH} levels deep"));
             return;
         }
         let folder = self.sources.path(from).parent().unwrap_or(Path::new("/")).to_path_buf();

@@ -113,31 +113,48 @@ pub(crate) enum Statement {
         span: Span,
         pattern: Word,
     },
+    /// An alias definition that did not parse: its name, so that uses of it
+    /// do not add "not defined" errors to the one that matters.
+    BrokenAlias(String),
     Rule(RuleAst),
 }
 
-/// Splits a file into logical lines: byte ranges, without their line breaks,
-/// with `\`-continued lines joined. Comments and quotes are followed so that a
-/// `\` inside them does not continue the line.
-pub(crate) fn logical_lines(text: &str) -> Vec<(usize, usize)> {
+/// A file split into logical lines: byte ranges without their line breaks,
+/// `\`-continued lines joined.
+pub(crate) struct LogicalLines {
+    pub lines: Vec<(usize, usize)>,
+    /// A `\` that continues the last line into the end of the file.
+    pub dangling_continuation: Option<usize>,
+}
+
+/// Splits a file into logical lines. Comments and quotes are followed so that
+/// a `\` inside them does not continue the line.
+pub(crate) fn logical_lines(text: &str) -> LogicalLines {
     let bytes = text.as_bytes();
     let mut lines = Vec::new();
     let mut start = 0;
     let mut in_quote = false;
     let mut in_comment = false;
+    let mut continuation: Option<usize> = None;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
         if b == b'\n' {
-            let continued = !in_comment && !in_quote && i > start && ends_with_backslash(&bytes[start..i]);
-            if !continued {
-                let end = if i > start && bytes[i - 1] == b'\r' { i - 1 } else { i };
-                lines.push((start, end));
+            let before = &bytes[start..i];
+            let before = before.strip_suffix(b"\r").unwrap_or(before);
+            if !in_comment && !in_quote && before.last() == Some(&b'\\') {
+                continuation = Some(start + before.len() - 1);
+            } else {
+                lines.push((start, start + before.len()));
                 start = i + 1;
+                continuation = None;
             }
             in_quote = false;
             in_comment = false;
-        } else if in_comment {
+        } else if !b.is_ascii_whitespace() {
+            continuation = None;
+        }
+        if b == b'\n' || in_comment {
         } else if in_quote {
             if b == b'\\' && bytes.get(i + 1).is_some_and(|&n| n != b'\n') {
                 i += 1;
@@ -153,34 +170,37 @@ pub(crate) fn logical_lines(text: &str) -> Vec<(usize, usize)> {
         i += 1;
     }
     if start < bytes.len() {
+        if !in_comment && !in_quote && text[start..].trim_end().ends_with('\\') {
+            continuation = Some(start + text[start..].trim_end().len() - 1);
+        }
         lines.push((start, bytes.len()));
     }
-    lines
-}
-
-fn ends_with_backslash(line: &[u8]) -> bool {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    line.last() == Some(&b'\\')
+    LogicalLines {
+        lines,
+        dangling_continuation: continuation,
+    }
 }
 
 /// Parses one file; problems go to `diagnostics`, every statement that parsed is returned.
 pub(crate) fn parse_file(sources: &Sources, file: u32, diagnostics: &mut Collector) -> Vec<Statement> {
     let text = sources.text(file);
     let mut statements = Vec::new();
-    for (start, end) in logical_lines(text) {
+    let split = logical_lines(text);
+    for (start, end) in split.lines {
         let line = &text[start..end];
-        if line.ends_with('\\') && end == text.len() {
+        if let Some(at) = split.dangling_continuation.filter(|&at| at >= start && at < end) {
             let span = Span {
                 file,
-                start: (end - 1) as u32,
-                end: end as u32,
+                start: at as u32,
+                end: at as u32 + 1,
             };
+            let message = "line continuation `\\` at the end of the file".into();
             diagnostics.at(
                 sources,
                 Severity::Error,
                 span,
-                "line continuation `\\` at the end of the file".into(),
-                None,
+                message,
+                Some("remove the `\\` or add the rest of the line".into()),
             );
             continue;
         }
@@ -199,7 +219,13 @@ pub(crate) fn parse_file(sources: &Sources, file: u32, diagnostics: &mut Collect
                     statements.push(statement);
                 }
             }
-            Err(error) => builder.syntax_error(line, &error),
+            Err(error) => {
+                builder.syntax_error(line, &error);
+                let mut words = line.split_whitespace();
+                if let (Some("users" | "groups" | "hosts" | "commands"), Some(name)) = (words.next(), words.next()) {
+                    statements.push(Statement::BrokenAlias(name.trim_end_matches('=').to_string()));
+                }
+            }
         }
     }
     statements
@@ -245,10 +271,10 @@ impl Builder<'_> {
             pest::error::ErrorVariant::ParsingError { positives, .. } => positives.clone(),
             pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
         };
-        let shown = if found.is_empty() {
-            "end of line".to_string()
-        } else {
-            format!("`{found}`")
+        let shown = match found {
+            "" => "end of line".to_string(),
+            blank if blank.trim().is_empty() => "a blank".to_string(),
+            word => format!("`{word}`"),
         };
         let at_start = line[..pos].trim_start().is_empty();
         if at_start {
@@ -264,18 +290,18 @@ impl Builder<'_> {
             self.error(span, format!("unknown statement {shown}"), hint);
             return;
         }
-        let mut names: Vec<&str> = expected.iter().filter_map(|r| describe(*r)).collect();
-        names.dedup();
-        let keywords = expected.iter().filter_map(|r| keyword_of(*r));
-        let hint = did_you_mean(found, keywords)
+        let in_grant = line.trim_start().starts_with("grant");
+        // `as` is accepted in a grant only to say it does not belong there.
+        let expected: Vec<Rule> = expected
+            .into_iter()
+            .filter(|r| !(in_grant && *r == Rule::kw_as))
+            .collect();
+        let names: Vec<&str> = expected.iter().filter_map(|r| describe(*r)).collect();
+        let keywords: Vec<&str> = expected.iter().flat_map(|r| keywords_of(*r)).collect();
+        let before = line[..pos].trim_end();
+        let hint = did_you_mean(found, keywords.iter().copied())
             .map(|k| format!("did you mean `{k}`?"))
-            .or_else(|| {
-                if found.starts_with('"') {
-                    Some("a quoted word ends with `\"` on the same line".into())
-                } else {
-                    None
-                }
-            });
+            .or_else(|| hint_for(found, before, &expected));
         let message = if names.is_empty() {
             format!("unexpected {shown}")
         } else {
@@ -597,6 +623,57 @@ fn keyword_of(kind: Rule) -> Option<&'static str> {
     })
 }
 
+const CONDITION_KEYWORDS: &[&str] = &["on", "service", "when", "until"];
+const OPTION_KEYWORDS: &[&str] = &["nopass", "persist", "keepenv", "setenv", "nolog"];
+
+/// The keywords an expected rule can start with, for "did you mean".
+fn keywords_of(kind: Rule) -> Vec<&'static str> {
+    match kind {
+        Rule::condition => CONDITION_KEYWORDS.to_vec(),
+        Rule::option => OPTION_KEYWORDS.to_vec(),
+        Rule::command => vec!["cmd"],
+        Rule::args => vec!["args"],
+        Rule::target => vec!["user", "group"],
+        Rule::target_users => vec!["user"],
+        Rule::target_groups => vec!["group"],
+        other => keyword_of(other).into_iter().collect(),
+    }
+}
+
+const KEYWORD_NAMES: &[&str] = &[
+    "permit", "deny", "grant", "set", "users", "groups", "hosts", "commands", "include", "as", "user", "group", "on",
+    "service", "when", "until", "cmd", "args", "nopass", "persist", "keepenv", "setenv", "nolog",
+];
+
+/// Hints for the mistakes people make most, from what was found and what came before.
+fn hint_for(found: &str, before: &str, expected: &[Rule]) -> Option<String> {
+    let expects = |r: Rule| expected.contains(&r);
+    if found.starts_with('"') && !found[1..].contains('"') {
+        return Some("a quoted word ends with `\"` on the same line".into());
+    }
+    if (found == "=" && before.ends_with("persist")) || before.ends_with("persist=") {
+        return Some("write the duration right after the `=`, without blanks: `persist=15m`".into());
+    }
+    if OPTION_KEYWORDS.contains(&found) && expects(Rule::kw_as) {
+        return Some("options come right after the action: `permit nopass alice as ...`".into());
+    }
+    if (found == "user" || found == "group") && expects(Rule::kw_as) {
+        return Some(format!("write `as {found} ...`"));
+    }
+    if CONDITION_KEYWORDS.contains(&found) && before.split_whitespace().any(|w| w == "cmd") {
+        return Some("conditions come before `cmd`, which is always last".into());
+    }
+    if expects(Rule::rbrace) {
+        return Some("`setenv { ... }` needs its closing `}`".into());
+    }
+    if KEYWORD_NAMES.contains(&found) && (expects(Rule::word) || expects(Rule::list)) {
+        return Some(format!(
+            "`{found}` is a keyword; to use it as a name, quote it: \"{found}\""
+        ));
+    }
+    None
+}
+
 fn describe(kind: Rule) -> Option<&'static str> {
     if let Some(k) = keyword_of(kind) {
         return Some(match k {
@@ -654,7 +731,11 @@ mod tests {
     use super::*;
 
     fn lines(text: &str) -> Vec<&str> {
-        logical_lines(text).into_iter().map(|(s, e)| &text[s..e]).collect()
+        logical_lines(text)
+            .lines
+            .into_iter()
+            .map(|(s, e)| &text[s..e])
+            .collect()
     }
 
     #[test]
@@ -663,5 +744,13 @@ mod tests {
         assert_eq!(lines("a # note \\\nb"), vec!["a # note \\", "b"]);
         assert_eq!(lines("a\r\nb\r\n"), vec!["a", "b"]);
         assert_eq!(lines("x#y \\\nz"), vec!["x#y \\\nz"]);
+    }
+
+    #[test]
+    fn a_continuation_into_the_end_of_the_file_is_found() {
+        assert_eq!(logical_lines("a \\\n").dangling_continuation, Some(2));
+        assert_eq!(logical_lines("a \\").dangling_continuation, Some(2));
+        assert_eq!(logical_lines("a \\\nb\n").dangling_continuation, None);
+        assert_eq!(logical_lines("# a \\\n").dangling_continuation, None);
     }
 }

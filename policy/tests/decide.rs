@@ -59,7 +59,7 @@ impl Ask {
         self.target_group = Some(g);
         self
     }
-    fn as_user(mut self, u: &'static str) -> Ask {
+    fn target_user(mut self, u: &'static str) -> Ask {
         self.target_user = Some(u);
         self
     }
@@ -159,8 +159,8 @@ fn group_targets_keep_the_caller() {
     assert_eq!(ask("alice").group("ci").on(&p).0, PERMIT);
     assert_eq!(ask("alice").group("www").on(&p).0, DENY);
     // Naming oneself with -u is still "stay yourself".
-    assert_eq!(ask("alice").as_user("alice").group("ci").on(&p).0, PERMIT);
-    assert_eq!(ask("alice").as_user("bob").group("ci").on(&p).0, DENY);
+    assert_eq!(ask("alice").target_user("alice").group("ci").on(&p).0, PERMIT);
+    assert_eq!(ask("alice").target_user("bob").group("ci").on(&p).0, DENY);
     // `as group` never lets the caller become root.
     assert_eq!(ask("alice").on(&p).0, DENY);
 }
@@ -169,12 +169,12 @@ fn group_targets_keep_the_caller() {
 fn user_targets_and_the_root_default() {
     let p =
         policy("permit alice as user deploy, root\npermit bob as user postgres group dba\npermit carol as user *\n");
-    assert_eq!(ask("alice").as_user("deploy").on(&p).0, PERMIT);
+    assert_eq!(ask("alice").target_user("deploy").on(&p).0, PERMIT);
     assert_eq!(ask("alice").on(&p), (PERMIT, Some(1)), "no -u and no -g means root");
-    assert_eq!(ask("alice").as_user("deploy").group("www").on(&p).0, DENY);
-    assert_eq!(ask("bob").as_user("postgres").group("dba").on(&p).0, PERMIT);
-    assert_eq!(ask("bob").as_user("postgres").on(&p).0, DENY);
-    assert_eq!(ask("carol").as_user("anyone").on(&p).0, PERMIT);
+    assert_eq!(ask("alice").target_user("deploy").group("www").on(&p).0, DENY);
+    assert_eq!(ask("bob").target_user("postgres").group("dba").on(&p).0, PERMIT);
+    assert_eq!(ask("bob").target_user("postgres").on(&p).0, DENY);
+    assert_eq!(ask("carol").target_user("anyone").on(&p).0, PERMIT);
     assert_eq!(ask("carol").group("x").on(&p).0, DENY);
 }
 

@@ -218,7 +218,7 @@ fn include_problems_are_errors() {
         dir.write(&format!("d{depth}"), &format!("include \"d{}\"\n", depth + 1));
     }
     dir.write("d10", RULE);
-    assert!(refusal(&load(&dir.0.join("d0"), &draft())).contains("deeper than 8"));
+    assert!(refusal(&load(&dir.0.join("d0"), &draft())).contains("more than 8 levels deep"));
     let within = dir.write("w0", "include \"d3\"\n");
     assert!(load(&within, &draft()).policy.is_some(), "eight levels are allowed");
 }

@@ -365,13 +365,11 @@ fn run() -> Result<u8, Failure> {
     };
     if !options.nopass && !remembered && !caller.uid.is_root() {
         authenticate(&mut pam, policy.settings.passwd_tries, &stopped, &mut event, &mut log)?;
-        if let (Some(_), Some(session)) = (options.persist, &session) {
-            persist::remember(caller.uid.as_raw(), session);
-        }
-    } else if remembered {
-        if let Some(session) = &session {
-            persist::remember(caller.uid.as_raw(), session);
-        }
+    }
+    // `persist` never comes with `nopass`: here the caller has just authenticated
+    // or was remembered, and the record starts or is refreshed.
+    if let (Some(_), Some(session)) = (options.persist, &session) {
+        persist::remember(caller.uid.as_raw(), session);
     }
     account_checks(&mut pam, &mut event, &mut log)?;
 
@@ -411,11 +409,11 @@ fn run() -> Result<u8, Failure> {
     });
 
     event.rule = rule;
-    if !options.nolog {
-        if let Err(failure) = log(&event) {
-            close(&mut pam);
-            return Err(failure);
-        }
+    if !options.nolog
+        && let Err(failure) = log(&event)
+    {
+        close(&mut pam);
+        return Err(failure);
     }
     let outcome = execute(&program, &command_args, &environment, &cwd, credentials, &signals);
     close(&mut pam);
