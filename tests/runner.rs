@@ -350,3 +350,105 @@ fn newgate_refuses_to_run_without_its_rights() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn signals_sent_to_newgate_reach_the_command() {
+    if !root_or_skip("signal forwarding") {
+        return;
+    }
+    let sandbox = Sandbox::new("signals", &policy("permit nopass alice as group docker\n"), 0o440);
+    let script = "trap 'echo got TERM; exit 3' TERM; echo started; while :; do sleep 0.1; done";
+    let mut child = sandbox.spawn(&user("alice"), &["-g", &user("docker"), "/bin/sh", "-c", script]);
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 8];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    assert_eq!(&first, b"started\n");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(rest, "got TERM\n");
+    assert_eq!(status.code(), Some(3), "newgate exits with the command's status");
+}
+
+#[test]
+fn an_interrupted_password_prompt_leaves_nothing_behind() {
+    if !root_or_skip("interrupted authentication") {
+        return;
+    }
+    let sandbox = Sandbox::new("interrupt", &policy("permit persist alice as group docker\n"), 0o440);
+    // ^C at the prompt: the terminal sends SIGINT to newgate's process group.
+    let out = sandbox.run_on_tty(&user("alice"), &["-g", &user("docker"), "id"], &["\u{3}"]);
+    assert_eq!(out.code, Some(128 + 2), "{}", out.output);
+    assert!(out.output.contains("interrupted"), "{}", out.output);
+    assert!(!out.output.contains("uid="), "{}", out.output);
+    let records = sandbox.root_shell("ls -A /run/newgate 2>/dev/null");
+    assert!(!records.contains("ts-"), "no authentication is remembered: {records}");
+}
+
+#[test]
+fn audit_required_refuses_to_run_without_a_log() {
+    if !root_or_skip("audit = required") {
+        return;
+    }
+    // Written out: policy() would rename the setting `audit` along with the group.
+    let rule = policy("permit nopass alice as group docker\n");
+    let required = Sandbox::without_log("audit-required", &format!("set audit = required\n{rule}"));
+    let out = required.run(&user("alice"), &["-g", &user("docker"), "id"], &[]);
+    assert_eq!(out.code, Some(1), "{}", out.output);
+    assert!(out.output.contains("requires an audit log"), "{}", out.output);
+    assert!(!out.output.contains("uid="), "{}", out.output);
+    let best_effort = Sandbox::without_log("audit-best-effort", &policy("permit nopass alice as group docker\n"));
+    let out = best_effort.run(&user("alice"), &["-g", &user("docker"), "id"], &[]);
+    assert_eq!(out.code, Some(0), "{}", out.output);
+    assert!(
+        out.output.contains("warning: cannot reach the system log"),
+        "{}",
+        out.output
+    );
+}
+
+#[test]
+fn json_audit_lines_and_nolog() {
+    if !root_or_skip("json audit") {
+        return;
+    }
+    let sandbox = Sandbox::new(
+        "json",
+        &policy("set log_format = json\npermit nopass alice as group docker\npermit nopass nolog alice as group www\n"),
+        0o440,
+    );
+    let marker = sandbox.cwd().display().to_string();
+    assert_eq!(
+        sandbox
+            .run(&user("alice"), &["-g", &user("docker"), "echo", "a\"b"], &[])
+            .code,
+        Some(0)
+    );
+    assert_eq!(
+        sandbox.run(&user("alice"), &["-g", &user("www"), "true"], &[]).code,
+        Some(0)
+    );
+    assert_eq!(
+        sandbox.run(&user("alice"), &["-g", &user("audit"), "true"], &[]).code,
+        Some(1)
+    );
+    let lines = sandbox.harness().wait_for_log(&marker, 2);
+    assert_eq!(lines.len(), 2, "nolog leaves no line for the permitted run: {lines:#?}");
+    let accept = lines
+        .iter()
+        .find(|l| l.contains("\"event\":\"accept\""))
+        .expect("accept");
+    assert!(accept.starts_with("<85>"), "{accept}");
+    assert!(accept.contains(r#""command":"/usr/bin/echo a\"b""#), "{accept}");
+    assert!(accept.contains(r#""rule":"/etc/newgate/policy:2""#), "{accept}");
+    let reject = lines
+        .iter()
+        .find(|l| l.contains("\"event\":\"reject\""))
+        .expect("reject");
+    assert!(
+        reject.starts_with("<81>") && reject.contains(r#""reason":"command not allowed""#),
+        "{reject}"
+    );
+}

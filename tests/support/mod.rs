@@ -198,6 +198,15 @@ impl Sandbox {
     /// `policy` goes to /etc/newgate/policy (root, `mode`); the repository's
     /// pam/newgate to /etc/pam.d/newgate.
     pub fn new(name: &str, policy: &str, mode: u32) -> Sandbox {
+        Sandbox::with_log(name, policy, mode, true)
+    }
+
+    /// A sandbox where /dev/log is a plain empty file: nothing listens there.
+    pub fn without_log(name: &str, policy: &str) -> Sandbox {
+        Sandbox::with_log(name, policy, 0o440, false)
+    }
+
+    fn with_log(name: &str, policy: &str, mode: u32, listening: bool) -> Sandbox {
         let harness = harness();
         let dir = harness.scratch.join(name);
         let _ = fs::remove_dir_all(&dir);
@@ -221,8 +230,14 @@ impl Sandbox {
              echo ready
              exec sleep 100000",
             d = dir.display(),
-            log = harness.log_socket.display()
+            log = if listening {
+                harness.log_socket.clone()
+            } else {
+                dir.join("no-log")
+            }
+            .display()
         );
+        fs::write(dir.join("no-log"), "").unwrap();
         let mut holder = Command::new("unshare")
             .args(["--mount", "--propagation", "private", "--", "/bin/sh", "-c", &setup])
             .stdin(Stdio::null())
@@ -275,6 +290,18 @@ impl Sandbox {
             .arg(format!("--regid={user}"))
             .args(["--init-groups", "--"]);
         command
+    }
+
+    /// Starts newgate without a terminal; the child's pid is newgate's own
+    /// (nsenter, setsid and setpriv each exec the next).
+    pub fn spawn(&self, user: &str, args: &[&str]) -> Child {
+        let mut command = self.command(user, args, &[], false);
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
     }
 
     /// Runs without a terminal (stdin closed).
