@@ -1,11 +1,34 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, then unit, golden, property and
-# end-to-end tests of every crate. Needs only the Rust toolchain (rustup's
-# rustfmt and clippy components); run it from anywhere in the repository.
+# end-to-end tests of every crate. Run as root (as CI does), it also installs
+# the Debian packages the suites need and runs the root suites: real users,
+# real PAM stacks, a real setuid binary, each in a private mount namespace,
+# all removed afterwards. Run as another user, the root suites say what they
+# skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+# libpam0g-dev: to link against libpam; pamtester, libnss-wrapper and
+# libpam-wrapper: the PAM module's suites; util-linux and passwd: unshare,
+# nsenter, setpriv, useradd, chpasswd for the root suites.
+packages=(libpam0g-dev pamtester libnss-wrapper libpam-wrapper util-linux passwd)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    if [ "$(id -u)" -eq 0 ]; then
+        step "installing ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "missing Debian packages: ${missing[*]}" >&2
+        echo "install them with: sudo apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+fi
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -13,5 +36,11 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+step "cargo build (the end-to-end suites run the built binaries)"
+cargo build --workspace --quiet
+
 step "cargo test"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "not root: the suites that need root (real users, setuid, PAM in /etc) will say SKIPPED"
+fi
 cargo test --workspace
