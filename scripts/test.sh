@@ -10,10 +10,10 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-# libpam0g-dev: to link against libpam; pamtester, libnss-wrapper and
-# libpam-wrapper: the PAM module's suites; util-linux and passwd: unshare,
-# nsenter, setpriv, useradd, chpasswd for the root suites.
-packages=(libpam0g-dev pamtester libnss-wrapper libpam-wrapper util-linux passwd)
+# libpam0g-dev: to link against libpam; pamtester, valgrind, libnss-wrapper,
+# libuid-wrapper and man-db: the PAM module's suites; util-linux and passwd:
+# unshare, nsenter, setpriv, su, useradd, chpasswd for the root suites.
+packages=(libpam0g-dev pamtester valgrind libnss-wrapper libuid-wrapper man-db util-linux passwd)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

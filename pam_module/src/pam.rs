@@ -1,0 +1,138 @@
+//! What the module needs from a PAM handle, as a safe interface: the items,
+//! the PAM environment and the log. `ffi` implements it over the real handle.
+
+#![forbid(unsafe_code)]
+
+use pam_sys::PamItemType;
+
+/// The PAM items the module reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Item {
+    Service,
+    User,
+    Ruser,
+    Tty,
+    Rhost,
+}
+
+impl Item {
+    pub fn code(self) -> PamItemType {
+        match self {
+            Item::Service => PamItemType::SERVICE,
+            Item::User => PamItemType::USER,
+            Item::Ruser => PamItemType::RUSER,
+            Item::Tty => PamItemType::TTY,
+            Item::Rhost => PamItemType::RHOST,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Item::Service => "PAM_SERVICE",
+            Item::User => "PAM_USER",
+            Item::Ruser => "PAM_RUSER",
+            Item::Tty => "PAM_TTY",
+            Item::Rhost => "PAM_RHOST",
+        }
+    }
+}
+
+/// How important a log line is; `ffi` maps these to syslog priorities.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// The policy cannot be used, or the system failed us.
+    Error,
+    /// A denial.
+    Notice,
+    /// A permit, a grant, a session.
+    Info,
+    /// Only with the `debug` argument.
+    Debug,
+}
+
+/// One PAM transaction, as one call of the module sees it.
+pub trait Handle {
+    /// A string item; `Ok(None)` when it is unset or empty, an error when
+    /// PAM cannot give it or it is not UTF-8.
+    fn item(&self, item: Item) -> Result<Option<String>, String>;
+
+    /// A PAM environment variable; `Ok(None)` when it is unset.
+    fn env(&self, name: &str) -> Result<Option<String>, String>;
+
+    /// Writes one line through `pam_syslog`, prefixed by PAM with
+    /// `pam_newgate(SERVICE:STAGE): `.
+    fn log(&self, level: Level, message: &str);
+}
+
+/// A log line that cannot break the log: control characters (a newline in
+/// a user name, say) are written as `\n`, `\u{1b}`, and so on.
+pub fn sanitize(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for c in message.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+pub mod fake {
+    //! A PAM handle in memory, for the unit tests.
+
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    use super::{Handle, Item, Level};
+
+    #[derive(Default)]
+    pub struct FakePam {
+        pub items: HashMap<&'static str, String>,
+        pub env: HashMap<String, String>,
+        pub lines: RefCell<Vec<(Level, String)>>,
+    }
+
+    impl FakePam {
+        pub fn with(items: &[(Item, &str)], env: &[(&str, &str)]) -> FakePam {
+            FakePam {
+                items: items.iter().map(|(i, v)| (i.name(), v.to_string())).collect(),
+                env: env.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+                lines: RefCell::default(),
+            }
+        }
+
+        pub fn logged(&self) -> Vec<String> {
+            self.lines.borrow().iter().map(|(_, line)| line.clone()).collect()
+        }
+    }
+
+    impl Handle for FakePam {
+        fn item(&self, item: Item) -> Result<Option<String>, String> {
+            Ok(self.items.get(item.name()).filter(|v| !v.is_empty()).cloned())
+        }
+
+        fn env(&self, name: &str) -> Result<Option<String>, String> {
+            Ok(self.env.get(name).cloned())
+        }
+
+        fn log(&self, level: Level, message: &str) {
+            self.lines.borrow_mut().push((level, message.to_string()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_newline_in_a_name_cannot_forge_a_log_line() {
+        assert_eq!(
+            sanitize("evil\nfake: permit\u{1b}[2J as user root"),
+            "evil\\nfake: permit\\u{1b}[2J as user root"
+        );
+        assert_eq!(sanitize("alice as group docker"), "alice as group docker");
+    }
+}
