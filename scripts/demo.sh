@@ -32,6 +32,10 @@ explain_tour() {
 }
 
 if [ "$(id -u)" -ne 0 ]; then
+    if ! dpkg-query -W -f='${Status}' libpam0g-dev 2>/dev/null | grep -q "install ok installed"; then
+        echo "newgate links against libpam: install it with 'sudo apt-get install libpam0g-dev'" >&2
+        exit 1
+    fi
     cargo build --quiet --bin newgatectl
     echo "Not root: touring the policy engine. Run 'sudo bash scripts/demo.sh' to see a real group switch."
     explain_tour
