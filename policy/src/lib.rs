@@ -18,7 +18,7 @@ pub mod time;
 
 pub use compile::Directory;
 pub use diag::{Diagnostic, Position, Severity};
-pub use load::{LoadOptions, Loaded, MAX_FILE_SIZE, MAX_INCLUDE_DEPTH, Trust, load, load_str};
+pub use load::{LoadOptions, Loaded, MAX_FILE_SIZE, MAX_INCLUDE_DEPTH, Trust, load, load_replacing, load_str};
 pub use policy::{
     Action, Audit, DEFAULT_SECURE_PATH, Decision, EnvChange, Granted, Location, LogFormat, Login, Options, Outcome,
     Policy, Request, Rule, Settings, Step, Verdict,

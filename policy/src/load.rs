@@ -96,6 +96,25 @@ pub fn load(path: &Path, options: &LoadOptions) -> Loaded {
     }
 }
 
+/// Loads the policy at `path` as it would be if the file `replaced` (the
+/// policy itself, or a file it includes, or a new drop-in) held `text`: how
+/// `newgatectl edit` and `install` check a change before it is saved.
+pub fn load_replacing(path: &Path, replaced: &Path, text: &str, options: &LoadOptions) -> Loaded {
+    let mut loader = Loader::new();
+    loader.replacement = Some((lexically_absolute(replaced), text.to_string()));
+    match loader.read(path, options.trust) {
+        Ok((text, id)) => loader.finish(path.to_path_buf(), text, id, options),
+        Err(message) => {
+            loader.diags.file(path, message, None);
+            Loaded { policy: None, diagnostics: loader.diags.into_sorted() }
+        }
+    }
+}
+
+fn lexically_absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
 /// Loads a policy from text, as if it were the file `path` (includes are read
 /// relative to that file's folder, with the given trust).
 pub fn load_str(path: &Path, text: &str, options: &LoadOptions) -> Loaded {
@@ -113,6 +132,8 @@ struct Loader {
     total: u64,
     /// The files being read, outermost first, for cycle detection.
     stack: Vec<(Option<FileId>, PathBuf)>,
+    /// A file whose text is taken from here instead of the disk.
+    replacement: Option<(PathBuf, String)>,
 }
 
 impl Loader {
@@ -122,6 +143,7 @@ impl Loader {
             diags: Collector::default(),
             total: 0,
             stack: Vec::new(),
+            replacement: None,
         }
     }
 
@@ -165,7 +187,8 @@ impl Loader {
         }
         let folder = self.sources.path(from).parent().unwrap_or(Path::new("/")).to_path_buf();
         let joined = folder.join(pattern);
-        let files = match expand_include(&joined) {
+        let extra = self.replacement.as_ref().map(|(p, _)| p.clone());
+        let files = match expand_include(&joined, extra.as_deref()) {
             Ok(files) => files,
             Err(message) => return self.error(span, message),
         };
@@ -202,6 +225,12 @@ impl Loader {
         if let Trust::Secure { owner } = trust {
             let absolute = std::path::absolute(path).map_err(|e| describe_io(&e))?;
             check_folders(&absolute, owner)?;
+        }
+        if let Some((replaced, text)) = &self.replacement
+            && *replaced == lexically_absolute(path)
+        {
+            let id = std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
+            return Ok((text.clone(), id));
         }
         let mut flags = OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
         if trust != Trust::Draft {
@@ -303,7 +332,8 @@ fn check_owner_and_mode(meta: &Metadata, owner: u32, what: &str) -> Result<(), S
 
 /// The files an `include` names: one file, or the matches of a file-name glob
 /// in sorted order, skipping hidden files and package-manager leftovers.
-fn expand_include(pattern: &Path) -> Result<Vec<PathBuf>, String> {
+/// `extra` is a file that is about to exist: it is included when it would match.
+fn expand_include(pattern: &Path, extra: Option<&Path>) -> Result<Vec<PathBuf>, String> {
     let name = pattern
         .file_name()
         .and_then(OsStr::to_str)
@@ -330,6 +360,15 @@ fn expand_include(pattern: &Path) -> Result<Vec<PathBuf>, String> {
         if !is_skipped(&name) && glob.matches_file_name(&name) {
             names.push(name);
         }
+    }
+    if let Some(extra) = extra
+        && extra.parent() == Some(&lexically_absolute(folder))
+        && let Some(name) = extra.file_name().and_then(OsStr::to_str)
+        && !is_skipped(name)
+        && glob.matches_file_name(name)
+        && !names.iter().any(|n| n == name)
+    {
+        names.push(name.to_string());
     }
     names.sort();
     Ok(names.into_iter().map(|n| folder.join(n)).collect())

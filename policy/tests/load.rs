@@ -233,3 +233,24 @@ fn one_error_anywhere_grants_nothing() {
     let message = refusal(&loaded);
     assert!(message.contains("broken:1:15: error:"), "{message}");
 }
+
+#[test]
+fn a_change_is_checked_as_the_whole_policy_would_be() {
+    let dir = Scratch::new("replacing");
+    let main = dir.write("policy", "permit alice as group a\ninclude \"policy.d/*.conf\"\n");
+    dir.write("policy.d/10-old.conf", "permit bob as group b\n");
+    let existing = dir.0.join("policy.d/10-old.conf");
+    let new_drop_in = dir.0.join("policy.d/20-new.conf");
+    // A broken drop-in breaks the whole policy, and is reported in its own file.
+    let loaded = newgate_policy::load_replacing(&main, &existing, "permit bob as gruop b\n", &secure());
+    assert!(refusal(&loaded).contains("10-old.conf:1:15: error"));
+    // A new drop-in that the include would pick up is read in its place, in order.
+    let loaded = newgate_policy::load_replacing(&main, &new_drop_in, "deny bob as group b\n", &secure());
+    let policy = loaded.policy.expect("valid");
+    assert_eq!(policy.rules().len(), 3);
+    assert!(policy.files.iter().any(|f| f.ends_with("20-new.conf")));
+    // The main file itself.
+    let loaded = newgate_policy::load_replacing(&main, &main, "permit carol as group c\n", &secure());
+    assert_eq!(loaded.policy.expect("valid").rules().len(), 1);
+    assert_eq!(std::fs::read_to_string(&main).unwrap(), "permit alice as group a\ninclude \"policy.d/*.conf\"\n");
+}
