@@ -992,7 +992,7 @@ fn merge_subjects(into: &mut Subjects, from: &Subjects) {
 }
 
 /// The statement as one line: continued lines joined by one space.
-fn rule_text(source: &str) -> String {
+pub(crate) fn rule_text(source: &str) -> String {
     let lines: Vec<&str> = source.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
     let last = lines.len() - 1;
     let parts: Vec<&str> = lines

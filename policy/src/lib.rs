@@ -9,6 +9,8 @@
 mod compile;
 mod diag;
 pub mod env;
+mod expectations;
+mod format;
 mod glob;
 pub mod handoff;
 mod load;
@@ -18,6 +20,8 @@ pub mod time;
 
 pub use compile::Directory;
 pub use diag::{Diagnostic, Position, Severity};
+pub use expectations::{Expectation, TEST_HOST, TEST_SERVICE, parse_expectations};
+pub use format::format_policy;
 pub use load::{LoadOptions, Loaded, MAX_FILE_SIZE, MAX_INCLUDE_DEPTH, Trust, load, load_replacing, load_str};
 pub use policy::{
     Action, Audit, DEFAULT_SECURE_PATH, Decision, EnvChange, Granted, Location, LogFormat, Login, Options, Outcome,

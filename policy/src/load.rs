@@ -106,7 +106,10 @@ pub fn load_replacing(path: &Path, replaced: &Path, text: &str, options: &LoadOp
         Ok((text, id)) => loader.finish(path.to_path_buf(), text, id, options),
         Err(message) => {
             loader.diags.file(path, message, None);
-            Loaded { policy: None, diagnostics: loader.diags.into_sorted() }
+            Loaded {
+                policy: None,
+                diagnostics: loader.diags.into_sorted(),
+            }
         }
     }
 }

@@ -181,13 +181,17 @@ pub(crate) fn logical_lines(text: &str) -> LogicalLines {
     }
 }
 
-/// Parses one file; problems go to `diagnostics`, every statement that parsed is returned.
-pub(crate) fn parse_file(sources: &Sources, file: u32, diagnostics: &mut Collector) -> Vec<Statement> {
+/// The logical lines of a file to parse, each with its byte offset; a line
+/// that a `\` continues into the end of the file is reported, not returned.
+pub(crate) fn lines_to_parse<'t>(
+    sources: &'t Sources,
+    file: u32,
+    diagnostics: &mut Collector,
+) -> Vec<(usize, &'t str)> {
     let text = sources.text(file);
-    let mut statements = Vec::new();
     let split = logical_lines(text);
+    let mut lines = Vec::with_capacity(split.lines.len());
     for (start, end) in split.lines {
-        let line = &text[start..end];
         if let Some(at) = split.dangling_continuation.filter(|&at| at >= start && at < end) {
             let span = Span {
                 file,
@@ -204,6 +208,15 @@ pub(crate) fn parse_file(sources: &Sources, file: u32, diagnostics: &mut Collect
             );
             continue;
         }
+        lines.push((start, &text[start..end]));
+    }
+    lines
+}
+
+/// Parses one file; problems go to `diagnostics`, every statement that parsed is returned.
+pub(crate) fn parse_file(sources: &Sources, file: u32, diagnostics: &mut Collector) -> Vec<Statement> {
+    let mut statements = Vec::new();
+    for (start, line) in lines_to_parse(sources, file, diagnostics) {
         let builder = Builder {
             sources,
             file,
@@ -343,13 +356,14 @@ impl Builder<'_> {
     }
 
     fn rule(&mut self, pair: Pair<Rule>) -> Option<RuleAst> {
-        // Trailing blanks and comments are skipped inside the pair; the rule ends with its last token.
+        // Trailing blanks and comments are skipped inside the pair; the rule ends
+        // with its last token (a quoted word with its closing quote).
         let mut span = self.span(&pair);
         let leaves = pair
             .clone()
             .into_inner()
             .flatten()
-            .filter(|p| p.clone().into_inner().next().is_none());
+            .filter(|p| p.as_rule() == Rule::quoted || p.clone().into_inner().next().is_none());
         span.end = leaves.map(|leaf| self.span(&leaf).end).max().unwrap_or(span.end);
         let mut rule = RuleAst {
             action: ActionAst::Grant,
@@ -532,37 +546,16 @@ impl Builder<'_> {
     fn quoted(&mut self, pair: Pair<Rule>, span: Span) -> Option<Word> {
         let raw = pair.into_inner().next()?;
         let raw_start = self.span(&raw).start;
-        let mut text = String::with_capacity(raw.as_str().len());
-        let mut chars = raw.as_str().char_indices();
-        let mut ok = true;
-        while let Some((_, c)) = chars.next() {
-            if c != '\\' {
-                text.push(c);
-                continue;
-            }
-            match chars.next() {
-                Some((_, '"')) => text.push('"'),
-                Some((_, '\\')) => text.push('\\'),
-                Some((_, 'n')) => text.push('\n'),
-                Some((_, 't')) => text.push('\t'),
-                Some((i, other)) => {
-                    let start = raw_start + i as u32 - 1;
-                    let escape = Span {
-                        file: self.file,
-                        start,
-                        end: start + 1 + other.len_utf8() as u32,
-                    };
-                    self.error(
-                        escape,
-                        format!("unknown escape `\\{other}` in a quoted word"),
-                        Some("the escapes are `\\\"`, `\\\\`, `\\n` and `\\t`".into()),
-                    );
-                    ok = false;
-                }
-                None => ok = false,
-            }
-        }
-        ok.then_some(Word {
+        let text = unescape(raw.as_str(), |at, len, message, hint| {
+            let start = raw_start + at as u32;
+            let escape = Span {
+                file: self.file,
+                start,
+                end: start + len as u32,
+            };
+            self.error(escape, message, hint);
+        });
+        text.map(|text| Word {
             text,
             span,
             quoted: true,
@@ -570,8 +563,65 @@ impl Builder<'_> {
     }
 }
 
+/// The text of a quoted word from what stands between its quotes. Each
+/// unknown escape is reported to `error` with its byte offset and length in
+/// `raw`, a message and a hint, and the word then has no text.
+pub(crate) fn unescape(raw: &str, mut error: impl FnMut(usize, usize, String, Option<String>)) -> Option<String> {
+    let mut text = String::with_capacity(raw.len());
+    let mut chars = raw.char_indices();
+    let mut ok = true;
+    while let Some((at, c)) = chars.next() {
+        if c != '\\' {
+            text.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some((_, '"')) => text.push('"'),
+            Some((_, '\\')) => text.push('\\'),
+            Some((_, 'n')) => text.push('\n'),
+            Some((_, 't')) => text.push('\t'),
+            Some((_, other)) => {
+                error(
+                    at,
+                    1 + other.len_utf8(),
+                    format!("unknown escape `\\{other}` in a quoted word"),
+                    Some("the escapes are `\\\"`, `\\\\`, `\\n` and `\\t`".into()),
+                );
+                ok = false;
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(text)
+}
+
+/// Where a word stands, for [`reads_bare`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum WordPlace {
+    /// A name or a value: no blank, none of `, = { } "`, not a reserved keyword.
+    Word,
+    /// The name of `set NAME = VALUE`, which may be a keyword (`set persist`).
+    SettingName,
+    /// An argument after `args`, which may hold `, = { }` and keywords.
+    Arg,
+}
+
+/// Whether `text`, written without quotes at `place`, reads back as this
+/// same bare word: the grammar takes all of it as one bare word, it does not
+/// start a comment (`#`), and it cannot continue the line (a final `\`).
+pub(crate) fn reads_bare(place: WordPlace, text: &str) -> bool {
+    let kind = match place {
+        WordPlace::Word => Rule::word,
+        WordPlace::SettingName => Rule::setting_name,
+        WordPlace::Arg => Rule::arg,
+    };
+    !text.starts_with(['"', '#'])
+        && !text.ends_with('\\')
+        && Grammar::parse(kind, text).is_ok_and(|mut pairs| pairs.next().is_some_and(|p| p.as_str() == text))
+}
+
 /// The token an error points at: a word, one punctuation character, or nothing at the end.
-fn token_at(line: &str, pos: usize) -> &str {
+pub(crate) fn token_at(line: &str, pos: usize) -> &str {
     let rest = &line[pos.min(line.len())..];
     let rest = rest.strip_suffix('\r').unwrap_or(rest);
     if let Some(inside) = rest.strip_prefix('"') {
@@ -588,7 +638,7 @@ fn token_at(line: &str, pos: usize) -> &str {
     }
 }
 
-fn is_alias_name(word: &str) -> bool {
+pub(crate) fn is_alias_name(word: &str) -> bool {
     let mut chars = word.chars();
     chars.next().is_some_and(|c| c.is_ascii_uppercase())
         && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
@@ -624,7 +674,7 @@ fn keyword_of(kind: Rule) -> Option<&'static str> {
 }
 
 const CONDITION_KEYWORDS: &[&str] = &["on", "service", "when", "until"];
-const OPTION_KEYWORDS: &[&str] = &["nopass", "persist", "keepenv", "setenv", "nolog"];
+pub(crate) const OPTION_KEYWORDS: &[&str] = &["nopass", "persist", "keepenv", "setenv", "nolog"];
 
 /// The keywords an expected rule can start with, for "did you mean".
 fn keywords_of(kind: Rule) -> Vec<&'static str> {
@@ -640,7 +690,7 @@ fn keywords_of(kind: Rule) -> Vec<&'static str> {
     }
 }
 
-const KEYWORD_NAMES: &[&str] = &[
+pub(crate) const KEYWORD_NAMES: &[&str] = &[
     "permit", "deny", "grant", "set", "users", "groups", "hosts", "commands", "include", "as", "user", "group", "on",
     "service", "when", "until", "cmd", "args", "nopass", "persist", "keepenv", "setenv", "nolog",
 ];
@@ -712,7 +762,7 @@ fn describe(kind: Rule) -> Option<&'static str> {
     })
 }
 
-fn join_alternatives(names: &[&str]) -> String {
+pub(crate) fn join_alternatives(names: &[&str]) -> String {
     let mut unique: Vec<&str> = Vec::new();
     for n in names {
         if !unique.contains(n) {

@@ -371,6 +371,13 @@ fn rule_text_joins_continued_lines() {
 }
 
 #[test]
+fn rule_text_keeps_a_final_quote() {
+    let p = policy("permit alice as group \"docker\"  # why\npermit bob as user root cmd /bin/echo args \"a b\"\n");
+    assert_eq!(p.rules()[0].text, "permit alice as group \"docker\"");
+    assert_eq!(p.rules()[1].text, "permit bob as user root cmd /bin/echo args \"a b\"");
+}
+
+#[test]
 fn settings_have_defaults_and_later_ones_win() {
     let p = policy("set passwd_tries = 5\nset passwd_tries = 2\nset secure_path = \"/bin:/usr/bin\"\n");
     assert_eq!(p.settings.passwd_tries, 2);

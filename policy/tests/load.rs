@@ -252,5 +252,8 @@ fn a_change_is_checked_as_the_whole_policy_would_be() {
     // The main file itself.
     let loaded = newgate_policy::load_replacing(&main, &main, "permit carol as group c\n", &secure());
     assert_eq!(loaded.policy.expect("valid").rules().len(), 1);
-    assert_eq!(std::fs::read_to_string(&main).unwrap(), "permit alice as group a\ninclude \"policy.d/*.conf\"\n");
+    assert_eq!(
+        std::fs::read_to_string(&main).unwrap(),
+        "permit alice as group a\ninclude \"policy.d/*.conf\"\n"
+    );
 }

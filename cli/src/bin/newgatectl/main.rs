@@ -2,6 +2,10 @@
 
 #![forbid(unsafe_code)]
 
+mod edit;
+mod fmt;
+mod test;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,6 +26,10 @@ usage: newgatectl check [--json] [--no-lookups] [FILE]
                           [--as-user USER] [--host HOST] [--service SERVICE] [--at TIME]
                           [--trace] [--json] [-- COMMAND [ARGS...]]
        newgatectl list --user USER [--member-of G1,G2] [--policy FILE]
+       newgatectl fmt [--check] [FILE...]
+       newgatectl test [--policy FILE] [--verbose] TESTFILE...
+       newgatectl edit [FILE]
+       newgatectl install NEWFILE [--to FILE] [--check]
        newgatectl --help | --version
 
 Commands:
@@ -30,6 +38,10 @@ Commands:
             missing on this machine (for a policy written for other machines)
   explain   decide one request and say which rule decided; exit 0 permit, 1 deny
   list      what a user may do, one line per rule that concerns them
+  fmt       lay out policy files canonically; --check: exit 1 with a diff if one is not
+  test      decide the expectations of TESTFILEs; exit 0 when all pass, 1 on a failure
+  edit      edit the policy (or a drop-in) safely: locked, checked, saved atomically
+  install   check NEWFILE as the policy would be with it, then install it atomically
 
 A FILE named on the command line is read as a draft, without the ownership
 checks that the installed policy (/etc/newgate/policy) must pass.
@@ -39,7 +51,7 @@ Exit status 2 means a usage error or a policy that cannot be loaded.
 /// Exit codes scripts can rely on.
 const EXIT_USAGE: u8 = 2;
 
-struct Failure(String);
+pub(crate) struct Failure(pub(crate) String);
 
 impl From<lexopt::Error> for Failure {
     fn from(e: lexopt::Error) -> Failure {
@@ -83,6 +95,10 @@ fn run() -> Result<u8, Failure> {
         "check" => check(parser),
         "explain" => explain(parser),
         "list" => list(parser),
+        "fmt" => fmt::run(parser),
+        "test" => test::run(parser),
+        "edit" => edit::edit(parser),
+        "install" => edit::install(parser),
         other => Err(Failure(format!("unknown command `{other}`"))),
     }
 }
@@ -104,7 +120,7 @@ fn draft_note(path: &Path, trust: Trust) {
     }
 }
 
-fn print_diagnostics(loaded: &Loaded) {
+pub(crate) fn print_diagnostics(loaded: &Loaded) {
     let mut err = std::io::stderr().lock();
     for diagnostic in &loaded.diagnostics {
         let _ = write!(err, "{diagnostic}");
@@ -166,7 +182,7 @@ fn check(mut parser: lexopt::Parser) -> Result<u8, Failure> {
 }
 
 /// The current time to the second: what a request is decided at.
-fn now() -> jiff::Timestamp {
+pub(crate) fn now() -> jiff::Timestamp {
     let now = jiff::Timestamp::now();
     jiff::Timestamp::from_second(now.as_second()).unwrap_or(now)
 }
