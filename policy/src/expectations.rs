@@ -24,7 +24,7 @@ use crate::compile::rule_text;
 use crate::diag::{Collector, Diagnostic, Severity, Sources, Span, did_you_mean};
 use crate::policy::{Location, Request, Verdict};
 use crate::syntax::{
-    KEYWORD_NAMES, OPTION_KEYWORDS, Word, is_alias_name, join_alternatives, lines_to_parse, token_at, unescape,
+    ErrorSite, KEYWORD_NAMES, OPTION_KEYWORDS, Word, is_alias_name, join_alternatives, lines_to_parse, unescape,
 };
 use crate::time::parse_timestamp;
 
@@ -159,25 +159,13 @@ impl Reader<'_> {
     }
 
     fn syntax_error(&mut self, line: &str, error: &pest::error::Error<Rule>) {
-        let pos = match error.location {
-            pest::error::InputLocation::Pos(p) => p,
-            pest::error::InputLocation::Span((p, _)) => p,
-        };
-        let found = token_at(line, pos);
-        let span = Span {
-            file: self.file,
-            start: (self.base + pos) as u32,
-            end: (self.base + pos + found.len()) as u32,
-        };
-        let expected: Vec<Rule> = match &error.variant {
-            pest::error::ErrorVariant::ParsingError { positives, .. } => positives.clone(),
-            pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
-        };
-        let shown = match found {
-            "" => "end of line".to_string(),
-            blank if blank.trim().is_empty() => "a blank".to_string(),
-            word => format!("`{word}`"),
-        };
+        let ErrorSite {
+            pos,
+            found,
+            span,
+            expected,
+            shown,
+        } = ErrorSite::of(line, error, self.file, self.base);
         let wanted = EXPECTED
             .iter()
             .filter(|(rules, ..)| rules.iter().any(|r| expected.contains(r)));

@@ -83,17 +83,7 @@ impl Loaded {
 
 /// Loads the policy at `path` and every file it includes.
 pub fn load(path: &Path, options: &LoadOptions) -> Loaded {
-    let mut loader = Loader::new();
-    match loader.read(path, options.trust) {
-        Ok((text, id)) => loader.finish(path.to_path_buf(), text, id, options),
-        Err(message) => {
-            loader.diags.file(path, message, None);
-            Loaded {
-                policy: None,
-                diagnostics: loader.diags.into_sorted(),
-            }
-        }
-    }
+    Loader::new().load(path, options)
 }
 
 /// Loads the policy at `path` as it would be if the file `replaced` (the
@@ -102,16 +92,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Loaded {
 pub fn load_replacing(path: &Path, replaced: &Path, text: &str, options: &LoadOptions) -> Loaded {
     let mut loader = Loader::new();
     loader.replacement = Some((lexically_absolute(replaced), text.to_string()));
-    match loader.read(path, options.trust) {
-        Ok((text, id)) => loader.finish(path.to_path_buf(), text, id, options),
-        Err(message) => {
-            loader.diags.file(path, message, None);
-            Loaded {
-                policy: None,
-                diagnostics: loader.diags.into_sorted(),
-            }
-        }
-    }
+    loader.load(path, options)
 }
 
 fn lexically_absolute(path: &Path) -> PathBuf {
@@ -147,6 +128,19 @@ impl Loader {
             total: 0,
             stack: Vec::new(),
             replacement: None,
+        }
+    }
+
+    fn load(mut self, path: &Path, options: &LoadOptions) -> Loaded {
+        match self.read(path, options.trust) {
+            Ok((text, id)) => self.finish(path.to_path_buf(), text, id, options),
+            Err(message) => {
+                self.diags.file(path, message, None);
+                Loaded {
+                    policy: None,
+                    diagnostics: self.diags.into_sorted(),
+                }
+            }
         }
     }
 

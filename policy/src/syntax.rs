@@ -270,25 +270,13 @@ impl Builder<'_> {
     }
 
     fn syntax_error(mut self, line: &str, error: &pest::error::Error<Rule>) {
-        let pos = match error.location {
-            pest::error::InputLocation::Pos(p) => p,
-            pest::error::InputLocation::Span((p, _)) => p,
-        };
-        let found = token_at(line, pos);
-        let span = Span {
-            file: self.file,
-            start: (self.base + pos) as u32,
-            end: (self.base + pos + found.len()) as u32,
-        };
-        let expected: Vec<Rule> = match &error.variant {
-            pest::error::ErrorVariant::ParsingError { positives, .. } => positives.clone(),
-            pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
-        };
-        let shown = match found {
-            "" => "end of line".to_string(),
-            blank if blank.trim().is_empty() => "a blank".to_string(),
-            word => format!("`{word}`"),
-        };
+        let ErrorSite {
+            pos,
+            found,
+            span,
+            expected,
+            shown,
+        } = ErrorSite::of(line, error, self.file, self.base);
         let at_start = line[..pos].trim_start().is_empty();
         if at_start {
             let hint = if let Some(k) = did_you_mean(found, STATEMENT_KEYWORDS) {
@@ -620,8 +608,50 @@ pub(crate) fn reads_bare(place: WordPlace, text: &str) -> bool {
         && Grammar::parse(kind, text).is_ok_and(|mut pairs| pairs.next().is_some_and(|p| p.as_str() == text))
 }
 
+/// Where a pest error stands in a logical line, and what was expected there.
+pub(crate) struct ErrorSite<'l, R> {
+    pub pos: usize,
+    /// The token at the error: a word, one punctuation character, or nothing at the end.
+    pub found: &'l str,
+    pub span: Span,
+    pub expected: Vec<R>,
+    /// `found` as a message shows it.
+    pub shown: String,
+}
+
+impl<'l, R: pest::RuleType> ErrorSite<'l, R> {
+    pub fn of(line: &'l str, error: &pest::error::Error<R>, file: u32, base: usize) -> ErrorSite<'l, R> {
+        let pos = match error.location {
+            pest::error::InputLocation::Pos(p) => p,
+            pest::error::InputLocation::Span((p, _)) => p,
+        };
+        let found = token_at(line, pos);
+        let span = Span {
+            file,
+            start: (base + pos) as u32,
+            end: (base + pos + found.len()) as u32,
+        };
+        let expected = match &error.variant {
+            pest::error::ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+            pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
+        };
+        let shown = match found {
+            "" => "end of line".to_string(),
+            blank if blank.trim().is_empty() => "a blank".to_string(),
+            word => format!("`{word}`"),
+        };
+        ErrorSite {
+            pos,
+            found,
+            span,
+            expected,
+            shown,
+        }
+    }
+}
+
 /// The token an error points at: a word, one punctuation character, or nothing at the end.
-pub(crate) fn token_at(line: &str, pos: usize) -> &str {
+fn token_at(line: &str, pos: usize) -> &str {
     let rest = &line[pos.min(line.len())..];
     let rest = rest.strip_suffix('\r').unwrap_or(rest);
     if let Some(inside) = rest.strip_prefix('"') {
