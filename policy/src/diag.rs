@@ -88,6 +88,8 @@ impl fmt::Display for Diagnostic {
 #[derive(Debug, Default)]
 pub(crate) struct Sources {
     files: Vec<(PathBuf, String)>,
+    /// For each file, the offset where each line starts: line numbers by binary search.
+    line_starts: Vec<Vec<u32>>,
 }
 
 /// A byte range in one of the [`Sources`].
@@ -100,6 +102,10 @@ pub(crate) struct Span {
 
 impl Sources {
     pub fn add(&mut self, path: PathBuf, text: String) -> u32 {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i as u32 + 1))
+            .collect();
+        self.line_starts.push(starts);
         self.files.push((path, text));
         (self.files.len() - 1) as u32
     }
@@ -129,9 +135,9 @@ impl Sources {
 
     /// 1-based line number of a byte offset.
     pub fn line_of(&self, file: u32, offset: u32) -> u32 {
-        let text = self.text(file);
-        let offset = (offset as usize).min(text.len());
-        text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() as u32 + 1
+        let offset = offset.min(self.text(file).len() as u32);
+        // The number of line starts at or before the offset is its line number.
+        self.line_starts[file as usize].partition_point(|&start| start <= offset) as u32
     }
 
     pub fn position(&self, span: Span) -> Position {

@@ -457,16 +457,24 @@ pub struct Policy {
     pub files: Vec<PathBuf>,
 }
 
-/// The request's time in the policy's zone, computed once and only if a rule needs it.
-struct LocalTime<'a> {
+/// What evaluating rules for one request needs beside the rules: the
+/// request's time in the policy's zone (computed once, only if a rule needs
+/// it), and whether reasons are wanted (`explain`) or only the outcome.
+struct Evaluation<'a> {
     at: Timestamp,
     zone: &'a TimeZone,
     civil: Option<DateTime>,
+    reasons: bool,
 }
 
-impl LocalTime<'_> {
+impl Evaluation<'_> {
     fn get(&mut self) -> DateTime {
         *self.civil.get_or_insert_with(|| self.zone.to_datetime(self.at))
+    }
+
+    /// The reason a rule did not match, written only when it will be read.
+    fn why(&self, reason: impl FnOnce() -> String) -> String {
+        if self.reasons { reason() } else { String::new() }
     }
 }
 
@@ -478,7 +486,7 @@ impl Policy {
 
     /// Decides a request: the last matching `permit` or `deny` rule wins, no match denies.
     pub fn decide(&self, request: &Request) -> Decision<'_> {
-        let mut clock = self.clock(request.time);
+        let mut clock = self.clock(request.time, false);
         let rule = self
             .index
             .candidates_descending(request.user, request.groups)
@@ -491,7 +499,7 @@ impl Policy {
     /// Decides a request like [`Policy::decide`], looking at every rule in
     /// order and recording why each one did or did not match.
     pub fn explain(&self, request: &Request) -> Decision<'_> {
-        let mut clock = self.clock(request.time);
+        let mut clock = self.clock(request.time, true);
         let mut trace = Vec::new();
         let mut deciding = None;
         for rule in self.rules.iter().filter(|r| r.action != Action::Grant) {
@@ -510,7 +518,7 @@ impl Policy {
     /// The groups that `grant` rules add at this login: for each group, the
     /// last matching `grant` or `deny` rule naming it must be a `grant`.
     pub fn grants(&self, login: &Login) -> Vec<Granted<'_>> {
-        let mut clock = self.clock(login.time);
+        let mut clock = self.clock(login.time, false);
         let mut granted: Vec<Granted> = Vec::new();
         let mut candidates: Vec<u32> = self.index.candidates_descending(login.user, login.groups).collect();
         candidates.reverse();
@@ -541,39 +549,40 @@ impl Policy {
         granted
     }
 
-    fn clock(&self, at: Timestamp) -> LocalTime<'_> {
-        LocalTime {
+    fn clock(&self, at: Timestamp, reasons: bool) -> Evaluation<'_> {
+        Evaluation {
             at,
             zone: &self.settings.timezone,
             civil: None,
+            reasons,
         }
     }
 
     /// Whether one rule matches, and if not, why not, in words.
-    fn check(&self, rule: &Rule, request: &Request, clock: &mut LocalTime) -> Result<(), String> {
+    fn check(&self, rule: &Rule, request: &Request, clock: &mut Evaluation) -> Result<(), String> {
         if !rule.subjects.contains(request.user, request.groups) {
-            return Err(format!("not for {}", request.user));
+            return Err(clock.why(|| format!("not for {}", request.user)));
         }
-        self.check_target(rule, request)?;
+        self.check_target(rule, request, clock)?;
         self.check_conditions(rule, request.host, request.service, clock)?;
         if let Some(command) = &rule.command {
             let Some(path) = request.command else {
-                return Err("only for a command, and the request runs none".into());
+                return Err(clock.why(|| "only for a command, and the request runs none".into()));
             };
             let path_text = path.to_string_lossy();
             if !command.paths.iter().any(|g| g.matches_path(&path_text)) {
-                return Err(format!("not for command {path_text}"));
+                return Err(clock.why(|| format!("not for command {path_text}")));
             }
             if let Some(args) = &command.args
                 && !args.matches(request.args)
             {
-                return Err(format!("not for the arguments `{}`", request.args.join(" ")));
+                return Err(clock.why(|| format!("not for the arguments `{}`", request.args.join(" "))));
             }
         }
         Ok(())
     }
 
-    fn check_target(&self, rule: &Rule, request: &Request) -> Result<(), String> {
+    fn check_target(&self, rule: &Rule, request: &Request, clock: &Evaluation) -> Result<(), String> {
         let staying = request.target_user.is_none_or(|u| u == request.user);
         let ok = match (&rule.target, request.target_group) {
             (Target::Groups(groups), Some(group)) => staying && groups.contains(group),
@@ -586,33 +595,33 @@ impl Policy {
         if ok {
             return Ok(());
         }
-        Err(match (request.target_user, request.target_group) {
+        Err(clock.why(|| match (request.target_user, request.target_group) {
             (Some(u), Some(g)) => format!("not as user {u} group {g}"),
             (None, Some(g)) => format!("not as group {g}"),
             (_, None) => format!("not as user {}", request.effective_target_user()),
-        })
+        }))
     }
 
-    fn check_conditions(&self, rule: &Rule, host: &str, service: &str, clock: &mut LocalTime) -> Result<(), String> {
+    fn check_conditions(&self, rule: &Rule, host: &str, service: &str, clock: &mut Evaluation) -> Result<(), String> {
         if let Some(hosts) = &rule.hosts
             && !hosts.iter().any(|h| h.matches_host(host))
         {
-            return Err(format!("not on host {host}"));
+            return Err(clock.why(|| format!("not on host {host}")));
         }
         if let Some(services) = &rule.services
             && !services.iter().any(|s| s == service)
         {
-            return Err(format!("not through service {service}"));
+            return Err(clock.why(|| format!("not through service {service}")));
         }
         if let Some((until, text)) = &rule.until
             && clock.at >= *until
         {
-            return Err(format!("expired: until {text}"));
+            return Err(clock.why(|| format!("expired: until {text}")));
         }
         if let Some((when, text)) = &rule.when {
             let now = clock.get();
             if !when.matches(now) {
-                return Err(format!("not at {} (when {text})", now.strftime("%a %Y-%m-%d %H:%M")));
+                return Err(clock.why(|| format!("not at {} (when {text})", now.strftime("%a %Y-%m-%d %H:%M"))));
             }
         }
         Ok(())
