@@ -15,6 +15,9 @@ pub struct Glob {
     source: String,
     tokens: Vec<Token>,
     literal: bool,
+    /// The literal characters the pattern starts with: most texts are turned
+    /// away by these before the full match runs.
+    prefix: String,
 }
 
 impl Glob {
@@ -69,10 +72,18 @@ impl Glob {
             });
         }
         let literal = tokens.iter().all(|t| matches!(t, Token::Literal(_)));
+        let prefix = tokens
+            .iter()
+            .map_while(|t| match t {
+                Token::Literal(c) => Some(*c),
+                _ => None,
+            })
+            .collect();
         Ok(Glob {
             source: pattern.to_string(),
             tokens,
             literal,
+            prefix,
         })
     }
 
@@ -90,6 +101,9 @@ impl Glob {
         if self.literal {
             return self.literal_eq(path, false);
         }
+        if !path.starts_with(&self.prefix) {
+            return false;
+        }
         self.matches_with(path, |t, c| {
             t.accepts(c, false) && (c != '/' || matches!(t, Token::Literal(_)))
         })
@@ -99,6 +113,10 @@ impl Glob {
     pub fn matches_host(&self, host: &str) -> bool {
         if self.literal {
             return self.literal_eq(host, true);
+        }
+        let head = host.get(..self.prefix.len());
+        if !head.is_some_and(|h| h.eq_ignore_ascii_case(&self.prefix)) {
+            return false;
         }
         self.matches_with(host, |t, c| t.accepts(c, true))
     }
