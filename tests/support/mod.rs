@@ -13,7 +13,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -53,7 +53,9 @@ fn remove_leftovers() {
     }
 }
 
-/// Everything the tests share, set up once and torn down when the last test lets go.
+/// Everything the tests share: set up by the first test that asks, torn down
+/// when the test binary exits (tests run in parallel and come and go, so no
+/// single test can know it is the last).
 pub struct Harness {
     pub newgate: PathBuf,
     pub scratch: PathBuf,
@@ -63,18 +65,24 @@ pub struct Harness {
     names: Vec<(bool, String)>,
 }
 
-static HARNESS: OnceLock<Mutex<Weak<Harness>>> = OnceLock::new();
+static HARNESS: OnceLock<Harness> = OnceLock::new();
 
 /// The shared harness; created by the first test that asks.
-pub fn harness() -> Arc<Harness> {
-    let slot = HARNESS.get_or_init(|| Mutex::new(Weak::new()));
-    let mut weak = slot.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(h) = weak.upgrade() {
-        return h;
+pub fn harness() -> &'static Harness {
+    HARNESS.get_or_init(|| {
+        let harness = Harness::new();
+        // SAFETY: `tear_down` is a plain function taking no arguments, as atexit
+        // requires; it only reads the harness, which lives in a static.
+        unsafe { nix::libc::atexit(tear_down) };
+        harness
+    })
+}
+
+/// Runs when the test binary exits, whatever the tests' outcome.
+extern "C" fn tear_down() {
+    if let Some(harness) = HARNESS.get() {
+        harness.tear_down();
     }
-    let h = Arc::new(Harness::new());
-    *weak = Arc::downgrade(&h);
-    h
 }
 
 impl Harness {
@@ -151,8 +159,8 @@ impl Harness {
     }
 }
 
-impl Drop for Harness {
-    fn drop(&mut self) {
+impl Harness {
+    fn tear_down(&self) {
         for (is_user, name) in self.names.iter().rev() {
             quiet(if *is_user { "userdel" } else { "groupdel" }, &[name]);
         }
@@ -184,7 +192,7 @@ fn built_binary(name: &str) -> PathBuf {
 pub struct Sandbox {
     holder: Child,
     pub dir: PathBuf,
-    harness: Arc<Harness>,
+    harness: &'static Harness,
 }
 
 /// What a run printed and how it ended.
