@@ -264,7 +264,7 @@ impl Sandbox {
     }
 
     pub fn harness(&self) -> &Harness {
-        &self.harness
+        self.harness
     }
 
     /// The folder commands run in: its path marks this test's log lines.
