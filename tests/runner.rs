@@ -452,3 +452,41 @@ fn json_audit_lines_and_nolog() {
         "{reject}"
     );
 }
+
+#[test]
+fn without_a_command_the_shell_runs_and_l_lists_the_rules() {
+    if !root_or_skip("shell and -l") {
+        return;
+    }
+    let sandbox = Sandbox::new(
+        "shell",
+        &policy("permit nopass alice as group docker\ndeny bob as group docker\n"),
+        0o440,
+    );
+    // Like newgrp: no command means the caller's login shell (/bin/sh here), which reads stdin.
+    let out = sandbox.run_script_on_tty(
+        &user("alice"),
+        &format!(
+            "echo 'id -gn; exit 4' | {} -g {}",
+            sandbox.harness().newgate.display(),
+            user("docker")
+        ),
+        &[],
+    );
+    assert_eq!(out.code, Some(4), "{}", out.output);
+    assert!(out.output.contains(&user("docker")), "{}", out.output);
+    let listed = sandbox.run(&user("alice"), &["-l"], &[]);
+    assert_eq!(listed.code, Some(0), "{}", listed.output);
+    assert!(
+        listed
+            .output
+            .contains(&format!("permit nopass {} as group {}", user("alice"), user("docker"))),
+        "{}",
+        listed.output
+    );
+    assert!(
+        !listed.output.contains(&user("bob")),
+        "only the caller's rules: {}",
+        listed.output
+    );
+}
