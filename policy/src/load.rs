@@ -313,7 +313,10 @@ fn check_owner_and_mode(meta: &Metadata, owner: u32, what: &str) -> Result<(), S
     if meta.uid() != 0 && meta.uid() != owner {
         return Err(format!("{what} is owned by uid {}, not by root", meta.uid()));
     }
-    if meta.mode() & 0o022 != 0 {
+    // A root-owned folder with the sticky bit (like /tmp) lets others add
+    // entries but not replace or remove ours; the entries below are checked too.
+    let sticky_root_folder = meta.is_dir() && meta.uid() == 0 && meta.mode() & 0o1000 != 0;
+    if meta.mode() & 0o022 != 0 && !sticky_root_folder {
         let writers = if meta.mode() & 0o002 != 0 {
             "everyone"
         } else {

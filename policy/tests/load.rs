@@ -2,7 +2,7 @@
 //! problem means no policy at all: the whole policy grants nothing.
 
 use std::fs;
-use std::os::unix::fs::{PermissionsExt, symlink};
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 
 use newgate_policy::{LoadOptions, Loaded, MAX_FILE_SIZE, Trust, load};
@@ -256,4 +256,30 @@ fn a_change_is_checked_as_the_whole_policy_would_be() {
         std::fs::read_to_string(&main).unwrap(),
         "permit alice as group a\ninclude \"policy.d/*.conf\"\n"
     );
+}
+
+#[test]
+fn a_sticky_root_folder_like_tmp_is_trusted_but_not_what_others_own_in_it() {
+    // /tmp is root-owned with the sticky bit: others can add entries there but
+    // not replace ours, and the folders and files below it are checked themselves.
+    let tmp = std::fs::metadata("/tmp").unwrap();
+    if tmp.uid() != 0 || tmp.permissions().mode() & 0o1777 != 0o1777 {
+        eprintln!("SKIPPED: /tmp is not a root-owned sticky folder here");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("newgate-sticky-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    let file = dir.join("policy");
+    fs::write(&file, RULE).unwrap();
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+    let loaded = load(&file, &secure());
+    let open_folder = dir.join("open");
+    fs::create_dir_all(&open_folder).unwrap();
+    fs::set_permissions(&open_folder, fs::Permissions::from_mode(0o777)).unwrap();
+    fs::write(open_folder.join("policy"), RULE).unwrap();
+    let refused = load(&open_folder.join("policy"), &secure());
+    fs::remove_dir_all(&dir).unwrap();
+    assert!(loaded.policy.is_some(), "{:?}", loaded.diagnostics);
+    assert!(refusal(&refused).contains("writable by everyone (mode 0777)"));
 }
