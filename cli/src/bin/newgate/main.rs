@@ -374,11 +374,12 @@ fn run() -> Result<u8, Failure> {
     account_checks(&mut pam, &mut event, &mut log)?;
 
     let credentials = credentials(&caller, target_user.as_ref(), target_group.as_ref());
-    if pam.setcred(true) != pam::SUCCESS {
-        let why = pam.describe(pam::SUCCESS.max(1));
+    let status = pam.setcred(true);
+    if status != pam::SUCCESS {
+        let why = pam.describe(status);
         event.problem = Some(format!("PAM could not establish credentials: {why}"));
         log(&event)?;
-        return fail("PAM could not establish credentials");
+        return fail(format!("PAM could not establish credentials: {why}"));
     }
     let status = pam.open_session();
     if status != pam::SUCCESS {
