@@ -251,31 +251,3 @@ fn list_speaks_plainly() {
     let out = newgatectl(&["list", "--policy", EXAMPLE, "--user", "zed", "--member-of", ""]);
     assert!(stdout(&out).contains("zed may not switch to anything"));
 }
-
-#[test]
-fn the_man_page_renders_and_names_every_command() {
-    let page = concat!(env!("CARGO_MANIFEST_DIR"), "/newgatectl.8");
-    let out = Command::new("man")
-        .args(["--warnings", "-l", "-Tutf8", page])
-        .env("MANWIDTH", "80")
-        .output()
-        .expect("man (man-db) runs");
-    assert!(out.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        "",
-        "the page renders without warnings"
-    );
-    let source = std::fs::read_to_string(page).unwrap();
-    let help = stdout(&newgatectl(&["--help"]));
-    for command in ["check", "explain", "list", "edit", "install", "fmt", "test"] {
-        assert!(
-            help.contains(&format!("newgatectl {command}")),
-            "--help lacks {command}"
-        );
-        assert!(
-            source.contains(&format!(".B newgatectl {command}")),
-            "the man page lacks {command}"
-        );
-    }
-}

@@ -39,6 +39,8 @@ usage: newgate [-n] [-g GROUP] [-u USER] [--] COMMAND [ARGS...]
        newgate -s [-g GROUP] [-u USER] the target's shell
        newgate -l                     what may I do here
        newgate -k                     forget my remembered authentication
+       newgate -h | --help            this help
+       newgate -V | --version         newgate's version
 
   -g GROUP  stay yourself, with GROUP as primary group (and among your groups)
   -u USER   become USER, with USER's groups (with -g too: primary group GROUP)

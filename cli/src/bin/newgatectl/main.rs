@@ -30,7 +30,7 @@ usage: newgatectl check [--json] [--no-lookups] [FILE]
        newgatectl test [--policy FILE] [--verbose] TESTFILE...
        newgatectl edit [FILE]
        newgatectl install NEWFILE [--to FILE] [--check]
-       newgatectl --help | --version
+       newgatectl -h | --help | -V | --version
 
 Commands:
   check     check a policy; exit 0 when valid (warnings allowed), 1 when invalid;
