@@ -11,9 +11,11 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 # libpam0g-dev: to link against libpam; pamtester, valgrind, libnss-wrapper,
-# libuid-wrapper and man-db: the PAM module's suites; util-linux and passwd:
-# unshare, nsenter, setpriv, su, useradd, chpasswd for the root suites.
-packages=(libpam0g-dev pamtester valgrind libnss-wrapper libuid-wrapper man-db util-linux passwd)
+# libuid-wrapper: the PAM module's suites; man-db: the man page checks; bash-completion,
+# zsh, fish: the completion checks; dpkg-dev and lintian: to build and check the Debian package;
+# util-linux and passwd: unshare, nsenter, setpriv, su, useradd, chpasswd for the root suites.
+packages=(libpam0g-dev pamtester valgrind libnss-wrapper libuid-wrapper man-db bash-completion zsh fish dpkg-dev
+    lintian util-linux passwd)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -39,8 +41,19 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "cargo build (the end-to-end suites run the built binaries)"
 cargo build --workspace --quiet
 
+step "cargo deb (the Debian package)"
+rm -f target/debian/newgate_*.deb
+bash scripts/package.sh
+debs=(target/debian/newgate_*.deb)
+echo "built ${debs[*]}"
+step "lintian (errors and warnings fail; debian/lintian-overrides says why each override is there)"
+lintian --fail-on error,warning "$PWD/${debs[0]}"
+
 step "cargo test"
-if [ "$(id -u)" -ne 0 ]; then
-    echo "not root: the suites that need root (real users, setuid, PAM in /etc) will say SKIPPED"
+if [ "$(id -u)" -eq 0 ]; then
+    # tests/package.rs installs, upgrades and purges it on this machine.
+    export NEWGATE_DEB="$PWD/${debs[0]}"
+else
+    echo "not root: the suites that need root (real users, setuid, PAM in /etc, the package) will say SKIPPED"
 fi
 cargo test --workspace

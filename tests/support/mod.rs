@@ -59,7 +59,7 @@ fn remove_leftovers() {
 pub struct Harness {
     pub newgate: PathBuf,
     pub scratch: PathBuf,
-    log_socket: PathBuf,
+    pub log_socket: PathBuf,
     log_lines: Arc<Mutex<Vec<String>>>,
     dev_log_placeholder: bool,
     names: Vec<(bool, String)>,
@@ -329,7 +329,7 @@ impl Sandbox {
 
     /// Runs on a pseudo-terminal, typing each of `answers` at each password prompt.
     pub fn run_on_tty(&self, user: &str, args: &[&str], answers: &[&str]) -> Outcome {
-        self.drive_tty(self.command(user, args, &[("TERM", "dumb")], true), answers)
+        on_tty(self.command(user, args, &[("TERM", "dumb")], true), answers)
     }
 
     /// Runs `sh -c SCRIPT` as `user` in one terminal session, answering prompts.
@@ -340,58 +340,7 @@ impl Sandbox {
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
             .env("TERM", "dumb");
-        self.drive_tty(command, answers)
-    }
-
-    fn drive_tty(&self, mut command: Command, answers: &[&str]) -> Outcome {
-        let pty = nix::pty::openpty(None, None).unwrap();
-        let slave: OwnedFd = pty.slave;
-        command
-            .stdin(Stdio::from(slave.try_clone().unwrap()))
-            .stdout(Stdio::from(slave.try_clone().unwrap()))
-            .stderr(Stdio::from(slave));
-        let mut child = command.spawn().unwrap();
-        drop(command);
-        let mut master = fs::File::from(pty.master);
-        let mut output = Vec::new();
-        let mut answers = answers.iter();
-        let mut prompts_seen = 0;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
-            let ready = poll(&mut fds, PollTimeout::from(200u16)).unwrap_or(0);
-            if ready > 0 {
-                let mut buf = [0u8; 4096];
-                match master.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => output.extend_from_slice(&buf[..n]),
-                }
-                let text = String::from_utf8_lossy(&output);
-                let prompts = text.matches("password for").count();
-                if prompts > prompts_seen {
-                    prompts_seen = prompts;
-                    match answers.next() {
-                        Some(answer) => {
-                            master.write_all(answer.as_bytes()).unwrap();
-                            master.write_all(b"\n").unwrap();
-                        }
-                        None => {
-                            let _ = child.kill();
-                        }
-                    }
-                }
-            } else if matches!(child.try_wait(), Ok(Some(_))) || Instant::now() > deadline {
-                break;
-            }
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-        }
-        let status = child.wait().unwrap();
-        Outcome {
-            code: status.code(),
-            output: String::from_utf8_lossy(&output).replace("\r\n", "\n"),
-        }
+        on_tty(command, answers)
     }
 
     /// Runs a shell command as root inside the sandbox (to look at /run/newgate, say).
@@ -410,5 +359,58 @@ impl Drop for Sandbox {
         let _ = self.holder.kill();
         let _ = self.holder.wait();
         let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs `command` on a pseudo-terminal of its own, typing each of `answers`
+/// at each password prompt; a prompt with no answer left ends the run.
+pub fn on_tty(mut command: Command, answers: &[&str]) -> Outcome {
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave: OwnedFd = pty.slave;
+    command
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave));
+    let mut child = command.spawn().unwrap();
+    drop(command);
+    let mut master = fs::File::from(pty.master);
+    let mut output = Vec::new();
+    let mut answers = answers.iter();
+    let mut prompts_seen = 0;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+        let ready = poll(&mut fds, PollTimeout::from(200u16)).unwrap_or(0);
+        if ready > 0 {
+            let mut buf = [0u8; 4096];
+            match master.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => output.extend_from_slice(&buf[..n]),
+            }
+            let text = String::from_utf8_lossy(&output);
+            let prompts = text.matches("password for").count();
+            if prompts > prompts_seen {
+                prompts_seen = prompts;
+                match answers.next() {
+                    Some(answer) => {
+                        master.write_all(answer.as_bytes()).unwrap();
+                        master.write_all(b"\n").unwrap();
+                    }
+                    None => {
+                        let _ = child.kill();
+                    }
+                }
+            }
+        } else if matches!(child.try_wait(), Ok(Some(_))) || Instant::now() > deadline {
+            break;
+        }
+    }
+    if Instant::now() > deadline {
+        let _ = child.kill();
+    }
+    let status = child.wait().unwrap();
+    Outcome {
+        code: status.code(),
+        output: String::from_utf8_lossy(&output).replace("\r\n", "\n"),
     }
 }

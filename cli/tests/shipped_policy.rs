@@ -1,0 +1,72 @@
+//! The policy the Debian package installs as /etc/newgate/policy: it must
+//! load cleanly, permit nothing, and its commented examples must be valid
+//! rules once uncommented (an administrator will copy them).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn newgatectl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_newgatectl"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn shipped() -> String {
+    fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../debian/policy")).unwrap()
+}
+
+/// `text` as /etc/newgate/policy would be, with an empty policy.d beside it.
+fn installed_like(name: &str, text: &str) -> PathBuf {
+    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = fs::remove_dir_all(&folder);
+    fs::create_dir_all(folder.join("policy.d")).unwrap();
+    let policy = folder.join("policy");
+    fs::write(&policy, text).unwrap();
+    policy
+}
+
+#[test]
+fn the_shipped_policy_checks_clean_and_permits_nothing() {
+    let policy = installed_like("shipped", &shipped());
+    let check = newgatectl(&["check", policy.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(check.status.success(), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    for request in [
+        &["--user", "root", "--group", "root"][..],
+        &["--user", "alice", "--member-of", "admins,devs", "--group", "docker"],
+        &[
+            "--user",
+            "bob",
+            "--member-of",
+            "bob",
+            "--as-user",
+            "root",
+            "--",
+            "/bin/sh",
+        ],
+    ] {
+        let mut args = vec!["explain", "--policy", policy.to_str().unwrap()];
+        args.extend_from_slice(request);
+        let explain = newgatectl(&args);
+        assert_eq!(explain.status.code(), Some(1), "{request:?} is denied");
+    }
+}
+
+#[test]
+fn the_shipped_examples_are_valid_rules() {
+    let text = shipped();
+    let examples: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# "))
+        .filter(|l| ["permit ", "deny ", "grant "].iter().any(|k| l.starts_with(k)))
+        .collect();
+    assert!(examples.len() >= 4, "the policy shows examples: {examples:?}");
+    let uncommented = installed_like("shipped-examples", &(examples.join("\n") + "\n"));
+    let check = newgatectl(&["check", "--no-lookups", uncommented.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(check.status.success(), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the Debian package, target/debian/newgate_VERSION-1_amd64.deb, with
+# cargo-deb (installed into ~/.cargo/bin when absent). Extra arguments go to
+# `cargo deb`. Install the result with: sudo apt install ./target/debian/newgate_*.deb
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo_deb_version=3.8.0
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+if ! cargo deb --version 2>/dev/null | grep -qF "$cargo_deb_version"; then
+    echo "==> cargo install cargo-deb $cargo_deb_version"
+    cargo install --quiet --locked cargo-deb --version "$cargo_deb_version"
+fi
+# libpam0g-dev: newgate and pam_newgate.so link against libpam; dpkg-dev:
+# dpkg-shlibdeps works out the package's library dependencies.
+missing=()
+for p in libpam0g-dev dpkg-dev; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "==> installing ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "missing Debian packages: ${missing[*]}" >&2
+        echo "install them with: sudo apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+
+cargo deb -p newgate "$@"
