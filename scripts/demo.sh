@@ -12,6 +12,7 @@
 # rsyslog if they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/toolchain.sh
 
 show() {
     printf '\n$ %s\n' "$*"

@@ -4,6 +4,7 @@
 # `cargo deb`. Install the result with: sudo apt install ./target/debian/newgate_*.deb
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/toolchain.sh
 
 cargo_deb_version=3.8.0
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"

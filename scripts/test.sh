@@ -7,6 +7,7 @@
 # skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/toolchain.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 
