@@ -110,6 +110,40 @@ fn becoming_a_user_takes_their_groups() {
 }
 
 #[test]
+fn a_second_name_for_an_account_is_refused() {
+    if !root_or_skip("second names of accounts") {
+        return;
+    }
+    let sandbox = Sandbox::new(
+        "alias",
+        &policy(
+            "permit nopass alice as user *\ndeny alice as user bob\npermit nopass alice as group *\ndeny alice as group docker\n",
+        ),
+        0o440,
+    );
+    let alice = user("alice");
+    let bobby = sandbox.run(&alice, &["-u", &user("bobby"), "id"], &[]);
+    assert_eq!(bobby.code, Some(1), "{}", bobby.output);
+    assert!(
+        bobby.output.contains("another name for uid") && bobby.output.contains(&format!("ask for {}", user("bob"))),
+        "{}",
+        bobby.output
+    );
+    assert!(!bobby.output.contains("uid="), "{}", bobby.output);
+    let dockr = sandbox.run(&alice, &["-g", &user("dockr"), "id"], &[]);
+    assert_eq!(dockr.code, Some(1), "{}", dockr.output);
+    assert!(
+        dockr.output.contains(&format!("ask for {}", user("docker"))),
+        "{}",
+        dockr.output
+    );
+    assert!(!dockr.output.contains("uid="), "{}", dockr.output);
+    // The accounts' own names are decided by the policy as written.
+    assert_eq!(sandbox.run(&alice, &["-u", &user("carol"), "id"], &[]).code, Some(0));
+    assert_eq!(sandbox.run(&alice, &["-u", &user("bob"), "id"], &[]).code, Some(1));
+}
+
+#[test]
 fn the_password_is_asked_on_the_terminal() {
     if !root_or_skip("password prompts") {
         return;

@@ -225,6 +225,8 @@ fn decide(pam: &dyn Handle, options: &Options, switch: &Switch) -> Result<Decide
     let groups = system::groups_of(&switch.user)
         .map_err(|why| (Level::Error, why))?
         .ok_or_else(|| (Level::Notice, format!("unknown user {}", switch.user)))?;
+    system::check_target_names(switch.target_user.as_deref(), switch.target_group.as_deref())
+        .map_err(|why| (Level::Notice, why))?;
     let host = system::host_name().map_err(|why| (Level::Error, why))?;
     let time = system::now().map_err(|why| (Level::Error, why))?;
     if options.debug {

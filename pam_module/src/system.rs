@@ -57,6 +57,34 @@ pub fn group_id(name: &str) -> Result<Option<Gid>, String> {
         .map_err(|e| format!("cannot look up group {name}: {e}"))
 }
 
+/// Targets are matched by name, so a target must be named by its account's
+/// one name: not a second name for the same id (`toor` for root), nor a name
+/// that NSS matched loosely (`Admin` for `admin`), either of which would slip
+/// past a `deny` that names the account. `Err` says which name to use.
+pub fn check_target_names(user: Option<&str>, group: Option<&str>) -> Result<(), String> {
+    if let Some(name) = user {
+        let entry = found(User::from_name(name))
+            .map_err(|e| format!("cannot look up user {name}: {e}"))?
+            .ok_or_else(|| format!("unknown user {name}"))?;
+        let owner = found(User::from_uid(entry.uid)).ok().flatten().map(|u| u.name);
+        if entry.name != name || owner.as_deref() != Some(name) {
+            let canonical = owner.unwrap_or(entry.name);
+            return Err(format!("{name} is another name for uid {}, {canonical}", entry.uid));
+        }
+    }
+    if let Some(name) = group {
+        let entry = found(Group::from_name(name))
+            .map_err(|e| format!("cannot look up group {name}: {e}"))?
+            .ok_or_else(|| format!("unknown group {name}"))?;
+        let owner = found(Group::from_gid(entry.gid)).ok().flatten().map(|g| g.name);
+        if entry.name != name || owner.as_deref() != Some(name) {
+            let canonical = owner.unwrap_or(entry.name);
+            return Err(format!("{name} is another name for gid {}, {canonical}", entry.gid));
+        }
+    }
+    Ok(())
+}
+
 /// This machine's host name, as rules' `on` conditions see it.
 pub fn host_name() -> Result<String, String> {
     let name = gethostname().map_err(|e| format!("cannot read the host name: {e}"))?;

@@ -65,6 +65,7 @@ fn main() -> ExitCode {
     runner::run(&[
         case!(su_permits_what_the_policy_permits),
         case!(su_denies_what_the_policy_does_not_permit),
+        case!(su_to_a_second_name_of_an_account_is_denied),
         case!(group_membership_comes_from_nss),
         case!(host_conditions_see_this_machines_name),
         case!(use_uid_takes_the_caller_from_the_real_uid),
@@ -97,6 +98,7 @@ alice:x:42001:42001:Alice:/home/alice:/bin/sh
 bob:x:42002:42002:Bob:/home/bob:/bin/sh
 carol:x:42003:42003:Carol:/home/carol:/bin/sh
 deploy:x:42004:42004:Deploy:/srv/deploy:/bin/sh
+deployer:x:42004:42004:Deploy, second name:/srv/deploy:/bin/sh
 ";
 const GROUP: &str = "\
 alice:x:42001:
@@ -328,8 +330,14 @@ fn su_denies_what_the_policy_does_not_permit() -> Outcome {
         (
             "su",
             "alice",
-            "root",
-            "alice as user root: deny (no rule matched)".into(),
+            "carol",
+            "alice as user carol: deny (no rule matched)".into(),
+        ),
+        (
+            "su",
+            "alice",
+            "nobody-here",
+            "alice as user nobody-here: deny (unknown user nobody-here)".into(),
         ),
         // The rule names the service su: through runuser it does not match.
         (
@@ -344,6 +352,21 @@ fn su_denies_what_the_policy_does_not_permit() -> Outcome {
         assert_eq!(ran.result(), "PAM_PERM_DENIED", "{line}");
         assert_eq!(ran.log(), [format!("pam_newgate({service}:account): {line}")]);
     }
+    Outcome::Passed
+}
+
+fn su_to_a_second_name_of_an_account_is_denied() -> Outcome {
+    let world = World::new("su-second-name");
+    let policy = trusted!(world.trusted_policy("permit alice as user * service su\ndeny alice as user deploy\n"));
+    world.account_service("su", &format!("policy={}", policy.display()));
+    let ran = world.run(tx("su", "deployer").ruser("alice").steps(&["acct_mgmt"]));
+    assert_eq!(ran.result(), "PAM_PERM_DENIED");
+    assert_eq!(
+        ran.log(),
+        ["pam_newgate(su:account): alice as user deployer: deny (deployer is another name for uid 42004, deploy)"]
+    );
+    let carol = world.run(tx("su", "carol").ruser("alice").steps(&["acct_mgmt"]));
+    assert_eq!(carol.result(), "PAM_SUCCESS");
     Outcome::Passed
 }
 

@@ -266,14 +266,15 @@ fn pamtester_decides_through_a_service_in_etc_pam_d() -> Outcome {
 fn pamtester_hands_over_a_newgate_request() -> Outcome {
     let mut fx = as_root!("pamtester-newgate");
     let alice = fx.user("alice");
+    let docker = fx.group("docker");
     let policy = fx.policy(&format!(
-        "permit {alice} as group {PREFIX}docker cmd /usr/bin/docker args ps *\n"
+        "permit {alice} as group {docker} cmd /usr/bin/docker args ps *\n"
     ));
     fx.service(
         "newgate",
         &format!("account required pam_newgate.so policy={}\n", policy.display()),
     );
-    let group = format!("NEWGATE_GROUP={PREFIX}docker");
+    let group = format!("NEWGATE_GROUP={docker}");
     let ruser = format!("ruser={alice}");
     let newgate = |args: &str| {
         let args = format!("NEWGATE_ARGS={args}");
@@ -303,8 +304,9 @@ fn valgrind_finds_no_leak_in_a_pamtester_run() -> Outcome {
     let mut fx = as_root!("valgrind");
     let alice = fx.user("alice");
     let printers = fx.group("printers");
+    let docker = fx.group("docker");
     let policy = fx.policy(&format!(
-        "permit {alice} as group {PREFIX}docker cmd /usr/bin/docker\ngrant {alice} group {printers}, {PREFIX}ghosts\n"
+        "permit {alice} as group {docker} cmd /usr/bin/docker\ngrant {alice} group {printers}, {PREFIX}ghosts\n"
     ));
     let module = format!("pam_newgate.so policy={} debug", policy.display());
     fx.service(
@@ -315,7 +317,7 @@ fn valgrind_finds_no_leak_in_a_pamtester_run() -> Outcome {
         ),
     );
     let ruser = format!("ruser={alice}");
-    let group = format!("NEWGATE_GROUP={PREFIX}docker");
+    let group = format!("NEWGATE_GROUP={docker}");
     let pamtester = |args: &str, steps: &[&str]| {
         let args = format!("NEWGATE_ARGS={args}");
         let mut argv = vec![

@@ -101,6 +101,15 @@ mod tests {
 /// Variables of the caller that always survive the reset, besides `set env_keep`.
 const ALWAYS_KEPT: &[&str] = &["TERM", "DISPLAY", "COLORTERM", "LANG", "LANGUAGE", "TZ"];
 
+/// Locale and terminal variables name files that libc and curses read (message
+/// catalogs, locale data, terminfo): a value with `/` could point them at the
+/// caller's own files, one with `%` feed a format string. Such values never
+/// pass, however the variable was kept; a plain name (`de_DE.UTF-8`, `xterm`) does.
+fn is_unsafe_locale_or_terminal(name: &str, value: &str) -> bool {
+    let checked = name.starts_with("LC_") || ["TERM", "DISPLAY", "COLORTERM", "LANG", "LANGUAGE"].contains(&name);
+    checked && (value.contains('/') || value.contains('%'))
+}
+
 /// The account a command runs as, for `HOME`, `USER`, `LOGNAME` and `SHELL`.
 pub struct Account<'a> {
     pub name: &'a str,
@@ -138,6 +147,7 @@ pub fn command_environment(input: &EnvironmentInput) -> Vec<(String, String)> {
         is_valid_name(name)
             && !is_dangerous_name(name)
             && !is_dangerous_value(value)
+            && !is_unsafe_locale_or_terminal(name, value)
             && (name != "TZ" || is_safe_tz(value))
     };
     for (name, value) in input.caller_env {
@@ -231,6 +241,11 @@ mod environment_tests {
         ("TZ", "/tmp/evil-zone"),
         ("LANG", "C.UTF-8"),
         ("LC_TIME", "de_DE.UTF-8"),
+        ("LANGUAGE", "../../../../home/alice/catalogs"),
+        ("LC_ALL", "/home/alice/locale"),
+        ("LC_MESSAGES", "C%n%n%n"),
+        ("COLORTERM", "../../tmp/t"),
+        ("DISPLAY", "unix:/tmp/x"),
         ("EDITOR", "vim"),
         ("NEWGATE_USER", "root"),
     ];
@@ -279,6 +294,11 @@ mod environment_tests {
             "BASH_FUNC_ls%%",
             "TERM",
             "TZ",
+            "LANGUAGE",
+            "LC_ALL",
+            "LC_MESSAGES",
+            "COLORTERM",
+            "DISPLAY",
         ] {
             assert_eq!(get(&env, name), None, "{name}");
         }
@@ -297,7 +317,7 @@ mod environment_tests {
     #[test]
     fn env_keep_and_setenv() {
         let settings = Settings {
-            env_keep: vec!["EDITOR".into()],
+            env_keep: vec!["EDITOR".into(), "LC_ALL".into()],
             ..Settings::default()
         };
         let options = Options {
@@ -305,6 +325,7 @@ mod environment_tests {
                 EnvChange::Set("PAGER".into(), "less".into()),
                 EnvChange::Unset("LANG".into()),
                 EnvChange::Keep("LD_PRELOAD".into()),
+                EnvChange::Keep("LANGUAGE".into()),
             ],
             ..Options::default()
         };
@@ -313,6 +334,12 @@ mod environment_tests {
         assert_eq!(get(&env, "PAGER"), Some("less"));
         assert_eq!(get(&env, "LANG"), None);
         assert_eq!(get(&env, "LD_PRELOAD"), None);
+        assert_eq!(
+            get(&env, "LC_ALL"),
+            None,
+            "a locale that names a file, even when kept by name"
+        );
+        assert_eq!(get(&env, "LANGUAGE"), None, "a path, even when kept by name");
     }
 
     #[test]

@@ -137,6 +137,29 @@ impl Harness {
             writeln!(chpasswd.stdin.take().unwrap(), "{name}:{PASSWORD}").unwrap();
             assert!(chpasswd.wait().unwrap().success());
         }
+        // Second names for bob's uid and docker's gid, which a policy that names
+        // bob or docker must not be bypassed through.
+        let bob = nix::unistd::User::from_name(&user("bob")).unwrap().unwrap();
+        let bobby = user("bobby");
+        run(
+            "useradd",
+            &[
+                "-o",
+                "-u",
+                &bob.uid.to_string(),
+                "-M",
+                "-d",
+                "/nonexistent",
+                "-s",
+                "/bin/sh",
+                &bobby,
+            ],
+        );
+        h.names.push((true, bobby));
+        let docker = nix::unistd::Group::from_name(&user("docker")).unwrap().unwrap();
+        let dockr = user("dockr");
+        run("groupadd", &["-o", "-g", &docker.gid.to_string(), &dockr]);
+        h.names.push((false, dockr));
         h
     }
 

@@ -87,25 +87,32 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// A field before `COMMAND=`, escaped like the command and with `;` as `\073`
+/// too: a working folder named `x ; USER=root` must not add a field. The
+/// command needs no such care, as it runs to the end of the line.
+fn field(text: &str) -> String {
+    escape(text).replace(';', "\\073")
+}
+
 /// `alice : TTY=pts/0 ; PWD=/home/alice ; USER=alice ; GROUP=docker ; RULE=/etc/newgate/policy:12 ; COMMAND=/usr/bin/docker ps`,
 /// split into lines of at most MAX_LINE bytes; continuation lines say `(command continued)`.
 pub fn sudo_lines(event: &Event) -> Vec<String> {
-    let user = escape(event.user);
+    let user = field(event.user);
     let mut head = format!("{user} : ");
     if let Some(problem) = &event.problem {
-        head.push_str(&format!("{} ; ", escape(problem)));
+        head.push_str(&format!("{} ; ", field(problem)));
     }
     head.push_str(&format!(
         "TTY={} ; PWD={} ; USER={} ; ",
-        escape(event.tty),
-        escape(event.pwd),
-        escape(event.run_as_user)
+        field(event.tty),
+        field(event.pwd),
+        field(event.run_as_user)
     ));
     if let Some(group) = event.run_as_group {
-        head.push_str(&format!("GROUP={} ; ", escape(group)));
+        head.push_str(&format!("GROUP={} ; ", field(group)));
     }
     if let Some(rule) = &event.rule {
-        head.push_str(&format!("RULE={} ; ", escape(rule)));
+        head.push_str(&format!("RULE={} ; ", field(rule)));
     }
     head.push_str("COMMAND=");
     let mut command = escape(event.command);
@@ -185,6 +192,24 @@ mod tests {
         assert_eq!(lines.len(), 1);
         assert!(lines[0].ends_with("COMMAND=/bin/echo x\\012alice : TTY=evil"));
         assert_eq!(escape("a\\b\u{1b}"), "a\\\\b\\033");
+    }
+
+    #[test]
+    fn semicolons_cannot_forge_fields() {
+        let mut forged = event("/usr/bin/id", None);
+        forged.pwd = "/tmp/x ; USER=root ; COMMAND=/bin/bash ; X=";
+        let line = &sudo_lines(&forged)[0];
+        assert_eq!(line.matches(" ; USER=").count(), 1, "{line}");
+        assert!(
+            line.contains("PWD=/tmp/x \\073 USER=root \\073 COMMAND=/bin/bash \\073 X= ; USER=alice ;"),
+            "{line}"
+        );
+        assert!(line.ends_with("; COMMAND=/usr/bin/id"), "{line}");
+        let command = sudo_lines(&event("/bin/sh -c a;b", None));
+        assert!(
+            command[0].ends_with("COMMAND=/bin/sh -c a;b"),
+            "the command is kept as typed"
+        );
     }
 
     #[test]

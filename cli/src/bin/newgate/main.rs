@@ -188,12 +188,43 @@ fn account(user: User) -> Result<Identity, Failure> {
     })
 }
 
+/// The policy matches targets by name, so a target must be asked for by its
+/// account's one name: not a second name for the same uid (`toor` for root),
+/// nor a name that NSS matched loosely (`Admin` for `admin`), either of which
+/// would slip past a `deny` that names the account.
 fn user_named(name: &str) -> Result<Identity, Failure> {
-    match User::from_name(name) {
-        Ok(Some(user)) => account(user),
-        Ok(None) => fail(format!("unknown user {name}")),
-        Err(e) => fail(format!("cannot look up user {name}: {e}")),
+    let user = match User::from_name(name) {
+        Ok(Some(user)) => user,
+        Ok(None) => return fail(format!("unknown user {name}")),
+        Err(e) => return fail(format!("cannot look up user {name}: {e}")),
+    };
+    let owner = User::from_uid(user.uid).ok().flatten().map(|u| u.name);
+    if user.name != name || owner.as_deref() != Some(name) {
+        let canonical = owner.unwrap_or(user.name);
+        return fail(format!(
+            "user {name} is another name for uid {}, {canonical}: ask for {canonical}",
+            user.uid
+        ));
     }
+    account(user)
+}
+
+/// A target group by its one name, as for users.
+fn group_named(name: &str) -> Result<Group, Failure> {
+    let group = match Group::from_name(name) {
+        Ok(Some(group)) => group,
+        Ok(None) => return fail(format!("unknown group {name}")),
+        Err(e) => return fail(format!("cannot look up group {name}: {e}")),
+    };
+    let owner = Group::from_gid(group.gid).ok().flatten().map(|g| g.name);
+    if group.name != name || owner.as_deref() != Some(name) {
+        let canonical = owner.unwrap_or(group.name);
+        return fail(format!(
+            "group {name} is another name for gid {}, {canonical}: ask for {canonical}",
+            group.gid
+        ));
+    }
+    Ok(group)
 }
 
 fn run() -> Result<u8, Failure> {
@@ -244,11 +275,7 @@ fn run() -> Result<u8, Failure> {
         None => None,
     };
     let target_group = match &args.group {
-        Some(name) => match Group::from_name(name) {
-            Ok(Some(group)) => Some(group),
-            Ok(None) => return fail(format!("unknown group {name}")),
-            Err(e) => return fail(format!("cannot look up group {name}: {e}")),
-        },
+        Some(name) => Some(group_named(name)?),
         None => None,
     };
     let runs_as = target_user.as_ref().unwrap_or(&caller);
@@ -418,7 +445,7 @@ fn run() -> Result<u8, Failure> {
         close(&mut pam);
         return Err(failure);
     }
-    let outcome = execute(&program, &command_args, &environment, &cwd, credentials, &signals);
+    let outcome = execute(&program, &command_args, &environment, credentials, &signals);
     close(&mut pam);
     outcome
 }
@@ -526,11 +553,12 @@ fn close(pam: &mut pam::Pam) {
 }
 
 /// Runs the command as `creds`, waits for it, and forwards the signals sent to newgate.
+/// The command inherits the caller's working folder: it is never entered again by
+/// its path, which the caller could have pointed elsewhere, with root's rights.
 fn execute(
     program: &Path,
     args: &[String],
     environment: &[(String, String)],
-    cwd: &Path,
     creds: Credentials,
     signals: &SignalFd,
 ) -> Result<u8, Failure> {
@@ -538,8 +566,7 @@ fn execute(
     command
         .args(args)
         .env_clear()
-        .envs(environment.iter().map(|(n, v)| (n, v)))
-        .current_dir(cwd);
+        .envs(environment.iter().map(|(n, v)| (n, v)));
     sys::switch_before_exec(&mut command, creds);
     let child = command
         .spawn()

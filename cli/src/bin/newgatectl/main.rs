@@ -88,7 +88,9 @@ fn run() -> Result<u8, Failure> {
         }
         Some(other) => return Err(other.unexpected().into()),
         None => {
-            return Err(Failure("a command is needed: check, explain or list".into()));
+            return Err(Failure(
+                "a command is needed: check, explain, list, edit, install, fmt or test".into(),
+            ));
         }
     };
     match command.as_str() {
