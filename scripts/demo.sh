@@ -12,7 +12,7 @@
 # rsyslog if they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/toolchain.sh
+. scripts/setup.sh
 
 show() {
     printf '\n$ %s\n' "$*"
@@ -33,24 +33,14 @@ explain_tour() {
 }
 
 if [ "$(id -u)" -ne 0 ]; then
-    if ! dpkg-query -W -f='${Status}' libpam0g-dev 2>/dev/null | grep -q "install ok installed"; then
-        echo "newgate links against libpam: install it with 'sudo apt-get install libpam0g-dev'" >&2
-        exit 1
-    fi
+    need_debian_packages libpam0g-dev
     cargo build --quiet --bin newgatectl
     echo "Not root: touring the policy engine. Run 'sudo bash scripts/demo.sh' to see a real group switch."
     explain_tour
     exit 0
 fi
 
-need=()
-for p in libpam0g-dev rsyslog; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if ((${#need[@]})); then
-    echo "installing ${need[*]} ..."
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+need_debian_packages libpam0g-dev rsyslog
 cargo build --quiet --bin newgate --bin newgatectl
 
 demo=$(mktemp -d /var/tmp/newgate-demo.XXXXXX)

@@ -4,7 +4,7 @@
 # `cargo deb`. Install the result with: sudo apt install ./target/debian/newgate_*.deb
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/toolchain.sh
+. scripts/setup.sh
 
 cargo_deb_version=3.8.0
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
@@ -15,20 +15,6 @@ if ! cargo deb --version 2>/dev/null | grep -qF "$cargo_deb_version"; then
 fi
 # libpam0g-dev: newgate and pam_newgate.so link against libpam; dpkg-dev:
 # dpkg-shlibdeps works out the package's library dependencies.
-missing=()
-for p in libpam0g-dev dpkg-dev; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    if [ "$(id -u)" -eq 0 ]; then
-        echo "==> installing ${missing[*]}"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-    else
-        echo "missing Debian packages: ${missing[*]}" >&2
-        echo "install them with: sudo apt-get install ${missing[*]}" >&2
-        exit 1
-    fi
-fi
+need_debian_packages libpam0g-dev dpkg-dev
 
 cargo deb -p newgate "$@"

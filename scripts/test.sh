@@ -7,7 +7,7 @@
 # skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/toolchain.sh
+. scripts/setup.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -17,21 +17,7 @@ step() { printf '\n==> %s\n' "$*"; }
 # util-linux and passwd: unshare, nsenter, setpriv, su, useradd, chpasswd for the root suites.
 packages=(libpam0g-dev pamtester valgrind libnss-wrapper libuid-wrapper man-db bash-completion zsh fish dpkg-dev
     lintian util-linux passwd)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    if [ "$(id -u)" -eq 0 ]; then
-        step "installing ${missing[*]}"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-    else
-        echo "missing Debian packages: ${missing[*]}" >&2
-        echo "install them with: sudo apt-get install ${missing[*]}" >&2
-        exit 1
-    fi
-fi
+need_debian_packages "${packages[@]}"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

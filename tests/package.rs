@@ -58,6 +58,16 @@ fn mode_and_owner(path: &str) -> (u32, u32, u32) {
     (meta.mode() & 0o7777, meta.uid(), meta.gid())
 }
 
+/// The names in `folder` that `wanted` picks.
+fn names_in(folder: &str, wanted: impl Fn(&str) -> bool) -> Vec<String> {
+    fs::read_dir(folder)
+        .unwrap_or_else(|e| panic!("{folder}: {e}"))
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| wanted(n))
+        .collect()
+}
+
 /// Every path the package holds, folders included.
 fn package_contents(deb: &Path) -> Vec<PathBuf> {
     run_ok("dpkg-deb", &["--contents", deb.to_str().unwrap()])
@@ -250,12 +260,7 @@ fn the_package_installs_switches_upgrades_and_purges_cleanly() {
     assert_eq!(fs::read_to_string("/etc/newgate/policy").unwrap(), policy);
     assert_eq!(mode_and_owner("/etc/newgate/policy"), (0o440, 0, 0));
     assert_eq!(mode_and_owner("/usr/bin/newgate"), (0o4755, 0, 0));
-    let leftovers: Vec<String> = fs::read_dir("/etc/newgate")
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".dpkg-"))
-        .collect();
+    let leftovers = names_in("/etc/newgate", |n| n.contains(".dpkg-"));
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
     // Remove: the programs go, the administrator's configuration stays.
@@ -282,11 +287,6 @@ fn the_package_installs_switches_upgrades_and_purges_cleanly() {
     for gone in ["/etc/newgate", "/etc/pam.d/newgate", "/run/newgate"] {
         assert!(!Path::new(gone).exists(), "{gone} is purged");
     }
-    let info: Vec<String> = fs::read_dir("/var/lib/dpkg/info")
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("newgate."))
-        .collect();
+    let info = names_in("/var/lib/dpkg/info", |n| n.starts_with("newgate."));
     assert!(info.is_empty(), "dpkg's records of the package: {info:?}");
 }
