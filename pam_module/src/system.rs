@@ -66,9 +66,11 @@ pub fn check_target_names(user: Option<&str>, group: Option<&str>) -> Result<(),
         let entry = found(User::from_name(name))
             .map_err(|e| format!("cannot look up user {name}: {e}"))?
             .ok_or_else(|| format!("unknown user {name}"))?;
-        let owner = found(User::from_uid(entry.uid)).ok().flatten().map(|u| u.name);
-        if entry.name != name || owner.as_deref() != Some(name) {
-            let canonical = owner.unwrap_or(entry.name);
+        let canonical = found(User::from_uid(entry.uid))
+            .map_err(|e| format!("cannot look up uid {} of user {name}: {e}", entry.uid))?
+            .ok_or_else(|| format!("uid {} of user {name} has no entry of its own", entry.uid))?
+            .name;
+        if entry.name != name || canonical != name {
             return Err(format!("{name} is another name for uid {}, {canonical}", entry.uid));
         }
     }
@@ -76,9 +78,11 @@ pub fn check_target_names(user: Option<&str>, group: Option<&str>) -> Result<(),
         let entry = found(Group::from_name(name))
             .map_err(|e| format!("cannot look up group {name}: {e}"))?
             .ok_or_else(|| format!("unknown group {name}"))?;
-        let owner = found(Group::from_gid(entry.gid)).ok().flatten().map(|g| g.name);
-        if entry.name != name || owner.as_deref() != Some(name) {
-            let canonical = owner.unwrap_or(entry.name);
+        let canonical = found(Group::from_gid(entry.gid))
+            .map_err(|e| format!("cannot look up gid {} of group {name}: {e}", entry.gid))?
+            .ok_or_else(|| format!("gid {} of group {name} has no entry of its own", entry.gid))?
+            .name;
+        if entry.name != name || canonical != name {
             return Err(format!("{name} is another name for gid {}, {canonical}", entry.gid));
         }
     }

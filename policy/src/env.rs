@@ -43,6 +43,7 @@ const DANGEROUS_NAMES: &[&str] = &[
     "TERMINFO_DIRS",
     "TERMPATH",
     "TMPPREFIX",
+    "TZDIR",
     "ZDOTDIR",
 ];
 
@@ -239,6 +240,7 @@ mod environment_tests {
         ("BASH_FUNC_ls%%", "() { evil; }"),
         ("TERM", "() { evil; }"),
         ("TZ", "/tmp/evil-zone"),
+        ("TZDIR", "/home/alice/zones"),
         ("LANG", "C.UTF-8"),
         ("LC_TIME", "de_DE.UTF-8"),
         ("LANGUAGE", "../../../../home/alice/catalogs"),
@@ -294,6 +296,7 @@ mod environment_tests {
             "BASH_FUNC_ls%%",
             "TERM",
             "TZ",
+            "TZDIR",
             "LANGUAGE",
             "LC_ALL",
             "LC_MESSAGES",

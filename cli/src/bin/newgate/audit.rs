@@ -87,11 +87,24 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// Longest field before `COMMAND=` (a working folder can be 4 KiB, four times
+/// that escaped): the fields that follow must stay within the first line.
+const MAX_FIELD: usize = 400;
+
 /// A field before `COMMAND=`, escaped like the command and with `;` as `\073`
-/// too: a working folder named `x ; USER=root` must not add a field. The
-/// command needs no such care, as it runs to the end of the line.
+/// too, so that a working folder named `x ; USER=root` cannot add a field;
+/// cut at MAX_FIELD bytes, marked `...(cut)`.
 fn field(text: &str) -> String {
-    escape(text).replace(';', "\\073")
+    let mut escaped = escape(text).replace(';', "\\073");
+    if escaped.len() > MAX_FIELD {
+        let mut cut = MAX_FIELD;
+        while !escaped.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        escaped.truncate(cut);
+        escaped.push_str("...(cut)");
+    }
+    escaped
 }
 
 /// `alice : TTY=pts/0 ; PWD=/home/alice ; USER=alice ; GROUP=docker ; RULE=/etc/newgate/policy:12 ; COMMAND=/usr/bin/docker ps`,
@@ -116,6 +129,12 @@ pub fn sudo_lines(event: &Event) -> Vec<String> {
     }
     head.push_str("COMMAND=");
     let mut command = escape(event.command);
+    // A command that runs to the end of one line keeps its `;`. Split, its
+    // continuation lines would start with text of the caller's choosing, so
+    // there `;` cannot be allowed to separate fields either.
+    if command.len() > MAX_LINE.saturating_sub(head.len()).max(64) {
+        command = command.replace(';', "\\073");
+    }
     let mut lines = Vec::new();
     let mut prefix = head;
     loop {
@@ -209,6 +228,37 @@ mod tests {
         assert!(
             command[0].ends_with("COMMAND=/bin/sh -c a;b"),
             "the command is kept as typed"
+        );
+    }
+
+    #[test]
+    fn continuation_lines_cannot_forge_fields() {
+        let first_room = MAX_LINE - sudo_lines(&event("", Some("command not allowed")))[0].len();
+        let forged = format!(
+            "/bin/echo {}TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/bash",
+            "A".repeat(first_room - "/bin/echo ".len())
+        );
+        let lines = sudo_lines(&event(&forged, Some("command not allowed")));
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(
+            lines[1],
+            "alice : (command continued) TTY=pts/0 \\073 PWD=/home/alice \\073 USER=root \\073 COMMAND=/bin/bash"
+        );
+    }
+
+    #[test]
+    fn a_long_working_folder_leaves_room_for_the_other_fields() {
+        let mut deep = event("/usr/bin/id", None);
+        let folder = format!("/tmp/{}", "\u{1}".repeat(4000));
+        deep.pwd = Box::leak(folder.into_boxed_str());
+        let lines = sudo_lines(&deep);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].len() <= MAX_LINE, "{}", lines[0].len());
+        assert!(
+            lines[0]
+                .contains("...(cut) ; USER=alice ; GROUP=docker ; RULE=/etc/newgate/policy:12 ; COMMAND=/usr/bin/id"),
+            "{}",
+            lines[0]
         );
     }
 

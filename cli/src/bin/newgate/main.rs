@@ -198,9 +198,12 @@ fn user_named(name: &str) -> Result<Identity, Failure> {
         Ok(None) => return fail(format!("unknown user {name}")),
         Err(e) => return fail(format!("cannot look up user {name}: {e}")),
     };
-    let owner = User::from_uid(user.uid).ok().flatten().map(|u| u.name);
-    if user.name != name || owner.as_deref() != Some(name) {
-        let canonical = owner.unwrap_or(user.name);
+    let canonical = match User::from_uid(user.uid) {
+        Ok(Some(owner)) => owner.name,
+        Ok(None) => return fail(format!("uid {} of user {name} has no entry of its own", user.uid)),
+        Err(e) => return fail(format!("cannot look up uid {} of user {name}: {e}", user.uid)),
+    };
+    if user.name != name || canonical != name {
         return fail(format!(
             "user {name} is another name for uid {}, {canonical}: ask for {canonical}",
             user.uid
@@ -216,9 +219,12 @@ fn group_named(name: &str) -> Result<Group, Failure> {
         Ok(None) => return fail(format!("unknown group {name}")),
         Err(e) => return fail(format!("cannot look up group {name}: {e}")),
     };
-    let owner = Group::from_gid(group.gid).ok().flatten().map(|g| g.name);
-    if group.name != name || owner.as_deref() != Some(name) {
-        let canonical = owner.unwrap_or(group.name);
+    let canonical = match Group::from_gid(group.gid) {
+        Ok(Some(owner)) => owner.name,
+        Ok(None) => return fail(format!("gid {} of group {name} has no entry of its own", group.gid)),
+        Err(e) => return fail(format!("cannot look up gid {} of group {name}: {e}", group.gid)),
+    };
+    if group.name != name || canonical != name {
         return fail(format!(
             "group {name} is another name for gid {}, {canonical}: ask for {canonical}",
             group.gid
