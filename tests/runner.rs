@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
+
 use support::{PASSWORD, Sandbox, root_or_skip, user};
 
 fn policy(text: &str) -> String {
@@ -313,6 +315,55 @@ fn dangerous_variables_never_reach_the_command() {
             out.output
         );
     }
+}
+
+#[test]
+fn commands_are_looked_up_with_the_callers_rights_and_refusals_are_logged() {
+    if !root_or_skip("command lookup") {
+        return;
+    }
+    let sandbox = Sandbox::new("lookup", &policy("permit nopass alice as group docker\n"), 0o440);
+    let (alice, docker) = (user("alice"), user("docker"));
+    // A folder only root may look into, holding a program and a plain file.
+    let hidden = sandbox.dir.join("hidden");
+    std::fs::create_dir(&hidden).unwrap();
+    std::fs::write(hidden.join("program"), "#!/bin/sh\necho ran\n").unwrap();
+    std::fs::set_permissions(hidden.join("program"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(hidden.join("plain"), "text").unwrap();
+    std::fs::set_permissions(&hidden, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let answers: Vec<(Option<i32>, String)> = ["program", "plain", "absent"]
+        .iter()
+        .map(|name| {
+            let path = hidden.join(name);
+            let out = sandbox.run(&alice, &["-g", &docker, path.to_str().unwrap()], &[]);
+            (out.code, out.output.replace(name, "NAME"))
+        })
+        .collect();
+    assert_eq!(answers[0].0, Some(127), "{answers:?}");
+    assert!(answers[0].1.contains("no such command"), "{answers:?}");
+    assert!(
+        answers.iter().all(|a| *a == answers[0]),
+        "the same answer whether the file exists or not: {answers:?}"
+    );
+    let unknown = sandbox.run(&alice, &["-g", &user("nosuchgroup"), "id"], &[]);
+    assert_eq!(unknown.code, Some(1), "{}", unknown.output);
+
+    let marker = sandbox.cwd().display().to_string();
+    let lines = sandbox.harness().wait_for_log(&marker, 4);
+    assert_eq!(lines.len(), 4, "every refusal is logged: {lines:?}");
+    assert!(lines.iter().all(|l| l.starts_with("<81>")), "as alerts: {lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("{alice} : {}/absent: no such command ; ", hidden.display()))),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("unknown group {}", user("nosuchgroup")))),
+        "{lines:?}"
+    );
 }
 
 #[test]

@@ -14,6 +14,7 @@ pub enum ResolveError {
 impl std::fmt::Display for ResolveError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            ResolveError::NotFound(name) if name.contains('/') => write!(f, "{name}: no such command"),
             ResolveError::NotFound(name) => write!(f, "{name}: command not found in secure_path"),
             ResolveError::NotExecutable(path) => {
                 write!(f, "{}: not an executable file", path.display())

@@ -53,10 +53,15 @@ pub fn self_check() -> Result<(), String> {
     Ok(())
 }
 
+/// No core dump, no ptrace by the caller.
+pub fn not_dumpable() -> Result<(), String> {
+    nix::sys::prctl::set_dumpable(false).map_err(|e| format!("cannot disable core dumps: {e}"))
+}
+
 /// Makes the process safe to work in; returns the descriptor the handled signals arrive on.
 pub fn harden() -> Result<SignalFd, String> {
     setrlimit(Resource::RLIMIT_CORE, 0, 0).map_err(|e| format!("cannot disable core dumps: {e}"))?;
-    nix::sys::prctl::set_dumpable(false).map_err(|e| format!("cannot disable core dumps: {e}"))?;
+    not_dumpable()?;
     umask(Mode::from_bits_truncate(0o022));
     // A caller may start us with stdin, stdout or stderr closed, so that a file
     // we open lands on 0-2 and is later written to as if it were the terminal.

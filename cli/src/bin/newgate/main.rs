@@ -35,7 +35,7 @@ use crate::sys::Credentials;
 
 const USAGE: &str = "\
 usage: newgate [-n] [-g GROUP] [-u USER] [--] COMMAND [ARGS...]
-       newgate [-n] -g GROUP          the target's shell, like newgrp and sg
+       newgate [-n] -g GROUP          your own shell with GROUP, like newgrp and sg
        newgate -s [-g GROUP] [-u USER] the target's shell
        newgate -l                     what may I do here
        newgate -k                     forget my remembered authentication
@@ -233,6 +233,32 @@ fn group_named(name: &str) -> Result<Group, Failure> {
     Ok(group)
 }
 
+/// Looks the command up with the caller's own rights: the effective uid is
+/// the caller's while it runs (the saved uid, root, brings it back), so that
+/// whether newgate finds, refuses or cannot run a path tells the caller
+/// nothing about folders they could not look into themselves.
+fn resolve_as_caller(
+    name: &str,
+    secure_path: &[PathBuf],
+    cwd: &Path,
+    caller: Uid,
+) -> Result<Result<PathBuf, ResolveError>, Failure> {
+    nix::unistd::seteuid(caller).or_else(|e| fail(format!("cannot take the caller's rights: {e}")))?;
+    let found = resolve_command(name, secure_path, cwd);
+    nix::unistd::seteuid(Uid::from_raw(0)).or_else(|e| fail(format!("cannot take root's rights back: {e}")))?;
+    // A change of effective uid resets the dumpable flag from fs.suid_dumpable.
+    harden::not_dumpable().or_else(fail)?;
+    Ok(found)
+}
+
+/// Logs a refusal from before the run's own audit is set up; best effort, as
+/// the caller is refused either way.
+fn log_refusal(format: newgate_policy::LogFormat, event: &Event) {
+    if let Ok(mut audit) = Audit::connect(format) {
+        let _ = audit.log(event);
+    }
+}
+
 fn run() -> Result<u8, Failure> {
     let args = parse_args()?;
     harden::self_check().or_else(fail)?;
@@ -253,8 +279,9 @@ fn run() -> Result<u8, Failure> {
             .diagnostics
             .first()
             .map_or("unknown".into(), |d| d.message.clone());
-        if let Ok(mut audit) = Audit::connect(newgate_policy::LogFormat::Sudo) {
-            let _ = audit.log(&Event {
+        log_refusal(
+            newgate_policy::LogFormat::Sudo,
+            &Event {
                 user: &caller.name,
                 problem: Some(format!("policy {DEFAULT_POLICY} refused: {reason}")),
                 tty: &tty::name(),
@@ -263,8 +290,8 @@ fn run() -> Result<u8, Failure> {
                 run_as_group: None,
                 rule: None,
                 command: "",
-            });
-        }
+            },
+        );
         // The policy may be readable by root alone: say what to do, not what it holds.
         return fail(format!(
             "the policy {DEFAULT_POLICY} cannot be used, so nothing is permitted; an administrator can run `newgatectl check`"
@@ -275,25 +302,46 @@ fn run() -> Result<u8, Failure> {
         return Ok(list(&policy, &caller));
     }
 
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let pwd = cwd.display().to_string();
+    let tty_name = tty::name();
+    // Refusals before the decision are logged too, with the command as typed.
+    let refused = |failure: Failure| -> Failure {
+        log_refusal(
+            policy.settings.log_format,
+            &Event {
+                user: &caller.name,
+                problem: Some(failure.message.clone()),
+                tty: &tty_name,
+                pwd: &pwd,
+                run_as_user: args
+                    .user
+                    .as_deref()
+                    .unwrap_or(if args.group.is_some() { &caller.name } else { "root" }),
+                run_as_group: args.group.as_deref(),
+                rule: None,
+                command: &args.command.join(" "),
+            },
+        );
+        failure
+    };
+
     let target_user = match &args.user {
-        Some(name) => Some(user_named(name)?),
-        None if args.group.is_none() => Some(user_named("root")?),
+        Some(name) => Some(user_named(name).map_err(refused)?),
+        None if args.group.is_none() => Some(user_named("root").map_err(refused)?),
         None => None,
     };
     let target_group = match &args.group {
-        Some(name) => Some(group_named(name)?),
+        Some(name) => Some(group_named(name).map_err(refused)?),
         None => None,
     };
     let runs_as = target_user.as_ref().unwrap_or(&caller);
 
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let pwd = cwd.display().to_string();
-    let tty_name = tty::name();
     let mut command = args.command.clone();
     if command.is_empty() {
         command.push(runs_as.shell.clone());
     }
-    let program = match resolve_command(&command[0], &policy.settings.secure_path, &cwd) {
+    let program = match resolve_as_caller(&command[0], &policy.settings.secure_path, &cwd, caller.uid)? {
         Ok(path) => path,
         Err(e) => {
             let code = if matches!(e, ResolveError::NotFound(_)) {
@@ -301,10 +349,10 @@ fn run() -> Result<u8, Failure> {
             } else {
                 NOT_EXECUTABLE
             };
-            return Err(Failure {
+            return Err(refused(Failure {
                 code,
                 message: e.to_string(),
-            });
+            }));
         }
     };
     let command_args: Vec<String> = command[1..].to_vec();
@@ -498,6 +546,9 @@ fn authenticate(
         // When the conversation itself could not go on, asking again would not help.
         match stopped.get() {
             Some(Stop::Interrupted(signal)) => {
+                event.problem = Some(format!("interrupted at the password prompt by signal {signal}"));
+                // The caller asked to stop: a log that cannot be written does not change that.
+                let _ = log(event);
                 return Err(Failure {
                     code: 128 + signal as u8,
                     message: "interrupted".into(),
