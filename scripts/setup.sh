@@ -5,7 +5,7 @@
 # CARGO_HOME for what cargo downloads and installs, so that nothing in the
 # user's ~/.cargo becomes root's.
 if ! command -v cargo >/dev/null && [ -n "${SUDO_USER:-}" ]; then
-    sudo_home=$(getent passwd "$SUDO_USER" | cut -d: -f6)
+    sudo_home=$(getent passwd "$SUDO_USER" | cut -d: -f6 || true)
     if [ -n "$sudo_home" ] && [ -x "$sudo_home/.cargo/bin/cargo" ]; then
         export PATH="$sudo_home/.cargo/bin:$PATH"
         export RUSTUP_HOME="${RUSTUP_HOME:-$sudo_home/.rustup}"

@@ -29,7 +29,15 @@ fn installed_like(name: &str, text: &str) -> PathBuf {
 
 #[test]
 fn the_shipped_policy_checks_clean_and_permits_nothing() {
-    let policy = installed_like("shipped", &shipped());
+    // Nothing but comments and the drop-ins: no rule, so nothing is permitted or granted.
+    let text = shipped();
+    let statements: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    assert_eq!(statements, [r#"include "policy.d/*.conf""#]);
+    let policy = installed_like("shipped", &text);
     let check = newgatectl(&["check", policy.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&check.stderr);
     assert!(check.status.success(), "{stderr}");

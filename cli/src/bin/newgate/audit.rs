@@ -36,7 +36,9 @@ impl Audit {
             process: "newgate".into(),
             pid: std::process::id(),
         };
-        let logger = syslog::unix(formatter).map_err(|e| format!("cannot reach the system log: {e}"))?;
+        let logger = syslog::unix(formatter).map_err(|e| {
+            format!("cannot reach the system log at /dev/log (is a syslog daemon or journald running?): {e}")
+        })?;
         Ok(Audit {
             logger: Some(logger),
             format,
