@@ -17,4 +17,20 @@ fi
 # dpkg-shlibdeps works out the package's library dependencies.
 need_debian_packages libpam0g-dev dpkg-dev
 
-cargo deb -p newgate "$@"
+deb=$(cargo deb -p newgate "$@" | tail -n 1)
+
+# cargo-deb writes no DEBIAN/md5sums, without which `dpkg --verify newgate`
+# and debsums cannot tell a changed file (the setuid runner above all) from
+# the packaged one. Add it as dh_md5sums would: every file but the conffiles.
+tree=$(mktemp -d)
+trap 'rm -rf "$tree"' EXIT
+dpkg-deb --raw-extract "$deb" "$tree/pkg"
+(
+    cd "$tree/pkg"
+    find . -path ./DEBIAN -prune -o -type f -printf '%P\n' | LC_ALL=C sort \
+        | grep -vxFf <(sed 's|^/||' DEBIAN/conffiles) \
+        | xargs -d '\n' md5sum > DEBIAN/md5sums
+)
+chmod 644 "$tree/pkg/DEBIAN/md5sums"
+dpkg-deb --root-owner-group --build "$tree/pkg" "$deb" >/dev/null
+echo "$deb"

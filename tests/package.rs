@@ -210,6 +210,12 @@ fn the_package_installs_switches_upgrades_and_purges_cleanly() {
         mode_and_owner("/lib/x86_64-linux-gnu/security/pam_newgate.so"),
         (0o644, 0, 0)
     );
+    // Every installed file as packaged (dpkg --verify needs the md5sums that scripts/package.sh adds).
+    assert!(
+        Path::new("/var/lib/dpkg/info/newgate.md5sums").exists(),
+        "the package has md5sums"
+    );
+    assert_eq!(run_ok("dpkg", &["--verify", "newgate"]), "");
     let conffiles = fs::read_to_string("/var/lib/dpkg/info/newgate.conffiles").unwrap();
     for conffile in ["/etc/newgate/policy", "/etc/pam.d/newgate"] {
         assert!(
