@@ -58,6 +58,10 @@ impl Directory for SystemDirectory {
         !matches!(Group::from_name(name), Ok(None))
     }
 
+    fn real_folder(&self, folder: &str) -> Option<String> {
+        std::fs::canonicalize(folder).ok().map(|p| p.display().to_string())
+    }
+
     fn host_exists(&self, name: &str) -> bool {
         self.host.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(name))
             || (name, 0)

@@ -21,6 +21,9 @@ pub trait Directory {
     fn user_exists(&self, name: &str) -> bool;
     fn group_exists(&self, name: &str) -> bool;
     fn host_exists(&self, name: &str) -> bool;
+    /// The real path of an existing folder (links and `..` resolved), as newgate
+    /// sees a command's folder; `None` when it cannot be resolved.
+    fn real_folder(&self, folder: &str) -> Option<String>;
 }
 
 /// What compiling needs from outside: time zones, and for warnings the
@@ -886,6 +889,43 @@ impl<'s> Compiler<'s, '_> {
         self.lint_shadowed(rules, &spans);
         if let Some(directory) = context.directory {
             self.lint_names(statements, directory);
+            self.lint_command_folders(statements, directory);
+        }
+    }
+
+    /// newgate matches a command by the real path of its folder, so a rule for
+    /// `/bin/bash` where `/bin` links to `/usr/bin` (merged /usr) never matches.
+    fn lint_command_folders(&mut self, statements: &[Statement], directory: &dyn Directory) {
+        let mut paths: Vec<&Word> = Vec::new();
+        for statement in statements {
+            match statement {
+                Statement::Alias {
+                    kind: AliasKind::Commands,
+                    items,
+                    ..
+                } => paths.extend(items.iter().filter(|w| !is_alias_ref(w))),
+                Statement::Rule(rule) => {
+                    paths.extend(rule.command.iter().map(|c| &c.path).filter(|w| !is_alias_ref(w)));
+                }
+                _ => {}
+            }
+        }
+        for word in paths {
+            let Some((folder, file)) = word.text.rsplit_once('/') else {
+                continue;
+            };
+            if folder.is_empty() || folder.contains(['*', '?', '[']) {
+                continue;
+            }
+            if let Some(real) = directory.real_folder(folder)
+                && real != folder
+            {
+                self.warn(
+                    word.span,
+                    format!("newgate sees this program as `{real}/{file}` (`{folder}` is `{real}` here), so this never matches"),
+                    Some(format!("write `{real}/{file}`")),
+                );
+            }
         }
     }
 

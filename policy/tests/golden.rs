@@ -65,6 +65,15 @@ impl Directory for FakeDirectory {
     fn host_exists(&self, name: &str) -> bool {
         HOSTS.contains(&name)
     }
+
+    /// A merged-/usr machine: /bin and /sbin link into /usr.
+    fn real_folder(&self, folder: &str) -> Option<String> {
+        match folder {
+            "/bin" => Some("/usr/bin".into()),
+            "/sbin" => Some("/usr/sbin".into()),
+            _ => Some(folder.into()),
+        }
+    }
 }
 
 /// What an administrator would see for `golden/NAME.policy`.
