@@ -177,9 +177,9 @@ impl Collector {
         self.diagnostics.push((Some(span), diagnostic));
     }
 
-    pub fn file(&mut self, path: &Path, message: String, hint: Option<String>) {
+    pub fn file(&mut self, severity: Severity, path: &Path, message: String, hint: Option<String>) {
         let diagnostic = Diagnostic {
-            severity: Severity::Error,
+            severity,
             file: path.to_path_buf(),
             position: None,
             message,

@@ -135,7 +135,7 @@ impl Loader {
         match self.read(path, options.trust) {
             Ok((text, id)) => self.finish(path.to_path_buf(), text, id, options),
             Err(message) => {
-                self.diags.file(path, message, None);
+                self.diags.file(Severity::Error, path, message, None);
                 Loaded {
                     policy: None,
                     diagnostics: self.diags.into_sorted(),
@@ -149,6 +149,18 @@ impl Loader {
         self.stack.push((id, path.clone()));
         let file = self.sources.add(path, text);
         self.statements(file, options.trust, &mut statements);
+        // A drop-in that no include reads (`ops` where the policy reads `*.conf`)
+        // would be saved and silently ignored.
+        if let Some((replaced, _)) = &self.replacement
+            && !self.sources.paths().iter().any(|p| lexically_absolute(p) == *replaced)
+        {
+            let message = "no include of the policy reads this file: its rules would not count".to_string();
+            let hint = Some(format!(
+                "the policy is {}; check its `include` lines",
+                self.sources.path(file).display()
+            ));
+            self.diags.file(Severity::Warning, &replaced.clone(), message, hint);
+        }
         let zone_lookup = |name: &str| time_zone(name);
         let context = Context {
             local_zone: local_time_zone(),
@@ -287,7 +299,8 @@ fn read_limited(file: File) -> Result<String, String> {
 fn describe_io(error: &std::io::Error) -> String {
     match error.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        // The installed policy is root:root 0440: the usual cause is a missing sudo.
+        std::io::ErrorKind::PermissionDenied => "permission denied (not run as root?)".into(),
         _ => error.to_string(),
     }
 }

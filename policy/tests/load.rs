@@ -246,9 +246,19 @@ fn a_change_is_checked_as_the_whole_policy_would_be() {
     assert!(refusal(&loaded).contains("10-old.conf:1:15: error"));
     // A new drop-in that the include would pick up is read in its place, in order.
     let loaded = newgate_policy::load_replacing(&main, &new_drop_in, "deny bob as group b\n", &secure());
+    assert_eq!(loaded.warnings().count(), 0);
     let policy = loaded.policy.expect("valid");
     assert_eq!(policy.rules().len(), 3);
     assert!(policy.files.iter().any(|f| f.ends_with("20-new.conf")));
+    // A drop-in the include would not pick up is valid, but said to count for nothing.
+    let ignored = dir.0.join("policy.d/30-no-suffix");
+    let loaded = newgate_policy::load_replacing(&main, &ignored, "deny bob as group b\n", &secure());
+    let warning = loaded.warnings().next().expect("a warning").to_string();
+    assert_eq!(loaded.policy.expect("valid").rules().len(), 2);
+    assert!(
+        warning.contains("30-no-suffix: warning: no include of the policy reads this file"),
+        "{warning}"
+    );
     // The main file itself.
     let loaded = newgate_policy::load_replacing(&main, &main, "permit carol as group c\n", &secure());
     assert_eq!(loaded.policy.expect("valid").rules().len(), 1);
