@@ -140,6 +140,21 @@ fn a_second_name_for_an_account_is_refused() {
         dockr.output
     );
     assert!(!dockr.output.contains("uid="), "{}", dockr.output);
+    // newgatectl explain says so too, rather than answer by the name alone.
+    let explained = std::process::Command::new(support::built_binary("newgatectl"))
+        .args(["explain", "--policy"])
+        .arg(sandbox.dir.join("upper/newgate/policy"))
+        .args(["--user", &alice, "--as-user", &user("bobby")])
+        .output()
+        .unwrap();
+    let note = String::from_utf8_lossy(&explained.stderr);
+    assert!(
+        note.contains(&format!(
+            "newgate refuses this request whatever the policy says: user {} is another name for uid",
+            user("bobby")
+        )),
+        "{note}"
+    );
     // The accounts' own names are decided by the policy as written.
     assert_eq!(sandbox.run(&alice, &["-u", &user("carol"), "id"], &[]).code, Some(0));
     assert_eq!(sandbox.run(&alice, &["-u", &user("bob"), "id"], &[]).code, Some(1));

@@ -198,7 +198,7 @@ pub fn user(name: &str) -> String {
     format!("{PREFIX}{name}")
 }
 
-fn built_binary(name: &str) -> PathBuf {
+pub fn built_binary(name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));

@@ -20,7 +20,7 @@ use std::process::{Command, ExitCode};
 use std::rc::Rc;
 
 use lexopt::prelude::*;
-use newgate::nss::host_name;
+use newgate::nss::{host_name, target_group, target_user};
 use newgate::resolve::{ResolveError, resolve_command};
 use newgate_policy::env::{Account, EnvironmentInput, command_environment};
 use newgate_policy::{Audit as AuditMode, DEFAULT_POLICY, LoadOptions, Policy, Request, Verdict, handoff, load};
@@ -188,49 +188,8 @@ fn account(user: User) -> Result<Identity, Failure> {
     })
 }
 
-/// The policy matches targets by name, so a target must be asked for by its
-/// account's one name: not a second name for the same uid (`toor` for root),
-/// nor a name that NSS matched loosely (`Admin` for `admin`), either of which
-/// would slip past a `deny` that names the account.
 fn user_named(name: &str) -> Result<Identity, Failure> {
-    let user = match User::from_name(name) {
-        Ok(Some(user)) => user,
-        Ok(None) => return fail(format!("unknown user {name}")),
-        Err(e) => return fail(format!("cannot look up user {name}: {e}")),
-    };
-    let canonical = match User::from_uid(user.uid) {
-        Ok(Some(owner)) => owner.name,
-        Ok(None) => return fail(format!("uid {} of user {name} has no entry of its own", user.uid)),
-        Err(e) => return fail(format!("cannot look up uid {} of user {name}: {e}", user.uid)),
-    };
-    if user.name != name || canonical != name {
-        return fail(format!(
-            "user {name} is another name for uid {}, {canonical}: ask for {canonical}",
-            user.uid
-        ));
-    }
-    account(user)
-}
-
-/// A target group by its one name, as for users.
-fn group_named(name: &str) -> Result<Group, Failure> {
-    let group = match Group::from_name(name) {
-        Ok(Some(group)) => group,
-        Ok(None) => return fail(format!("unknown group {name}")),
-        Err(e) => return fail(format!("cannot look up group {name}: {e}")),
-    };
-    let canonical = match Group::from_gid(group.gid) {
-        Ok(Some(owner)) => owner.name,
-        Ok(None) => return fail(format!("gid {} of group {name} has no entry of its own", group.gid)),
-        Err(e) => return fail(format!("cannot look up gid {} of group {name}: {e}", group.gid)),
-    };
-    if group.name != name || canonical != name {
-        return fail(format!(
-            "group {name} is another name for gid {}, {canonical}: ask for {canonical}",
-            group.gid
-        ));
-    }
-    Ok(group)
+    account(target_user(name).or_else(|e| fail(e.to_string()))?)
 }
 
 /// Looks the command up with the caller's own rights: the effective uid is
@@ -332,7 +291,7 @@ fn run() -> Result<u8, Failure> {
         None => None,
     };
     let target_group = match &args.group {
-        Some(name) => Some(group_named(name).map_err(refused)?),
+        Some(name) => Some(target_group(name).or_else(|e| fail(e.to_string())).map_err(refused)?),
         None => None,
     };
     let runs_as = target_user.as_ref().unwrap_or(&caller);

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use lexopt::prelude::*;
 use newgate::json::Json;
-use newgate::nss::{SystemDirectory, groups_of, host_name};
+use newgate::nss::{SystemDirectory, TargetError, groups_of, host_name, target_group, target_user};
 use newgate::resolve::{ResolveError, resolve_command};
 use newgate_policy::time::parse_timestamp;
 use newgate_policy::{
@@ -306,6 +306,17 @@ fn explain(mut parser: lexopt::Parser) -> Result<u8, Failure> {
         None => None,
     };
     let args: Vec<String> = command.iter().skip(1).cloned().collect();
+    // newgate refuses a second name for an account before it asks the policy;
+    // a name unknown here may be meant for another machine.
+    let refusals = [
+        as_user.as_deref().and_then(|name| target_user(name).err()),
+        group.as_deref().and_then(|name| target_group(name).err()),
+    ];
+    for refusal in refusals.iter().flatten() {
+        if let TargetError::Refused(why) = refusal {
+            eprintln!("newgatectl: note: newgate refuses this request whatever the policy says: {why}");
+        }
+    }
     let request = Request {
         user: &user,
         groups: &groups,
