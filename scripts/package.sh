@@ -17,6 +17,9 @@ fi
 # dpkg-shlibdeps works out the package's library dependencies.
 need_debian_packages libpam0g-dev dpkg-dev
 
+# The same sources give the same package: file dates from the last commit.
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+export SOURCE_DATE_EPOCH
 deb=$(cargo deb -p newgate "$@" | tail -n 1)
 
 # cargo-deb writes no DEBIAN/md5sums, without which `dpkg --verify newgate`

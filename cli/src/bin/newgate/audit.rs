@@ -70,43 +70,61 @@ impl Audit {
     }
 }
 
+/// Longest command logged, in bytes as typed: a caller must not be able to
+/// flood the log (a rate-limited journal would then drop their next run),
+/// nor make one event too large to send.
+const MAX_COMMAND: usize = 32 * 1024;
+
+/// The command as logged: at most MAX_COMMAND bytes, and how many were left out.
+fn logged_command(command: &str) -> (&str, usize) {
+    if command.len() <= MAX_COMMAND {
+        return (command, 0);
+    }
+    let mut cut = MAX_COMMAND;
+    while !command.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    (&command[..cut], command.len() - cut)
+}
+
+/// Each character as written to the log: control characters (byte by byte) as
+/// `\ooo`, `\` as `\\`, and with `semicolons` `;` as `\073`, so that nothing
+/// the caller chooses can start a line or, before `COMMAND=`, a field. Cuts
+/// and splits fall between these units, never inside an escape.
+fn escaped_units(text: &str, semicolons: bool) -> impl Iterator<Item = String> + '_ {
+    text.chars().map(move |c| match c {
+        '\\' => "\\\\".to_string(),
+        ';' if semicolons => "\\073".to_string(),
+        c if c.is_control() => {
+            let mut buf = [0u8; 4];
+            c.encode_utf8(&mut buf).bytes().map(|b| format!("\\{b:03o}")).collect()
+        }
+        c => c.to_string(),
+    })
+}
+
 /// Control characters and backslashes written as `\ooo` and `\\`, so that a
 /// command cannot forge log lines or fields.
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => {
-                let mut buf = [0u8; 4];
-                for b in c.encode_utf8(&mut buf).bytes() {
-                    out.push_str(&format!("\\{b:03o}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    escaped_units(text, false).collect()
 }
 
 /// Longest field before `COMMAND=` (a working folder can be 4 KiB, four times
 /// that escaped): the fields that follow must stay within the first line.
 const MAX_FIELD: usize = 400;
 
-/// A field before `COMMAND=`, escaped like the command and with `;` as `\073`
-/// too, so that a working folder named `x ; USER=root` cannot add a field;
-/// cut at MAX_FIELD bytes, marked `...(cut)`.
+/// A field before `COMMAND=`, escaped with `;` too, so that a working folder
+/// named `x ; USER=root` cannot add a field; cut at MAX_FIELD bytes, marked `...(cut)`.
 fn field(text: &str) -> String {
-    let mut escaped = escape(text).replace(';', "\\073");
-    if escaped.len() > MAX_FIELD {
-        let mut cut = MAX_FIELD;
-        while !escaped.is_char_boundary(cut) {
-            cut -= 1;
+    let mut out = String::new();
+    for unit in escaped_units(text, true) {
+        if out.len() + unit.len() > MAX_FIELD {
+            out.push_str("...(cut)");
+            break;
         }
-        escaped.truncate(cut);
-        escaped.push_str("...(cut)");
+        out.push_str(&unit);
     }
-    escaped
+    out
 }
 
 /// `alice : TTY=pts/0 ; PWD=/home/alice ; USER=alice ; GROUP=docker ; RULE=/etc/newgate/policy:12 ; COMMAND=/usr/bin/docker ps`,
@@ -130,46 +148,62 @@ pub fn sudo_lines(event: &Event) -> Vec<String> {
         head.push_str(&format!("RULE={} ; ", field(rule)));
     }
     head.push_str("COMMAND=");
-    let mut command = escape(event.command);
+    let (command, left_out) = logged_command(event.command);
+    let mut tail = String::new();
+    if left_out > 0 {
+        tail = format!(" ...(cut: {left_out} more bytes)");
+    }
     // A command that runs to the end of one line keeps its `;`. Split, its
     // continuation lines would start with text of the caller's choosing, so
     // there `;` cannot be allowed to separate fields either.
-    if command.len() > MAX_LINE.saturating_sub(head.len()).max(64) {
-        command = command.replace(';', "\\073");
-    }
+    let fits = escape(command).len() + tail.len() <= MAX_LINE.saturating_sub(head.len()).max(64);
     let mut lines = Vec::new();
-    let mut prefix = head;
-    loop {
-        let room = MAX_LINE.saturating_sub(prefix.len()).max(64);
-        if command.len() <= room {
-            lines.push(prefix + &command);
-            return lines;
+    let mut line = head;
+    let mut room = MAX_LINE.saturating_sub(line.len()).max(64);
+    let mut used = 0;
+    for unit in escaped_units(command, !fits).chain(std::iter::once(tail)) {
+        if used + unit.len() > room && used > 0 {
+            lines.push(std::mem::replace(&mut line, format!("{user} : (command continued) ")));
+            room = MAX_LINE.saturating_sub(line.len()).max(64);
+            used = 0;
         }
-        let mut cut = room;
-        while !command.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let rest = command.split_off(cut);
-        lines.push(prefix + &command);
-        command = rest;
-        prefix = format!("{user} : (command continued) ");
+        used += unit.len();
+        line.push_str(&unit);
     }
+    lines.push(line);
+    lines
 }
 
+/// A JSON field other than the command, cut at MAX_FIELD bytes (before JSON's
+/// own escaping, which can make a character six bytes), marked `...(cut)`.
+fn json_field(text: &str) -> Json {
+    if text.len() <= MAX_FIELD {
+        return text.into();
+    }
+    let mut cut = MAX_FIELD;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}...(cut)", &text[..cut]).into()
+}
+
+/// One JSON object per event; the command is cut as in the sudo format, and
+/// `command_bytes` says how long it was.
 pub fn json_line(event: &Event) -> String {
     Json::Object(vec![
         (
             "event",
             if event.problem.is_some() { "reject" } else { "accept" }.into(),
         ),
-        ("user", event.user.into()),
-        ("reason", event.problem.clone().into()),
-        ("tty", event.tty.into()),
-        ("pwd", event.pwd.into()),
-        ("runas_user", event.run_as_user.into()),
-        ("runas_group", event.run_as_group.into()),
-        ("rule", event.rule.clone().into()),
-        ("command", event.command.into()),
+        ("user", json_field(event.user)),
+        ("reason", event.problem.as_deref().map_or(Json::Null, json_field)),
+        ("tty", json_field(event.tty)),
+        ("pwd", json_field(event.pwd)),
+        ("runas_user", json_field(event.run_as_user)),
+        ("runas_group", event.run_as_group.map_or(Json::Null, json_field)),
+        ("rule", event.rule.as_deref().map_or(Json::Null, json_field)),
+        ("command", logged_command(event.command).0.into()),
+        ("command_bytes", Json::Number(event.command.len() as i64)),
     ])
     .to_string()
 }
@@ -284,7 +318,53 @@ mod tests {
         let line = json_line(&event("/usr/bin/id", Some("command not allowed")));
         assert_eq!(
             line,
-            r#"{"event":"reject","user":"alice","reason":"command not allowed","tty":"pts/0","pwd":"/home/alice","runas_user":"alice","runas_group":"docker","rule":null,"command":"/usr/bin/id"}"#
+            r#"{"event":"reject","user":"alice","reason":"command not allowed","tty":"pts/0","pwd":"/home/alice","runas_user":"alice","runas_group":"docker","rule":null,"command":"/usr/bin/id","command_bytes":11}"#
         );
+    }
+
+    #[test]
+    fn a_huge_command_is_cut_so_the_event_can_be_sent() {
+        // 40 KB of control characters: six times that as JSON, four times as octal escapes.
+        let huge = format!("/bin/echo {}", "\u{1}".repeat(40_000));
+        let line = json_line(&event(&huge, None));
+        assert!(line.len() < 7 * MAX_COMMAND, "{}", line.len());
+        assert!(
+            line.ends_with(&format!(r#","command_bytes":{}}}"#, huge.len())),
+            "{line:.80}"
+        );
+        let lines = sudo_lines(&event(&huge, None));
+        let logged: usize = lines.iter().map(|l| l.len()).sum();
+        assert!(logged < 5 * MAX_COMMAND, "{logged}");
+        let left_out = huge.len() - MAX_COMMAND;
+        assert!(
+            lines
+                .last()
+                .unwrap()
+                .ends_with(&format!(" ...(cut: {left_out} more bytes)")),
+            "{}",
+            lines.last().unwrap()
+        );
+    }
+
+    #[test]
+    fn cuts_never_split_an_escape() {
+        let mut deep = event("/usr/bin/id", None);
+        // Two bytes first, so that a cut by bytes would fall inside an escape.
+        deep.pwd = Box::leak(format!("/x{}", "\u{1}".repeat(200)).into_boxed_str());
+        let line = &sudo_lines(&deep)[0];
+        let pwd = line.split("PWD=").nth(1).unwrap().split(" ; ").next().unwrap();
+        let kept = pwd.strip_suffix("...(cut)").expect("cut").strip_prefix("/x").unwrap();
+        assert_eq!(kept.len() % 4, 0, "{pwd}");
+        assert!(kept.split("\\001").all(str::is_empty), "{pwd}");
+        let split = sudo_lines(&event(&format!("/bin/echo {}", "\u{2}".repeat(600)), None));
+        for l in &split {
+            let text = l
+                .rsplit_once("COMMAND=")
+                .map_or_else(|| l.trim_start_matches("alice : (command continued) "), |(_, c)| c);
+            assert!(
+                text.trim_start_matches("/bin/echo ").split("\\002").all(str::is_empty),
+                "{l}"
+            );
+        }
     }
 }

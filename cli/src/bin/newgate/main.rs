@@ -24,7 +24,7 @@ use newgate::nss::{host_name, target_group, target_user};
 use newgate::resolve::{ResolveError, resolve_command};
 use newgate_policy::env::{Account, EnvironmentInput, command_environment};
 use newgate_policy::{Audit as AuditMode, DEFAULT_POLICY, LoadOptions, Policy, Request, Verdict, handoff, load};
-use nix::sys::signal::{Signal, kill};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{Gid, Group, Pid, Uid, User, getgrouplist};
@@ -202,11 +202,32 @@ fn resolve_as_caller(
     cwd: &Path,
     caller: Uid,
 ) -> Result<Result<PathBuf, ResolveError>, Failure> {
+    // A change of effective uid resets the dumpable flag from fs.suid_dumpable:
+    // until it is cleared again, a signal that dumps core waits.
+    let mut dumping = SigSet::empty();
+    for signal in [
+        Signal::SIGQUIT,
+        Signal::SIGILL,
+        Signal::SIGTRAP,
+        Signal::SIGABRT,
+        Signal::SIGBUS,
+        Signal::SIGFPE,
+        Signal::SIGSEGV,
+        Signal::SIGXCPU,
+        Signal::SIGXFSZ,
+        Signal::SIGSYS,
+    ] {
+        dumping.add(signal);
+    }
+    let mut before = SigSet::empty();
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&dumping), Some(&mut before))
+        .or_else(|e| fail(format!("cannot block signals: {e}")))?;
     nix::unistd::seteuid(caller).or_else(|e| fail(format!("cannot take the caller's rights: {e}")))?;
     let found = resolve_command(name, secure_path, cwd);
     nix::unistd::seteuid(Uid::from_raw(0)).or_else(|e| fail(format!("cannot take root's rights back: {e}")))?;
-    // A change of effective uid resets the dumpable flag from fs.suid_dumpable.
     harden::not_dumpable().or_else(fail)?;
+    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&before), None)
+        .or_else(|e| fail(format!("cannot restore the signal mask: {e}")))?;
     Ok(found)
 }
 
@@ -261,8 +282,9 @@ fn run() -> Result<u8, Failure> {
         return Ok(list(&policy, &caller));
     }
 
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let pwd = cwd.display().to_string();
+    // A working folder removed since the caller entered it has no path.
+    let cwd = std::env::current_dir().ok();
+    let pwd = cwd.as_ref().map_or("(removed)".into(), |c| c.display().to_string());
     let tty_name = tty::name();
     // Refusals before the decision are logged too, with the command as typed.
     let refused = |failure: Failure| -> Failure {
@@ -300,6 +322,18 @@ fn run() -> Result<u8, Failure> {
     if command.is_empty() {
         command.push(runs_as.shell.clone());
     }
+    let relative = command[0].contains('/') && !command[0].starts_with('/');
+    let cwd = match cwd {
+        Some(cwd) => cwd,
+        None if relative => {
+            return Err(refused(Failure {
+                code: NOT_FOUND,
+                message: format!("{}: the working folder no longer exists", command[0]),
+            }));
+        }
+        // Only a name with a `/` is read against it.
+        None => PathBuf::from("/"),
+    };
     let program = match resolve_as_caller(&command[0], &policy.settings.secure_path, &cwd, caller.uid)? {
         Ok(path) => path,
         Err(e) => {

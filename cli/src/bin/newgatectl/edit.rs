@@ -37,6 +37,11 @@ impl Target {
     fn new(file: Option<PathBuf>) -> Result<Target, Failure> {
         let path = std::path::absolute(file.unwrap_or_else(|| DEFAULT_POLICY.into()))
             .map_err(|e| Failure(format!("cannot resolve the file name: {e}")))?;
+        // `/etc/newgate/policy.d/../policy.d/x.conf` is a drop-in too: judge the real folder.
+        let path = match (path.parent().map(fs::canonicalize), path.file_name()) {
+            (Some(Ok(folder)), Some(name)) => folder.join(name),
+            _ => path,
+        };
         if path == Path::new(DEFAULT_POLICY) {
             return Ok(Target {
                 policy: path.clone(),
