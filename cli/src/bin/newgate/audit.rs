@@ -113,12 +113,17 @@ pub fn escape(text: &str) -> String {
 /// that escaped): the fields that follow must stay within the first line.
 const MAX_FIELD: usize = 400;
 
+/// Room for the fields before `COMMAND=` on the first line; when long fields
+/// together take more, each is cut shorter, so that `COMMAND=` starts within
+/// the first 1024 bytes that old syslog relays keep.
+const MAX_HEAD: usize = MAX_LINE - 200;
+
 /// A field before `COMMAND=`, escaped with `;` too, so that a working folder
-/// named `x ; USER=root` cannot add a field; cut at MAX_FIELD bytes, marked `...(cut)`.
-fn field(text: &str) -> String {
+/// named `x ; USER=root` cannot add a field; cut at `cap` bytes, marked `...(cut)`.
+fn field(text: &str, cap: usize) -> String {
     let mut out = String::new();
     for unit in escaped_units(text, true) {
-        if out.len() + unit.len() > MAX_FIELD {
+        if out.len() + unit.len() > cap {
             out.push_str("...(cut)");
             break;
         }
@@ -130,24 +135,34 @@ fn field(text: &str) -> String {
 /// `alice : TTY=pts/0 ; PWD=/home/alice ; USER=alice ; GROUP=docker ; RULE=/etc/newgate/policy:12 ; COMMAND=/usr/bin/docker ps`,
 /// split into lines of at most MAX_LINE bytes; continuation lines say `(command continued)`.
 pub fn sudo_lines(event: &Event) -> Vec<String> {
-    let user = field(event.user);
-    let mut head = format!("{user} : ");
-    if let Some(problem) = &event.problem {
-        head.push_str(&format!("{} ; ", field(problem)));
+    let head_with = |cap: usize| {
+        let mut head = format!("{} : ", field(event.user, cap));
+        if let Some(problem) = &event.problem {
+            head.push_str(&format!("{} ; ", field(problem, cap)));
+        }
+        head.push_str(&format!(
+            "TTY={} ; PWD={} ; USER={} ; ",
+            field(event.tty, cap),
+            field(event.pwd, cap),
+            field(event.run_as_user, cap)
+        ));
+        if let Some(group) = event.run_as_group {
+            head.push_str(&format!("GROUP={} ; ", field(group, cap)));
+        }
+        if let Some(rule) = &event.rule {
+            head.push_str(&format!("RULE={} ; ", field(rule, cap)));
+        }
+        head + "COMMAND="
+    };
+    // Seven fields cut at 64 bytes fit MAX_HEAD whatever they hold.
+    let mut head = head_with(MAX_FIELD);
+    for cap in [200, 100, 64] {
+        if head.len() <= MAX_HEAD {
+            break;
+        }
+        head = head_with(cap);
     }
-    head.push_str(&format!(
-        "TTY={} ; PWD={} ; USER={} ; ",
-        field(event.tty),
-        field(event.pwd),
-        field(event.run_as_user)
-    ));
-    if let Some(group) = event.run_as_group {
-        head.push_str(&format!("GROUP={} ; ", field(group)));
-    }
-    if let Some(rule) = &event.rule {
-        head.push_str(&format!("RULE={} ; ", field(rule)));
-    }
-    head.push_str("COMMAND=");
+    let user = field(event.user, 64);
     let (command, left_out) = logged_command(event.command);
     let mut tail = String::new();
     if left_out > 0 {
@@ -344,6 +359,21 @@ mod tests {
             "{}",
             lines.last().unwrap()
         );
+    }
+
+    #[test]
+    fn long_typed_names_leave_command_on_the_first_line() {
+        let name: &'static str = Box::leak("n".repeat(500).into_boxed_str());
+        let mut long = event("/usr/bin/id", None);
+        long.problem = Some(format!("unknown group {name}"));
+        long.run_as_user = name;
+        long.run_as_group = Some(name);
+        long.pwd = Box::leak(format!("/{}", "d/".repeat(2000)).into_boxed_str());
+        let lines = sudo_lines(&long);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        let (head, command) = lines[0].split_once("COMMAND=").unwrap();
+        assert!(head.len() + "COMMAND=".len() <= MAX_HEAD, "{}", head.len());
+        assert_eq!(command, "/usr/bin/id");
     }
 
     #[test]
