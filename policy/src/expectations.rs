@@ -24,7 +24,8 @@ use crate::compile::rule_text;
 use crate::diag::{Collector, Diagnostic, Severity, Sources, Span, did_you_mean};
 use crate::policy::{Location, Request, Verdict};
 use crate::syntax::{
-    ErrorSite, KEYWORD_NAMES, OPTION_KEYWORDS, Word, is_alias_name, join_alternatives, lines_to_parse, unescape,
+    ErrorSite, KEYWORD_NAMES, OPTION_KEYWORDS, Word, is_alias_name, join_alternatives, lines_to_parse, pair_span,
+    unescape,
 };
 use crate::time::parse_timestamp;
 
@@ -146,12 +147,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn span(&self, pair: &Pair<Rule>) -> Span {
-        let s = pair.as_span();
-        Span {
-            file: self.file,
-            start: (self.base + s.start()) as u32,
-            end: (self.base + s.end()) as u32,
-        }
+        pair_span(self.file, self.base, pair)
     }
 
     fn error(&mut self, span: Span, message: String, hint: Option<String>) {

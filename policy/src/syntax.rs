@@ -257,12 +257,7 @@ const STATEMENT_KEYWORDS: [&str; 9] = [
 
 impl Builder<'_> {
     fn span(&self, pair: &Pair<Rule>) -> Span {
-        let s = pair.as_span();
-        Span {
-            file: self.file,
-            start: (self.base + s.start()) as u32,
-            end: (self.base + s.end()) as u32,
-        }
+        pair_span(self.file, self.base, pair)
     }
 
     fn error(&mut self, span: Span, message: String, hint: Option<String>) {
@@ -609,6 +604,17 @@ pub(crate) fn reads_bare(place: WordPlace, text: &str) -> bool {
 }
 
 /// Where a pest error stands in a logical line, and what was expected there.
+/// Where a parsed pair stands in its file: pairs of one logical line count
+/// from `base`, where that line starts.
+pub(crate) fn pair_span<R: pest::RuleType>(file: u32, base: usize, pair: &Pair<R>) -> Span {
+    let s = pair.as_span();
+    Span {
+        file,
+        start: (base + s.start()) as u32,
+        end: (base + s.end()) as u32,
+    }
+}
+
 pub(crate) struct ErrorSite<'l, R> {
     pub pos: usize,
     /// The token at the error: a word, one punctuation character, or nothing at the end.
