@@ -363,7 +363,9 @@ fn su_to_a_second_name_of_an_account_is_denied() -> Outcome {
     assert_eq!(ran.result(), "PAM_PERM_DENIED");
     assert_eq!(
         ran.log(),
-        ["pam_newgate(su:account): alice as user deployer: deny (deployer is another name for uid 42004, deploy)"]
+        [
+            "pam_newgate(su:account): alice as user deployer: deny (user deployer is another name for uid 42004, deploy: ask for deploy)"
+        ]
     );
     let carol = world.run(tx("su", "carol").ruser("alice").steps(&["acct_mgmt"]));
     assert_eq!(carol.result(), "PAM_SUCCESS");
@@ -616,7 +618,7 @@ fn a_relative_policy_path_denies() -> Outcome {
     assert_eq!(
         ran.log(),
         [
-            "pam_newgate(su:account): alice as user deploy: deny (policy refused: policy=newgate/policy is not an absolute path)"
+            "pam_newgate(su:account): alice as user deploy: deny (policy refused: the policy path newgate/policy is not absolute)"
         ]
     );
     Outcome::Passed
