@@ -45,9 +45,19 @@ fn growing<T>(mut lookup: impl FnMut(&mut [u8]) -> Result<Option<T>, Errno>) -> 
     }
 }
 
+/// The error a look-up returned: POSIX says the function returns it, but
+/// some NSS stand-ins (nss_wrapper) return -1 and set errno instead.
+fn error_of(status: c_int) -> Errno {
+    if status == -1 {
+        Errno::last()
+    } else {
+        Errno::from_raw(status)
+    }
+}
+
 fn user_from(status: c_int, result: *mut libc::passwd) -> Result<Option<User>, Errno> {
     if status != 0 {
-        return Err(Errno::from_raw(status));
+        return Err(error_of(status));
     }
     if result.is_null() {
         return Ok(None);
@@ -60,7 +70,7 @@ fn user_from(status: c_int, result: *mut libc::passwd) -> Result<Option<User>, E
 
 fn group_from(status: c_int, result: *mut libc::group) -> Result<Option<Group>, Errno> {
     if status != 0 {
-        return Err(Errno::from_raw(status));
+        return Err(error_of(status));
     }
     if result.is_null() {
         return Ok(None);
