@@ -69,6 +69,9 @@ impl LoadOptions<'_> {
 pub struct Loaded {
     pub policy: Option<Policy>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Files and folders that could not be read for lack of permission: the
+    /// policy is then unknown to this caller, which is not the same as invalid.
+    pub unreadable: Vec<PathBuf>,
 }
 
 impl Loaded {
@@ -118,6 +121,7 @@ struct Loader {
     stack: Vec<(Option<FileId>, PathBuf)>,
     /// A file whose text is taken from here instead of the disk.
     replacement: Option<(PathBuf, String)>,
+    unreadable: Vec<PathBuf>,
 }
 
 impl Loader {
@@ -128,6 +132,7 @@ impl Loader {
             total: 0,
             stack: Vec::new(),
             replacement: None,
+            unreadable: Vec::new(),
         }
     }
 
@@ -139,6 +144,7 @@ impl Loader {
                 Loaded {
                     policy: None,
                     diagnostics: self.diags.into_sorted(),
+                    unreadable: self.unreadable,
                 }
             }
         }
@@ -173,6 +179,7 @@ impl Loader {
         Loaded {
             policy,
             diagnostics: self.diags.into_sorted(),
+            unreadable: self.unreadable,
         }
     }
 
@@ -208,7 +215,7 @@ impl Loader {
             }
         }
         let extra = self.replacement.as_ref().map(|(p, _)| p.clone());
-        let files = match expand_include(&joined, extra.as_deref()) {
+        let files = match expand_include(&joined, extra.as_deref(), &mut self.unreadable) {
             Ok(files) => files,
             Err(message) => return self.error(span, message),
         };
@@ -261,6 +268,9 @@ impl Loader {
             .custom_flags(flags.bits())
             .open(path)
             .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    self.unreadable.push(path.to_path_buf());
+                }
                 if e.raw_os_error() == Some(nix::libc::ELOOP) {
                     "it is a symbolic link; the policy must be a regular file".to_string()
                 } else {
@@ -357,7 +367,7 @@ fn check_owner_and_mode(meta: &Metadata, owner: u32, what: &str) -> Result<(), S
 /// The files an `include` names: one file, or the matches of a file-name glob
 /// in sorted order, skipping hidden files and package-manager leftovers.
 /// `extra` is a file that is about to exist: it is included when it would match.
-fn expand_include(pattern: &Path, extra: Option<&Path>) -> Result<Vec<PathBuf>, String> {
+fn expand_include(pattern: &Path, extra: Option<&Path>, unreadable: &mut Vec<PathBuf>) -> Result<Vec<PathBuf>, String> {
     let name = pattern
         .file_name()
         .and_then(OsStr::to_str)
@@ -373,8 +383,12 @@ fn expand_include(pattern: &Path, extra: Option<&Path>) -> Result<Vec<PathBuf>, 
         return Ok(vec![pattern.to_path_buf()]);
     }
     let glob = Glob::new(name).map_err(|why| format!("bad include pattern: {why}"))?;
-    let entries =
-        std::fs::read_dir(folder).map_err(|e| format!("cannot read {}: {}", folder.display(), describe_io(&e)))?;
+    let entries = std::fs::read_dir(folder).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
+            unreadable.push(folder.to_path_buf());
+        }
+        format!("cannot read {}: {}", folder.display(), describe_io(&e))
+    })?;
     let mut names: Vec<String> = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| format!("cannot read {}: {}", folder.display(), describe_io(&e)))?;

@@ -45,11 +45,14 @@ Commands:
 
 A FILE named on the command line is read as a draft, without the ownership
 checks that the installed policy (/etc/newgate/policy) must pass.
-Exit status 2 means a usage error or a policy that cannot be loaded.
+Exit status 2 means a usage error or a policy that cannot be loaded; 4 means
+the policy could not be read for lack of permission (run as root).
 ";
 
 /// Exit codes scripts can rely on.
 const EXIT_USAGE: u8 = 2;
+/// The policy could not be read for lack of permission: it is unknown, not invalid.
+const EXIT_UNREADABLE: u8 = 4;
 
 pub(crate) struct Failure(pub(crate) String);
 
@@ -122,6 +125,19 @@ fn draft_note(path: &Path, trust: Trust) {
     }
 }
 
+/// When the policy could not be read for lack of permission, says so (and
+/// what to do) instead of calling it invalid, and gives the exit status.
+fn refuse_unreadable(loaded: &Loaded, trust: Trust) -> Option<u8> {
+    let first = loaded.unreadable.first().filter(|_| loaded.policy.is_none())?;
+    let hint = if trust != Trust::Draft && !nix::unistd::geteuid().is_root() {
+        "; the installed policy is readable by root only: run newgatectl as root (sudo newgatectl ...)"
+    } else {
+        ""
+    };
+    eprintln!("newgatectl: cannot read {}: permission denied{hint}", first.display());
+    Some(EXIT_UNREADABLE)
+}
+
 pub(crate) fn print_diagnostics(loaded: &Loaded) {
     let mut err = std::io::stderr().lock();
     for diagnostic in &loaded.diagnostics {
@@ -155,6 +171,22 @@ fn check(mut parser: lexopt::Parser) -> Result<u8, Failure> {
     };
     let loaded = load(&path, &options);
     let valid = loaded.policy.is_some();
+    if let Some(code) = refuse_unreadable(&loaded, trust) {
+        if json {
+            let unreadable = loaded
+                .unreadable
+                .iter()
+                .map(|p| p.display().to_string().into())
+                .collect();
+            let report = Json::Object(vec![
+                ("file", path.display().to_string().into()),
+                ("valid", Json::Null),
+                ("unreadable", Json::Array(unreadable)),
+            ]);
+            println!("{report}");
+        }
+        return Ok(code);
+    }
     if json {
         let report = Json::Object(vec![
             ("file", path.display().to_string().into()),
@@ -226,6 +258,9 @@ fn load_for_query(file: Option<PathBuf>) -> Result<Policy, u8> {
             lint: false,
         },
     );
+    if let Some(code) = refuse_unreadable(&loaded, trust) {
+        return Err(code);
+    }
     match loaded.policy {
         Some(policy) => Ok(policy),
         None => {
