@@ -122,6 +122,9 @@ struct Loader {
     /// A file whose text is taken from here instead of the disk.
     replacement: Option<(PathBuf, String)>,
     unreadable: Vec<PathBuf>,
+    /// Each wildcard include: the folder it reads, its file-name glob, and
+    /// where it stands (`FILE:LINE`), for the warning about files it skips.
+    globbed: Vec<(PathBuf, Glob, String)>,
 }
 
 impl Loader {
@@ -133,6 +136,7 @@ impl Loader {
             stack: Vec::new(),
             replacement: None,
             unreadable: Vec::new(),
+            globbed: Vec::new(),
         }
     }
 
@@ -166,6 +170,9 @@ impl Loader {
                 self.sources.path(file).display()
             ));
             self.diags.file(Severity::Warning, &replaced.clone(), message, hint);
+        }
+        if options.lint {
+            self.lint_unread_files();
         }
         let zone_lookup = |name: &str| time_zone(name);
         let context = Context {
@@ -219,6 +226,17 @@ impl Loader {
             Ok(files) => files,
             Err(message) => return self.error(span, message),
         };
+        if let (Some(folder), Some(name)) = (joined.parent(), joined.file_name().and_then(OsStr::to_str))
+            && has_wildcard(name)
+            && let Ok(glob) = Glob::new(name)
+        {
+            let place = format!(
+                "{}:{}",
+                self.sources.path(from).display(),
+                self.sources.position(span).line
+            );
+            self.globbed.push((folder.to_path_buf(), glob, place));
+        }
         for path in files {
             let (text, id) = match self.read(&path, trust) {
                 Ok(read) => read,
@@ -240,6 +258,50 @@ impl Loader {
             let file = self.sources.add(path, text);
             self.statements(file, trust, out);
             self.stack.pop();
+        }
+    }
+
+    /// A file in a folder that an include reads, whose name its glob does not
+    /// match (`50-bob` where the policy reads `*.conf`), is silently ignored.
+    fn lint_unread_files(&mut self) {
+        let read: Vec<PathBuf> = self.sources.paths().iter().map(|p| lexically_absolute(p)).collect();
+        let replaced = self.replacement.as_ref().map(|(p, _)| p.clone());
+        let mut folders: Vec<&PathBuf> = self.globbed.iter().map(|(folder, _, _)| folder).collect();
+        folders.dedup();
+        let mut warnings = Vec::new();
+        for folder in folders {
+            let Ok(entries) = std::fs::read_dir(folder) else {
+                continue;
+            };
+            let mut names: Vec<String> = entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|name| !is_skipped(name) && !is_readme(name))
+                .collect();
+            names.sort();
+            for name in names {
+                let path = folder.join(&name);
+                let absolute = lexically_absolute(&path);
+                if read.contains(&absolute) || replaced.as_ref() == Some(&absolute) {
+                    continue;
+                }
+                let globs: Vec<&(PathBuf, Glob, String)> =
+                    self.globbed.iter().filter(|(f, _, _)| f == folder).collect();
+                if globs.iter().any(|(_, glob, _)| glob.matches_file_name(&name)) {
+                    continue;
+                }
+                let (_, glob, place) = globs[0];
+                let hint = format!(
+                    "{place} reads only `{}` here; rename the file to match, or remove it",
+                    glob.as_str()
+                );
+                warnings.push((path, hint));
+            }
+        }
+        for (path, hint) in warnings {
+            let message = "no include of the policy reads this file: its rules do not count".to_string();
+            self.diags.file(Severity::Warning, &path, message, Some(hint));
         }
     }
 
@@ -410,6 +472,11 @@ fn expand_include(pattern: &Path, extra: Option<&Path>, unreadable: &mut Vec<Pat
     }
     names.sort();
     Ok(names.into_iter().map(|n| folder.join(n)).collect())
+}
+
+/// A README beside the drop-ins (Debian ships one in policy.d) is not policy.
+fn is_readme(name: &str) -> bool {
+    name.to_ascii_lowercase().starts_with("readme")
 }
 
 fn has_wildcard(s: &str) -> bool {
