@@ -305,3 +305,164 @@ fn kill_9_during_install_leaves_the_old_or_the_new_policy() {
     }
     kill_at_random_moments("kill-install", true);
 }
+
+/// What fills up.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// /etc/newgate is a small tmpfs with no space left.
+    FullDisk,
+    /// RLIMIT_FSIZE below the size of what is written (soft limit only, so
+    /// that the scripted editor can raise its own).
+    FileSizeLimit,
+}
+
+/// One operation of newgatectl that writes the policy.
+#[derive(Clone, Copy, Debug)]
+enum Write {
+    Edit,
+    Install,
+    Fmt,
+}
+
+/// A policy `fmt` changes, and a replacement larger than 1 KiB.
+fn unformatted_policy() -> String {
+    policy("permit   nopass alice as group docker\n")
+}
+
+fn larger_policy() -> String {
+    let mut text = policy("permit nopass alice as group docker\npermit nopass bob as group docker\n");
+    for i in 0..100 {
+        text.push_str(&format!("# line {i:03} of a policy larger than the file size limit\n"));
+    }
+    text
+}
+
+/// `write` under `fault`: it fails with a clear error and a non-zero exit,
+/// the old policy is intact, and no temporary file is left beside it.
+fn write_under(fault: Fault, write: Write) {
+    let old = unformatted_policy();
+    let sandbox = Sandbox::new(&format!("{fault:?}-{write:?}").to_lowercase(), &old, 0o440);
+    let new = sandbox.dir.join("new");
+    fs::write(&new, larger_policy()).unwrap();
+    let tmp = sandbox.dir.join("tmp");
+    fs::create_dir(&tmp).unwrap();
+    // The editor may write whatever size: it raises its own soft limit.
+    let editor = sandbox.dir.join("editor");
+    fs::write(
+        &editor,
+        format!("#!/bin/sh\nulimit -f unlimited\ncp {} \"$1\"\n", new.display()),
+    )
+    .unwrap();
+    fs::set_permissions(&editor, fs::Permissions::from_mode(0o755)).unwrap();
+    if let Fault::FullDisk = fault {
+        let setup = sandbox.root_shell(
+            "set -e; cp /etc/newgate/policy /run/policy
+             mount -t tmpfs -o size=64k,mode=0755 tmpfs /etc/newgate
+             cp /run/policy /etc/newgate/policy; chmod 0440 /etc/newgate/policy
+             dd if=/dev/zero of=/etc/newgate/.fill bs=1k 2>/dev/null || true
+             df -k /etc/newgate | tail -n 1",
+        );
+        assert!(
+            setup.split_whitespace().nth(3) == Some("0"),
+            "the tmpfs is full: {setup}"
+        );
+    }
+    let limit = match write {
+        // Below the formatted policy's size.
+        Write::Fmt => "--fsize=16:unlimited",
+        // Above the old policy's size (the private copy), below the new one's.
+        Write::Edit | Write::Install => "--fsize=1024:unlimited",
+    };
+    let mut command = match fault {
+        Fault::FullDisk => sandbox.as_root(built_binary("newgatectl")),
+        Fault::FileSizeLimit => {
+            let mut command = sandbox.as_root("/usr/bin/prlimit");
+            command.args([limit, "--"]).arg(built_binary("newgatectl"));
+            command
+        }
+    };
+    match write {
+        Write::Edit => command.arg("edit"),
+        Write::Install => command.arg("install").arg(&new),
+        Write::Fmt => command.args(["fmt", "/etc/newgate/policy"]),
+    };
+    let out = command
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("EDITOR", &editor)
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let said = text(&out);
+    let why = match fault {
+        Fault::FullDisk => "No space left on device",
+        Fault::FileSizeLimit => "File too large",
+    };
+    eprintln!("faults: {fault:?} during {write:?}: {:?} {said:?}", out.status.code());
+    // 1: nothing saved, as documented; not killed by a signal, not 2 (a usage error).
+    assert_eq!(out.status.code(), Some(1), "{}: {said}", out.status);
+    assert!(said.contains(why), "the reason is given: {said}");
+    assert!(
+        said.contains("the old file is unchanged") || said.contains("the file is unchanged"),
+        "{said}"
+    );
+    let now = sandbox.root_shell("cat /etc/newgate/policy");
+    assert_eq!(now, old, "the old policy is intact");
+    let left = sandbox.root_shell("ls -A /etc/newgate");
+    assert!(
+        left.lines().all(|n| ["policy", ".policy.lock", ".fill"].contains(&n)),
+        "nothing half-written is left: {left}"
+    );
+    if let Write::Edit = write {
+        // The edit itself is not lost: its copy is kept, and the message says where.
+        let kept = said
+            .split("your edited copy is kept at ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("where the edited copy is: {said}"));
+        assert_eq!(fs::read_to_string(kept).unwrap(), larger_policy());
+    }
+}
+
+#[test]
+fn a_full_disk_during_edit_loses_nothing() {
+    if root_or_skip("disk full during edit") {
+        write_under(Fault::FullDisk, Write::Edit);
+    }
+}
+
+#[test]
+fn a_full_disk_during_install_loses_nothing() {
+    if root_or_skip("disk full during install") {
+        write_under(Fault::FullDisk, Write::Install);
+    }
+}
+
+#[test]
+fn a_full_disk_during_fmt_loses_nothing() {
+    if root_or_skip("disk full during fmt") {
+        write_under(Fault::FullDisk, Write::Fmt);
+    }
+}
+
+#[test]
+fn a_file_size_limit_during_edit_loses_nothing() {
+    if root_or_skip("RLIMIT_FSIZE during edit") {
+        write_under(Fault::FileSizeLimit, Write::Edit);
+    }
+}
+
+#[test]
+fn a_file_size_limit_during_install_loses_nothing() {
+    if root_or_skip("RLIMIT_FSIZE during install") {
+        write_under(Fault::FileSizeLimit, Write::Install);
+    }
+}
+
+#[test]
+fn a_file_size_limit_during_fmt_loses_nothing() {
+    if root_or_skip("RLIMIT_FSIZE during fmt") {
+        write_under(Fault::FileSizeLimit, Write::Fmt);
+    }
+}
