@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use support::{Sandbox, built_binary, policy, root_or_skip};
+use support::{PASSWORD, Sandbox, built_binary, policy, root_or_skip, user};
 
 /// A small, seedable generator: the kill moments are random, and a failure
 /// must be reproducible (`NEWGATE_FAULTS_SEED=N`).
@@ -465,4 +465,379 @@ fn a_file_size_limit_during_fmt_loses_nothing() {
     if root_or_skip("RLIMIT_FSIZE during fmt") {
         write_under(Fault::FileSizeLimit, Write::Fmt);
     }
+}
+
+/// A sandbox with a `persist` rule whose /run/newgate is a small tmpfs.
+fn persist_sandbox(name: &str) -> Sandbox {
+    let sandbox = Sandbox::new(name, &policy("permit persist alice as group docker\n"), 0o440);
+    let setup = sandbox.root_shell(
+        "set -e; mkdir -p /run/newgate; mount -t tmpfs -o size=16k,mode=0700 tmpfs /run/newgate; echo mounted",
+    );
+    assert!(setup.contains("mounted"), "{setup}");
+    sandbox
+}
+
+/// The records in /run/newgate: name and content, the filler left out.
+fn records(sandbox: &Sandbox) -> String {
+    sandbox.root_shell("cd /run/newgate && for f in $(ls -A | grep -v '^.fill$'); do echo \"$f: $(cat $f)\"; done")
+}
+
+#[test]
+fn a_full_run_folder_costs_only_the_persist_record() {
+    if !root_or_skip("persist on a full /run/newgate") {
+        return;
+    }
+    let sandbox = persist_sandbox("persist-full");
+    let (alice, docker) = (user("alice"), user("docker"));
+    let ng = sandbox.harness().newgate.display().to_string();
+    let first = sandbox.run_script_on_tty(&alice, &format!("{ng} -g {docker} true"), &[PASSWORD]);
+    assert_eq!(first.code, Some(0), "{}", first.output);
+    let before = records(&sandbox);
+    assert_eq!(before.lines().count(), 1, "one record: {before}");
+    sandbox.root_shell("dd if=/dev/zero of=/run/newgate/.fill bs=1k 2>/dev/null");
+    // A new terminal session: its record cannot be written.
+    let script = format!("{ng} -g {docker} echo ran && {ng} -n -g {docker} echo remembered");
+    let full = sandbox.run_script_on_tty(&alice, &script, &[PASSWORD]);
+    eprintln!(
+        "faults: persist on a full /run/newgate: {:?} {:?}",
+        full.code, full.output
+    );
+    assert!(full.output.contains("ran"), "the command runs: {}", full.output);
+    assert!(
+        full.output.contains("cannot remember") && full.output.contains("No space left on device"),
+        "the caller is told why: {}",
+        full.output
+    );
+    assert!(
+        full.output.contains("a password is required") && !full.output.contains("remembered"),
+        "nothing remembered: {}",
+        full.output
+    );
+    assert_eq!(
+        records(&sandbox),
+        before,
+        "the other record is intact, no temporary file is left"
+    );
+}
+
+#[test]
+fn a_file_size_limit_costs_only_the_persist_record() {
+    if !root_or_skip("persist under RLIMIT_FSIZE=0") {
+        return;
+    }
+    let sandbox = persist_sandbox("persist-fsize");
+    let (alice, docker) = (user("alice"), user("docker"));
+    let ng = sandbox.harness().newgate.display().to_string();
+    let script = format!("prlimit --fsize=0 {ng} -g {docker} echo ran; echo status=$?");
+    let out = sandbox.run_script_on_tty(&alice, &script, &[PASSWORD]);
+    eprintln!("faults: persist under RLIMIT_FSIZE=0: {:?}", out.output);
+    assert!(out.output.contains("ran\nstatus=0"), "the command runs: {}", out.output);
+    assert!(
+        out.output.contains("cannot remember"),
+        "the caller is told why: {}",
+        out.output
+    );
+    assert_eq!(records(&sandbox), "", "no record, no temporary file");
+    let marker = sandbox.cwd().display().to_string();
+    let lines = sandbox.harness().wait_for_log(&marker, 1);
+    assert_eq!(lines.len(), 1, "the run is logged: {lines:?}");
+}
+
+/// The system log goes away while newgate waits for the password.
+fn syslog_gone_at_the_prompt(name: &str, setting: &str) -> (support::Outcome, Vec<String>) {
+    let harness = support::harness();
+    let mut syslog = support::Syslog::listen(&harness.scratch.join(format!("{name}.sock")));
+    let sandbox = Sandbox::with_syslog(
+        name,
+        &format!("{setting}{}", policy("permit alice as group docker\n")),
+        &syslog,
+    );
+    let out = sandbox.run_on_tty_with(&user("alice"), &["-g", &user("docker"), "id"], &[PASSWORD], |_| {
+        syslog.stop()
+    });
+    (out, syslog.lines())
+}
+
+#[test]
+fn syslog_gone_mid_run_with_audit_required_runs_nothing() {
+    if !root_or_skip("syslog gone mid-run, audit = required") {
+        return;
+    }
+    let (out, lines) = syslog_gone_at_the_prompt("syslog-required", "set audit = required\n");
+    eprintln!(
+        "faults: syslog gone mid-run, audit = required: {:?} {:?}",
+        out.code, out.output
+    );
+    assert_eq!(out.code, Some(1), "{}", out.output);
+    assert!(!out.output.contains("uid="), "nothing runs: {}", out.output);
+    assert!(
+        out.output.contains("cannot write to the system log") && out.output.contains("requires an audit log"),
+        "the caller is told why: {}",
+        out.output
+    );
+    assert!(lines.is_empty(), "{lines:?}");
+}
+
+#[test]
+fn syslog_gone_mid_run_by_default_runs_and_says_so() {
+    if !root_or_skip("syslog gone mid-run, audit = best-effort") {
+        return;
+    }
+    let (out, _) = syslog_gone_at_the_prompt("syslog-default", "");
+    eprintln!("faults: syslog gone mid-run, default: {:?} {:?}", out.code, out.output);
+    assert_eq!(out.code, Some(0), "{}", out.output);
+    assert!(out.output.contains("uid="), "the command runs: {}", out.output);
+    assert!(
+        out.output.contains("warning: cannot write to the system log"),
+        "stderr says why nothing was logged: {}",
+        out.output
+    );
+}
+
+const NSS_WRAPPER: &str = "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so";
+
+/// How the group database fails.
+#[derive(Clone, Copy, Debug)]
+enum BrokenGroups {
+    /// The caller's group line is over 1 MiB (150,000 members).
+    Oversized,
+    /// The group file cannot be read (a folder: root reads any file).
+    Unreadable,
+}
+
+/// Users and groups served by nss_wrapper, in `dir`; `CALLER` is in group
+/// `secg`, which the policy denies.
+fn nss_files(dir: &Path, broken: BrokenGroups) -> Vec<(&'static str, PathBuf)> {
+    let passwd = dir.join("nss-passwd");
+    fs::write(
+        &passwd,
+        "root:x:0:0:root:/root:/bin/sh\ncaller:x:42001:42001::/:/bin/sh\ndeploy:x:42004:42004::/:/bin/sh\n",
+    )
+    .unwrap();
+    let group = dir.join("nss-group");
+    match broken {
+        BrokenGroups::Oversized => {
+            let mut text = String::from("root:x:0:\ncaller:x:42001:\ndeploy:x:42004:\nsecg:x:43000:caller");
+            for i in 0..150_000 {
+                text.push_str(&format!(",member{i:06}"));
+            }
+            text.push('\n');
+            assert!(text.len() > 1 << 20);
+            fs::write(&group, text).unwrap();
+        }
+        BrokenGroups::Unreadable => fs::create_dir(&group).unwrap(),
+    }
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
+    vec![
+        ("NSS_WRAPPER_PASSWD", passwd),
+        ("NSS_WRAPPER_GROUP", group),
+        ("LD_PRELOAD", NSS_WRAPPER.into()),
+    ]
+}
+
+const NSS_POLICY: &str = "permit nopass caller as user deploy\ndeny %secg as user deploy\n";
+
+/// `newgatectl explain` and `check` with the group database failing: explain
+/// denies and says why; check does not crash, and claims no name is missing.
+fn newgatectl_with_broken_groups(broken: BrokenGroups) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("nss-{broken:?}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let env = nss_files(&dir, broken);
+    let policy_file = dir.join("policy");
+    fs::write(&policy_file, NSS_POLICY).unwrap();
+    let newgatectl = |args: &[&str]| {
+        Command::new(built_binary("newgatectl"))
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap()
+    };
+    let policy_arg = policy_file.to_str().unwrap();
+    let explained = newgatectl(&[
+        "explain",
+        "--policy",
+        policy_arg,
+        "--user",
+        "caller",
+        "--as-user",
+        "deploy",
+    ]);
+    let said = text(&explained);
+    eprintln!(
+        "faults: explain, {broken:?} groups: {:?} {said:?}",
+        explained.status.code()
+    );
+    let checked = newgatectl(&["check", policy_arg]);
+    let check_said = text(&checked);
+    eprintln!(
+        "faults: check, {broken:?} groups: {:?} {check_said:?}",
+        checked.status.code()
+    );
+    let _ = fs::remove_dir_all(&dir);
+    assert!(checked.status.code().is_some(), "check does not crash: {check_said}");
+    assert!(!check_said.contains("no such group"), "{check_said}");
+    assert_ne!(explained.status.code(), Some(0), "not a permit: {said}");
+    assert!(!said.starts_with("permit"), "{said}");
+    assert!(
+        said.contains("group") && said.contains("cannot"),
+        "the reason is shown: {said}"
+    );
+}
+
+/// pam_newgate (through pamtester, as su's account stack) with the group
+/// database failing: denies, and logs why.
+fn pam_with_broken_groups(broken: BrokenGroups) {
+    let name = format!("nss-pam-{broken:?}").to_lowercase();
+    let sandbox = Sandbox::new(&name, NSS_POLICY, 0o440);
+    let env = nss_files(&sandbox.dir, broken);
+    // A service of this case's own: its name marks this case's log lines.
+    let service = format!("ngt-faults-{name}");
+    let stack = format!("account required {}\n", built_binary("libpam_newgate.so").display());
+    fs::write(sandbox.dir.join("upper/pam.d").join(&service), stack).unwrap();
+    let out = sandbox
+        .as_root("/usr/bin/pamtester")
+        .args(["-I", "ruser=caller", &service, "deploy", "acct_mgmt"])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    let said = text(&out);
+    let lines = sandbox
+        .harness()
+        .wait_for_log(&format!("pam_newgate({service}:account): caller"), 1);
+    eprintln!(
+        "faults: pam_newgate, {broken:?} groups: {:?} {said:?} {lines:?}",
+        out.status.code()
+    );
+    assert_ne!(out.status.code(), Some(0), "denied: {said}");
+    assert!(said.contains("Permission denied"), "{said}");
+    assert!(
+        lines.iter().any(|l| l.contains("deny") && l.contains("group")),
+        "the reason is logged: {lines:?}"
+    );
+}
+
+#[test]
+fn an_oversized_group_line_denies_in_explain_with_the_reason() {
+    if root_or_skip("NSS: oversized group line, newgatectl") {
+        newgatectl_with_broken_groups(BrokenGroups::Oversized);
+    }
+}
+
+#[test]
+fn an_unreadable_group_file_denies_in_explain_with_the_reason() {
+    if root_or_skip("NSS: unreadable group file, newgatectl") {
+        newgatectl_with_broken_groups(BrokenGroups::Unreadable);
+    }
+}
+
+#[test]
+fn an_oversized_group_line_denies_in_pam_and_is_logged() {
+    if root_or_skip("NSS: oversized group line, pam_newgate") {
+        pam_with_broken_groups(BrokenGroups::Oversized);
+    }
+}
+
+#[test]
+fn an_unreadable_group_file_denies_in_pam_and_is_logged() {
+    if root_or_skip("NSS: unreadable group file, pam_newgate") {
+        pam_with_broken_groups(BrokenGroups::Unreadable);
+    }
+}
+
+#[test]
+fn concurrent_persist_runs_on_one_terminal_keep_one_whole_record() {
+    if !root_or_skip("32 concurrent persist runs") {
+        return;
+    }
+    let sandbox = Sandbox::new("persist-32", &policy("permit persist alice as group docker\n"), 0o440);
+    let (alice, docker) = (user("alice"), user("docker"));
+    let ng = sandbox.harness().newgate.display().to_string();
+    let script = format!(
+        "{ng} -g {docker} true || exit 9
+         for i in $(seq 32); do {ng} -n -g {docker} echo ran-$i & done; wait
+         {ng} -n -g {docker} echo after"
+    );
+    let started = Instant::now();
+    let out = sandbox.run_script_on_tty(&alice, &script, &[PASSWORD]);
+    let took = started.elapsed();
+    let ran = (1..=32).filter(|i| out.output.contains(&format!("ran-{i}\n"))).count();
+    eprintln!("faults: 32 concurrent persist runs: {ran} ran in {took:.1?}");
+    assert_eq!(out.code, Some(0), "{}", out.output);
+    assert_eq!(ran, 32, "every run was remembered: {}", out.output);
+    assert!(out.output.contains("after"), "{}", out.output);
+    assert_eq!(out.output.matches("password for").count(), 1, "{}", out.output);
+    let listing = records(&sandbox);
+    let uid = nix::unistd::User::from_name(&alice).unwrap().unwrap().uid;
+    let record = listing.lines().collect::<Vec<_>>();
+    assert_eq!(record.len(), 1, "one record, no temporary file: {listing}");
+    let (name, content) = record[0].split_once(": ").unwrap();
+    assert!(name.starts_with(&format!("ts-{uid}-")), "{listing}");
+    let fields: Vec<&str> = content.split(' ').collect();
+    assert!(
+        fields.len() == 3 && fields.iter().all(|f| f.parse::<u64>().is_ok()),
+        "a whole record: {content:?}"
+    );
+}
+
+#[test]
+fn concurrent_edits_have_one_editor_at_a_time() {
+    if !root_or_skip("8 concurrent edits") {
+        return;
+    }
+    let bench = PolicyBench::new("edit-8");
+    let dir = bench.sandbox.dir.clone();
+    // Each editor marks its time inside with a folder only one can make.
+    let editor = dir.join("marking-editor");
+    fs::write(
+        &editor,
+        format!(
+            "#!/bin/sh\nmkdir {d}/inside 2>/dev/null || echo overlap >> {d}/journal\n\
+             echo \"$1 in\" >> {d}/journal\nsleep 0.2\n\
+             {{ head -n 1 {d}/new; echo \"# editor $1\"; tail -n +2 {d}/new; }} > \"$2\"\n\
+             echo \"$1 out\" >> {d}/journal\nrmdir {d}/inside\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&editor, fs::Permissions::from_mode(0o755)).unwrap();
+    let mut random = Random::new();
+    let started = Instant::now();
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            // Spread over up to 1.2 s: some start while another edits, some after.
+            std::thread::sleep(Duration::from_millis(150).mul_f64(random.next()));
+            bench
+                .newgatectl(&["edit"])
+                .env("EDITOR", format!("{} {i}", editor.display()))
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outcomes: Vec<(Option<i32>, String)> = children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            (out.status.code(), text(&out))
+        })
+        .collect();
+    let took = started.elapsed();
+    let journal = fs::read_to_string(dir.join("journal")).unwrap_or_default();
+    let saved = outcomes.iter().filter(|(c, _)| *c == Some(0)).count();
+    let busy = outcomes
+        .iter()
+        .filter(|(c, o)| *c == Some(1) && o.contains("is busy (someone else is changing it)"))
+        .count();
+    eprintln!("faults: 8 concurrent edits: {saved} saved, {busy} told busy, in {took:.1?}");
+    assert!(!journal.contains("overlap"), "two editors at once: {journal}");
+    assert!(saved >= 1, "{outcomes:?}");
+    assert_eq!(saved + busy, 8, "{outcomes:?}");
+    assert_eq!(journal.lines().count(), 2 * saved, "{journal}");
+    let last = journal.lines().last().unwrap().trim_end_matches(" out");
+    let policy_text = bench.policy_text();
+    assert!(
+        policy_text.contains(&format!("# editor {last}\n")),
+        "the last editor's text, whole"
+    );
+    assert_eq!(policy_text.replace(&format!("# editor {last}\n"), ""), bench.new);
 }

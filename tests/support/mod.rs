@@ -365,6 +365,17 @@ impl Sandbox {
         on_tty(self.command(user, args, &[("TERM", "dumb")], true), answers)
     }
 
+    /// As `run_on_tty`, calling `at_prompt` at each prompt before answering it.
+    pub fn run_on_tty_with(
+        &self,
+        user: &str,
+        args: &[&str],
+        answers: &[&str],
+        at_prompt: impl FnMut(usize),
+    ) -> Outcome {
+        on_tty_with(self.command(user, args, &[("TERM", "dumb")], true), answers, at_prompt)
+    }
+
     /// Runs `sh -c SCRIPT` as `user` in one terminal session, answering prompts.
     pub fn run_script_on_tty(&self, user: &str, script: &str, answers: &[&str]) -> Outcome {
         let mut command = self.as_user(user, true);
