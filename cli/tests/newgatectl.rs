@@ -150,7 +150,7 @@ fn explain_permit_and_deny_with_the_deciding_rule() {
     );
     let out = explain(&["--user", "bob", "--member-of", "bob", "--group", "docker"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains("policy:26: deny   bob as group docker"));
+    assert!(stdout(&out).contains("policy:26: deny bob as group docker"));
     let out = explain(&["--user", "nobody-at-all", "--member-of", "", "--group", "docker"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("none matched"));

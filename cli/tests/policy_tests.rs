@@ -76,7 +76,7 @@ fn a_failure_shows_the_request_the_verdict_and_the_deciding_rule() {
     let text = stdout(&out);
     assert!(text.starts_with(&expected), "{text}");
     assert!(
-        text.contains("  got:     deny\n  rule:    ../examples/policy:26: deny   bob as group docker\n"),
+        text.contains("  got:     deny\n  rule:    ../examples/policy:26: deny bob as group docker\n"),
         "{text}"
     );
     assert!(

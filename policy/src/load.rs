@@ -196,6 +196,17 @@ impl Loader {
         }
         let folder = self.sources.path(from).parent().unwrap_or(Path::new("/")).to_path_buf();
         let joined = folder.join(pattern);
+        // The folder an include reads is checked whether or not anything in it
+        // matches: whoever can write to it could otherwise remove a drop-in that
+        // denies them (or rename it to a skipped name), and nothing would be read.
+        if let Trust::Secure { owner } = trust {
+            let checked = std::path::absolute(&joined)
+                .map_err(|e| describe_io(&e))
+                .and_then(|absolute| check_folders(&absolute, owner));
+            if let Err(why) = checked {
+                return self.error(span, format!("cannot include {pattern}: {why}"));
+            }
+        }
         let extra = self.replacement.as_ref().map(|(p, _)| p.clone());
         let files = match expand_include(&joined, extra.as_deref()) {
             Ok(files) => files,

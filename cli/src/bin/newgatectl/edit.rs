@@ -15,8 +15,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use lexopt::prelude::*;
-use newgate::nss::{SystemDirectory, groups_of, host_name};
 use newgate_policy::{DEFAULT_POLICY, Directory, LoadOptions, Loaded, Request, Trust, Verdict, load, load_replacing};
+use newgate_system::{SystemDirectory, groups_of, host_name};
 use nix::fcntl::{Flock, FlockArg};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
@@ -358,7 +358,7 @@ fn administrator() -> Option<String> {
 /// Whether `admin` could still run this very `newgatectl edit` through newgate under the new policy.
 fn keeps_edit_right(loaded: &Loaded, admin: &str) -> bool {
     let Some(policy) = &loaded.policy else { return true };
-    let Ok(Some(groups)) = groups_of(admin) else {
+    let Ok(Some(groups)) = groups_of(admin).map(|found| found.map(|m| m.names)) else {
         return true;
     };
     let program = std::env::var("NEWGATE_COMMAND")

@@ -12,13 +12,13 @@ use std::process::ExitCode;
 
 use lexopt::prelude::*;
 use newgate::json::Json;
-use newgate::nss::{SystemDirectory, TargetError, groups_of, host_name, target_group, target_user};
 use newgate::resolve::{ResolveError, resolve_command};
 use newgate_policy::time::parse_timestamp;
 use newgate_policy::{
     DEFAULT_POLICY, Decision, Diagnostic, Directory, EnvChange, LoadOptions, Loaded, Options, Outcome, Policy, Request,
     Trust, load,
 };
+use newgate_system::{SystemDirectory, TargetError, groups_of, host_name, target_group, target_user};
 
 const USAGE: &str = "\
 usage: newgatectl check [--json] [--no-lookups] [FILE]
@@ -249,8 +249,8 @@ fn user_groups(user: &str, member_of: Option<String>) -> Result<Vec<String>, Fai
             .map(str::to_string)
             .collect());
     }
-    match groups_of(user).map_err(Failure)? {
-        Some(groups) => Ok(groups),
+    match groups_of(user).map_err(|why| Failure(why.to_string()))? {
+        Some(groups) => Ok(groups.names),
         None => Err(Failure(format!(
             "no user `{user}` on this system; give its groups with --member-of to explain a hypothetical user"
         ))),
@@ -298,7 +298,7 @@ fn explain(mut parser: lexopt::Parser) -> Result<u8, Failure> {
     };
     let host = match host {
         Some(h) => h,
-        None => host_name().map_err(Failure)?,
+        None => host_name().map_err(|why| Failure(why.to_string()))?,
     };
     let service = service.unwrap_or_else(|| "newgate".into());
     let resolved = match command.first() {
@@ -313,8 +313,8 @@ fn explain(mut parser: lexopt::Parser) -> Result<u8, Failure> {
         group.as_deref().and_then(|name| target_group(name).err()),
     ];
     for refusal in refusals.iter().flatten() {
-        if let TargetError::Refused(why) = refusal {
-            eprintln!("newgatectl: note: newgate refuses this request whatever the policy says: {why}");
+        if !matches!(refusal, TargetError::Unknown(_)) {
+            eprintln!("newgatectl: note: newgate refuses this request whatever the policy says: {refusal}");
         }
     }
     let request = Request {
