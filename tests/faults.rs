@@ -679,8 +679,10 @@ fn newgatectl_with_broken_groups(broken: BrokenGroups) {
     assert!(!check_said.contains("no such group"), "{check_said}");
     assert_ne!(explained.status.code(), Some(0), "not a permit: {said}");
     assert!(!said.starts_with("permit"), "{said}");
+    // Either the group is read after all (a larger buffer) and the deny rule
+    // decides, or the look-up failed and explain says so.
     assert!(
-        said.contains("group") && said.contains("cannot"),
+        said.contains("deny %secg") || said.contains("cannot look up"),
         "the reason is shown: {said}"
     );
 }
@@ -712,7 +714,9 @@ fn pam_with_broken_groups(broken: BrokenGroups) {
     assert_ne!(out.status.code(), Some(0), "denied: {said}");
     assert!(said.contains("Permission denied"), "{said}");
     assert!(
-        lines.iter().any(|l| l.contains("deny") && l.contains("group")),
+        lines
+            .iter()
+            .any(|l| l.contains("deny (/etc/newgate/policy:2)") || l.contains("deny (cannot look up")),
         "the reason is logged: {lines:?}"
     );
 }
