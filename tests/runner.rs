@@ -2,21 +2,13 @@
 //! repository's PAM service with pam_unix and a real password, a syslog
 //! socket at /dev/log; each test in a private mount namespace.
 
+// Each suite uses part of the shared harness.
+#[allow(dead_code)]
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
 
-use support::{PASSWORD, Sandbox, root_or_skip, user};
-
-fn policy(text: &str) -> String {
-    // Test names are short in the policy; on the system they carry the prefix.
-    text.replace("alice", &user("alice"))
-        .replace("bob", &user("bob"))
-        .replace("carol", &user("carol"))
-        .replace("docker", &user("docker"))
-        .replace("audit", &user("audit"))
-        .replace("www", &user("www"))
-}
+use support::{PASSWORD, Sandbox, policy, root_or_skip, user};
 
 fn id_line(output: &str) -> &str {
     output

@@ -161,8 +161,7 @@ impl Target {
             }
             file.set_permissions(fs::Permissions::from_mode(mode))?;
             file.sync_all()?;
-            fs::rename(&temporary, &self.path)?;
-            File::open(folder)?.sync_all()
+            fs::rename(&temporary, &self.path)
         })();
         written.map_err(|e| {
             let _ = fs::remove_file(&temporary);
@@ -170,8 +169,26 @@ impl Target {
                 "cannot save {}: {e}; the old file is unchanged",
                 self.path.display()
             ))
+        })?;
+        File::open(folder).and_then(|f| f.sync_all()).map_err(|e| {
+            Failure(format!(
+                "{} is saved, but syncing its folder failed: {e}",
+                self.path.display()
+            ))
         })
     }
+}
+
+/// Under a file size limit (RLIMIT_FSIZE) smaller than what is written, the
+/// default SIGXFSZ would kill us halfway through a temporary file. Handled,
+/// the write fails with EFBIG instead, and the temporary file is removed and
+/// the error reported. A handler rather than SIG_IGN: exec resets it, so the
+/// editor starts with the default.
+pub(crate) fn report_file_size_limit() -> Result<(), Failure> {
+    let ignored = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGXFSZ, ignored)
+        .map(drop)
+        .map_err(|e| Failure(format!("cannot handle SIGXFSZ: {e}")))
 }
 
 /// Signals, read through pipes so that waiting (for the editor, for an
@@ -230,9 +247,10 @@ impl Signals {
     }
 }
 
-/// The private copy being edited: a 0600 file in a 0700 folder, removed on every way out.
+/// The private copy being edited: a 0600 file in a 0700 folder, removed on
+/// every way out but one: a save that failed keeps it, so that no edit is lost.
 struct Scratch {
-    folder: PathBuf,
+    folder: Option<PathBuf>,
     file: PathBuf,
 }
 
@@ -250,7 +268,7 @@ impl Scratch {
         })?;
         let scratch = Scratch {
             file: folder.join(name),
-            folder,
+            folder: Some(folder),
         };
         let mut file = OpenOptions::new()
             .write(true)
@@ -264,9 +282,19 @@ impl Scratch {
     }
 }
 
+impl Scratch {
+    /// Leaves the copy in place; its path.
+    fn keep(mut self) -> PathBuf {
+        self.folder = None;
+        std::mem::take(&mut self.file)
+    }
+}
+
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.folder);
+        if let Some(folder) = &self.folder {
+            let _ = fs::remove_dir_all(folder);
+        }
     }
 }
 
@@ -370,6 +398,7 @@ pub fn edit(mut parser: lexopt::Parser) -> Result<u8, Failure> {
         )));
     }
     let signals = Signals::watch()?;
+    report_file_size_limit()?;
     let _lock = match target.lock() {
         Ok(lock) => lock,
         Err(Failure(busy)) => {
@@ -427,7 +456,11 @@ pub fn edit(mut parser: lexopt::Parser) -> Result<u8, Failure> {
                 }
             }
         }
-        target.save(&text)?;
+        if let Err(Failure(why)) = target.save(&text) {
+            let kept = scratch.keep();
+            eprintln!("newgatectl: {why}; your edited copy is kept at {}", kept.display());
+            return Ok(1);
+        }
         eprintln!("newgatectl: saved {}", target.path.display());
         return Ok(0);
     }
@@ -454,6 +487,7 @@ pub fn install(mut parser: lexopt::Parser) -> Result<u8, Failure> {
             target.path.display()
         )));
     }
+    report_file_size_limit()?;
     let _lock = match (check_only, target.lock()) {
         (true, _) => None,
         (false, Ok(lock)) => Some(lock),
@@ -479,7 +513,10 @@ pub fn install(mut parser: lexopt::Parser) -> Result<u8, Failure> {
         println!("{} is already up to date", target.path.display());
         return Ok(0);
     }
-    target.save(&text)?;
+    if let Err(Failure(why)) = target.save(&text) {
+        eprintln!("newgatectl: {why}");
+        return Ok(1);
+    }
     println!("installed {} as {}", new_file.display(), target.path.display());
     Ok(0)
 }
