@@ -16,8 +16,8 @@ pub mod enforce;
 pub use directory::SystemDirectory;
 pub use enforce::{PolicyRefused, load_enforcing};
 pub use lookup::{
-    Account, Entry, LookupError, Membership, TargetError, account, group_by_gid, group_by_name, groups_of,
-    target_group, target_user, user_by_name, user_by_uid,
+    Account, Entry, LookupError, Membership, TargetError, group_by_gid, group_by_name, groups_of, requester,
+    target_account, target_group, target_user, user_by_name, user_by_uid,
 };
 
 use jiff::Timestamp;

@@ -38,6 +38,11 @@ pub enum LookupError {
     Failed { entry: Entry, errno: Errno },
     /// The entry is larger than the largest buffer a look-up is given.
     TooLarge { entry: Entry },
+    /// A requesting user's primary group has no name. On a working system
+    /// every primary group has one; a group database that cannot be read often
+    /// looks like this (getgrouplist reports no error, and each gid then has
+    /// "no entry"), and the policy's `%group` rules could not be told apart.
+    UnnamedPrimaryGroup { user: String, gid: u32 },
 }
 
 impl fmt::Display for LookupError {
@@ -48,6 +53,10 @@ impl fmt::Display for LookupError {
                 f,
                 "cannot look up {entry}: its entry is larger than {} MiB",
                 MAX_BUFFER >> 20
+            ),
+            LookupError::UnnamedPrimaryGroup { user, gid } => write!(
+                f,
+                "the primary group of {user}, gid {gid}, has no name in the group database (is it readable?), so the groups of {user} are unknown"
             ),
         }
     }
@@ -95,7 +104,15 @@ pub struct Membership {
     pub names: Vec<String>,
 }
 
-fn membership_of(user: &User) -> Result<Membership, LookupError> {
+/// Whose groups are read: a requester's decide `%group` rules, a target's
+/// only what the command runs with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Whose {
+    Requester,
+    Target,
+}
+
+fn membership_of(user: &User, whose: Whose) -> Result<Membership, LookupError> {
     let entry = || Entry::GroupsOf(user.name.clone());
     let name = c_name(&user.name).ok_or_else(|| LookupError::Failed {
         entry: entry(),
@@ -104,19 +121,26 @@ fn membership_of(user: &User) -> Result<Membership, LookupError> {
     let ids = getgrouplist(&name, user.gid).map_err(|errno| LookupError::Failed { entry: entry(), errno })?;
     let mut names: Vec<String> = Vec::with_capacity(ids.len());
     for &gid in &ids {
-        if let Some(group) = group_by_gid(gid)?
-            && !names.contains(&group.name)
-        {
-            names.push(group.name);
+        match group_by_gid(gid)? {
+            Some(group) if !names.contains(&group.name) => names.push(group.name),
+            Some(_) => {}
+            None if gid == user.gid && whose == Whose::Requester => {
+                return Err(LookupError::UnnamedPrimaryGroup {
+                    user: user.name.clone(),
+                    gid: gid.as_raw(),
+                });
+            }
+            None => {}
         }
     }
     Ok(Membership { ids, names })
 }
 
-/// Every group the named user belongs to; `Ok(None)` when there is no such user.
+/// Every group the named user, who asks for a switch, belongs to; `Ok(None)`
+/// when there is no such user.
 pub fn groups_of(user: &str) -> Result<Option<Membership>, LookupError> {
     match user_by_name(user)? {
-        Some(entry) => membership_of(&entry).map(Some),
+        Some(entry) => membership_of(&entry, Whose::Requester).map(Some),
         None => Ok(None),
     }
 }
@@ -133,8 +157,18 @@ pub struct Account {
     pub groups: Membership,
 }
 
-pub fn account(user: User) -> Result<Account, LookupError> {
-    let groups = membership_of(&user)?;
+/// The account of the user who asks for a switch: their groups decide `%group` rules.
+pub fn requester(user: User) -> Result<Account, LookupError> {
+    account_of(user, Whose::Requester)
+}
+
+/// The account of a target: its groups are what the command runs with.
+pub fn target_account(user: User) -> Result<Account, LookupError> {
+    account_of(user, Whose::Target)
+}
+
+fn account_of(user: User, whose: Whose) -> Result<Account, LookupError> {
+    let groups = membership_of(&user, whose)?;
     let shell = user.shell.to_string_lossy().into_owned();
     Ok(Account {
         uid: user.uid,

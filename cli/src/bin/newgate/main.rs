@@ -154,7 +154,7 @@ fn parse_args() -> Result<Args, Failure> {
 
 fn user_named(name: &str) -> Result<Account, Failure> {
     let user = target_user(name).or_else(|e| fail(e.to_string()))?;
-    newgate_system::account(user).or_else(|e| fail(e.to_string()))
+    newgate_system::target_account(user).or_else(|e| fail(e.to_string()))
 }
 
 /// Looks the command up with the caller's own rights: the effective uid is
@@ -233,7 +233,7 @@ fn caller() -> Result<Account, Failure> {
         Err(why) => return Err(refuse(&format!("#{uid}"), why.to_string())),
     };
     let name = user.name.clone();
-    newgate_system::account(user).map_err(|why| refuse(&name, why.to_string()))
+    newgate_system::requester(user).map_err(|why| refuse(&name, why.to_string()))
 }
 
 fn run() -> Result<u8, Failure> {
