@@ -298,6 +298,9 @@ impl Drop for Scratch {
     }
 }
 
+/// How to pick another editor; sudo drops VISUAL and EDITOR from the environment.
+const CHOOSE_AN_EDITOR: &str = "  choose the editor with VISUAL or EDITOR (through sudo: `sudo EDITOR=nano newgatectl edit` or `sudo -E`), or with `set editor` in the policy";
+
 /// `$VISUAL`, then `$EDITOR`, then `set editor`, then `vi`; words split on blanks.
 fn editor_command(policy_editor: Option<String>) -> Vec<String> {
     let chosen = ["VISUAL", "EDITOR"]
@@ -315,13 +318,21 @@ fn run_editor(editor: &[String], file: &Path, signals: &Signals) -> Result<(), F
         .args(&editor[1..])
         .arg(file)
         .spawn()
-        .map_err(|e| Failure(format!("cannot run the editor `{}`: {e}", editor.join(" "))))?;
+        .map_err(|e| {
+            Failure(format!(
+                "cannot run the editor `{}`: {e}; nothing was saved\n{CHOOSE_AN_EDITOR}",
+                editor.join(" ")
+            ))
+        })?;
     loop {
         if let Some(status) = child.try_wait().map_err(|e| Failure(e.to_string()))? {
             return if status.success() {
                 Ok(())
             } else {
-                Err(Failure(format!("the editor exited with {status}; nothing was saved")))
+                Err(Failure(format!(
+                    "the editor `{}` exited with {status}; nothing was saved\n{CHOOSE_AN_EDITOR}",
+                    editor.join(" ")
+                )))
             };
         }
         if signals.ending_within(Duration::from_millis(100)) {
@@ -421,7 +432,11 @@ pub fn edit(mut parser: lexopt::Parser) -> Result<u8, Failure> {
     let editor = editor_command(policy_editor);
     let scratch = Scratch::new(&target.name(), original.as_deref().unwrap_or(""))?;
     loop {
-        run_editor(&editor, &scratch.file, &signals)?;
+        // Nothing was changed: not a usage error, and no usage hint.
+        if let Err(Failure(why)) = run_editor(&editor, &scratch.file, &signals) {
+            eprintln!("newgatectl: {why}");
+            return Ok(1);
+        }
         let mut text = String::new();
         File::open(&scratch.file)
             .and_then(|mut f| f.read_to_string(&mut text))
