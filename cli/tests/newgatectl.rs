@@ -153,7 +153,7 @@ fn explain_permit_and_deny_with_the_deciding_rule() {
     assert!(stdout(&out).contains("policy:26: deny bob as group docker"));
     let out = explain(&["--user", "nobody-at-all", "--member-of", "", "--group", "docker"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains("none matched"));
+    assert!(stdout(&out).contains("  rule:    no rule matched; what no rule permits is denied\n"));
 }
 
 #[test]

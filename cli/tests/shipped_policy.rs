@@ -78,3 +78,16 @@ fn the_shipped_examples_are_valid_rules() {
     assert!(check.status.success(), "{stderr}");
     assert!(!stderr.contains("warning"), "{stderr}");
 }
+
+/// What the package installs under /etc points to what is on an installed
+/// system (man pages), never to a path in this repository.
+#[test]
+fn shipped_configuration_names_no_repository_path() {
+    let top = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for file in ["pam/newgate", "debian/policy", "debian/policy.d-README"] {
+        let text = std::fs::read_to_string(top.join(file)).unwrap();
+        for line in text.lines() {
+            assert!(!line.contains("docs/") && !line.contains(".md"), "{file}: {line}");
+        }
+    }
+}

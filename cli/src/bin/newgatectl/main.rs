@@ -426,7 +426,7 @@ fn print_decision(decision: &Decision, request: &Request, policy: &Policy, trace
     println!("  request: {}", describe_request(request, policy));
     match decision.rule {
         Some(rule) => println!("  rule:    {}: {}", rule.location, rule.text),
-        None => println!("  rule:    none matched; what no rule permits is denied"),
+        None => println!("  rule:    no rule matched; what no rule permits is denied"),
     }
     if decision
         .rule
