@@ -297,3 +297,46 @@ fn a_policy_the_caller_cannot_read_is_not_called_invalid() {
     assert_eq!(report["unreadable"][0], file);
     std::fs::remove_file(&path).unwrap();
 }
+
+/// `check` with look-ups warns about a `cmd` that cannot match on this
+/// machine: the program is missing, or `secure_path` finds another first.
+#[test]
+fn check_warns_about_a_cmd_that_cannot_match_here() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ctl-path-{}", std::process::id()));
+    for folder in ["local", "usr"] {
+        std::fs::create_dir_all(root.join(folder)).unwrap();
+    }
+    for program in ["local/docker", "usr/docker", "usr/psql"] {
+        std::fs::write(root.join(program), "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(root.join(program), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let r = root.display();
+    let policy = draft(
+        "paths",
+        &format!(
+            "set secure_path = {r}/local:{r}/usr\npermit root as group root cmd {r}/usr/docker\n\
+             permit root as group root cmd {r}/usr/psql\npermit root as group root cmd {r}/gone/tool\n"
+        ),
+    );
+    let out = newgatectl(&["check", policy.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!(
+            "2:31: warning: `newgate docker` runs `{r}/local/docker`, found first on `secure_path`, which this does not match"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "4:31: warning: there is no program `{r}/gone/tool` on this machine"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(":3:"), "psql is found where the rule says: {err}");
+    // Written for other machines: no look-ups, no warnings.
+    let quiet = newgatectl(&["check", "--no-lookups", policy.to_str().unwrap()]);
+    assert!(!stderr(&quiet).contains("warning"), "{}", stderr(&quiet));
+    std::fs::remove_dir_all(&root).unwrap();
+}

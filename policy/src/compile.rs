@@ -24,6 +24,11 @@ pub trait Directory {
     /// The real path of an existing folder (links and `..` resolved), as newgate
     /// sees a command's folder; `None` when it cannot be resolved.
     fn real_folder(&self, folder: &str) -> Option<String>;
+    /// Whether a program exists at this absolute path; `None` from a directory
+    /// that cannot tell, which draws no warning.
+    fn program_exists(&self, _path: &str) -> Option<bool> {
+        None
+    }
 }
 
 /// What compiling needs from outside: time zones, and for warnings the
@@ -925,8 +930,48 @@ impl<'s> Compiler<'s, '_> {
                     format!("newgate sees this program as `{real}/{file}` (`{folder}` is `{real}` here), so this never matches"),
                     Some(format!("write `{real}/{file}`")),
                 );
+                continue;
+            }
+            if directory.program_exists(&word.text) == Some(false) {
+                self.warn(
+                    word.span,
+                    format!(
+                        "there is no program `{}` on this machine, so this never matches here",
+                        word.text
+                    ),
+                    Some(format!("`command -v {file}` shows where it is, if it is installed")),
+                );
+                continue;
+            }
+            if let Some(first) = self.found_first(directory, folder, file) {
+                self.warn(
+                    word.span,
+                    format!("`newgate {file}` runs `{first}`, found first on `secure_path`, which this does not match"),
+                    Some(format!(
+                        "write `{first}`, or run the program by its full path: `newgate {}`",
+                        word.text
+                    )),
+                );
             }
         }
+    }
+
+    /// The program `file` that newgate finds on `secure_path` before the one in
+    /// `folder`, if another comes first.
+    fn found_first(&self, directory: &dyn Directory, folder: &str, file: &str) -> Option<String> {
+        let ours = directory.real_folder(folder);
+        for searched in &self.settings.secure_path {
+            let searched = searched.to_string_lossy();
+            let real = directory.real_folder(&searched);
+            if searched == folder || (real.is_some() && real == ours) {
+                return None;
+            }
+            let candidate = format!("{searched}/{file}");
+            if directory.program_exists(&candidate) == Some(true) {
+                return Some(candidate);
+            }
+        }
+        None
     }
 
     /// Warns about rules that a later rule always overrides: the later one

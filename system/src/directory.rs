@@ -39,6 +39,10 @@ impl Directory for SystemDirectory {
         std::fs::canonicalize(folder).ok().map(|p| p.display().to_string())
     }
 
+    fn program_exists(&self, path: &str) -> Option<bool> {
+        Some(std::path::Path::new(path).is_file())
+    }
+
     fn host_exists(&self, name: &str) -> bool {
         self.host.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(name))
             || (name, 0)

@@ -34,8 +34,9 @@ usage: newgatectl check [--json] [--no-lookups] [FILE]
 
 Commands:
   check     check a policy; exit 0 when valid (warnings allowed), 1 when invalid;
-            --no-lookups skips the warnings about users, groups and hosts
-            missing on this machine (for a policy written for other machines)
+            --no-lookups skips the warnings that ask this machine (users,
+            groups, hosts and cmd programs missing or found elsewhere first),
+            for a policy written for other machines
   explain   decide one request and say which rule decided; exit 0 permit, 1 deny
   list      what a user may do, one line per rule that concerns them
   fmt       lay out policy files canonically; --check: exit 1 with a diff if one is not
