@@ -4,6 +4,7 @@
 
 mod support;
 
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 
 use support::{PASSWORD, Sandbox, root_or_skip, user};
@@ -485,6 +486,102 @@ fn an_interrupted_password_prompt_leaves_nothing_behind() {
     assert!(!out.output.contains("uid="), "{}", out.output);
     let records = sandbox.root_shell("ls -A /run/newgate 2>/dev/null");
     assert!(!records.contains("ts-"), "no authentication is remembered: {records}");
+}
+
+/// The state letter of a process (`T` when stopped), from /proc/PID/stat.
+fn process_state(pid: nix::unistd::Pid) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].trim_start().chars().next()
+}
+
+#[test]
+fn only_signals_that_mean_stop_end_the_password_prompt() {
+    if !root_or_skip("signals at the prompt") {
+        return;
+    }
+    let rule = policy("permit alice as group docker\n");
+    let sandbox = Sandbox::new("prompt-signals", &rule, 0o440);
+    let args = ["-g", &user("docker"), "id"];
+    let settle = || std::thread::sleep(std::time::Duration::from_millis(300));
+    // Resizing the window (SIGWINCH to the terminal's foreground group), or
+    // SIGCONT: the prompt goes on and takes the password typed next.
+    let resized = sandbox.run_on_tty_driven(&user("alice"), &args, |mut prompt| {
+        let size = nix::libc::winsize {
+            ws_row: 40,
+            ws_col: 100,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads one winsize from the pointer, which lives through the call.
+        let r = unsafe {
+            nix::libc::ioctl(
+                std::os::fd::AsRawFd::as_raw_fd(&*prompt.master),
+                nix::libc::TIOCSWINSZ,
+                &size,
+            )
+        };
+        assert_eq!(r, 0);
+        settle();
+        prompt.type_line(PASSWORD);
+        true
+    });
+    assert_eq!(
+        resized.code,
+        Some(0),
+        "a resize does not end the prompt: {}",
+        resized.output
+    );
+    assert!(resized.output.contains("uid="), "{}", resized.output);
+    let continued = sandbox.run_on_tty_driven(&user("alice"), &args, |mut prompt| {
+        nix::sys::signal::kill(prompt.pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+        settle();
+        prompt.type_line(PASSWORD);
+        true
+    });
+    assert_eq!(
+        continued.code,
+        Some(0),
+        "SIGCONT does not end the prompt: {}",
+        continued.output
+    );
+    // ^Z suspends newgate at the prompt, as sudo does; `fg` asks again.
+    let mut stopped = false;
+    let suspended = sandbox.run_on_tty_driven(&user("alice"), &args, |mut prompt| {
+        if prompt.number == 1 {
+            prompt.master.write_all(b"half typed\x1a").unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+            while process_state(prompt.pid) != Some('T') && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            stopped = process_state(prompt.pid) == Some('T');
+            nix::sys::signal::kill(prompt.pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+        } else {
+            prompt.type_line(PASSWORD);
+        }
+        true
+    });
+    assert!(stopped, "^Z stops newgate at the prompt: {}", suspended.output);
+    assert_eq!(suspended.code, Some(0), "{}", suspended.output);
+    assert_eq!(
+        suspended.output.matches("password for").count(),
+        2,
+        "{}",
+        suspended.output
+    );
+    // A PAM module that runs a program (its SIGCHLD) before the prompt.
+    let stack = "auth optional pam_exec.so quiet /bin/true\n\
+                 @include common-auth\n@include common-account\n@include common-session-noninteractive\n";
+    let exec = Sandbox::with_pam("prompt-pam-exec", &rule, stack);
+    let out = exec.run_on_tty(&user("alice"), &args, &[PASSWORD]);
+    assert_eq!(out.code, Some(0), "pam_exec does not end the prompt: {}", out.output);
+    // SIGTERM still ends it, with the terminal restored and 128+15.
+    let ended = sandbox.run_on_tty_driven(&user("alice"), &args, |prompt| {
+        nix::sys::signal::kill(prompt.pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        settle();
+        true
+    });
+    assert_eq!(ended.code, Some(128 + 15), "{}", ended.output);
+    assert!(!ended.output.contains("uid="), "{}", ended.output);
 }
 
 #[test]

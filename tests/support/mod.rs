@@ -229,15 +229,20 @@ impl Sandbox {
     /// `policy` goes to /etc/newgate/policy (root, `mode`); the repository's
     /// pam/newgate to /etc/pam.d/newgate.
     pub fn new(name: &str, policy: &str, mode: u32) -> Sandbox {
-        Sandbox::with_log(name, policy, mode, true)
+        Sandbox::with_log(name, policy, mode, true, None)
     }
 
     /// A sandbox where /dev/log is a plain empty file: nothing listens there.
     pub fn without_log(name: &str, policy: &str) -> Sandbox {
-        Sandbox::with_log(name, policy, 0o440, false)
+        Sandbox::with_log(name, policy, 0o440, false, None)
     }
 
-    fn with_log(name: &str, policy: &str, mode: u32, listening: bool) -> Sandbox {
+    /// A sandbox whose /etc/pam.d/newgate is `pam` instead of the repository's.
+    pub fn with_pam(name: &str, policy: &str, pam: &str) -> Sandbox {
+        Sandbox::with_log(name, policy, 0o440, true, Some(pam))
+    }
+
+    fn with_log(name: &str, policy: &str, mode: u32, listening: bool, pam: Option<&str>) -> Sandbox {
         let harness = harness();
         let dir = harness.scratch.join(name);
         let _ = fs::remove_dir_all(&dir);
@@ -251,7 +256,12 @@ impl Sandbox {
         fs::write(&policy_file, policy).unwrap();
         fs::set_permissions(&policy_file, fs::Permissions::from_mode(mode)).unwrap();
         let pam_file = dir.join("upper/pam.d/newgate");
-        fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../pam/newgate"), &pam_file).unwrap();
+        match pam {
+            Some(text) => fs::write(&pam_file, text).unwrap(),
+            None => {
+                fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../pam/newgate"), &pam_file).unwrap();
+            }
+        }
         fs::set_permissions(&pam_file, fs::Permissions::from_mode(0o644)).unwrap();
         let setup = format!(
             "set -e
@@ -355,6 +365,11 @@ impl Sandbox {
         on_tty(self.command(user, args, &[("TERM", "dumb")], true), answers)
     }
 
+    /// Runs on a pseudo-terminal; `at_prompt` acts at each password prompt, see [`on_tty_driven`].
+    pub fn run_on_tty_driven(&self, user: &str, args: &[&str], at_prompt: impl FnMut(Prompt) -> bool) -> Outcome {
+        on_tty_driven(self.command(user, args, &[("TERM", "dumb")], true), at_prompt)
+    }
+
     /// Runs `sh -c SCRIPT` as `user` in one terminal session, answering prompts.
     pub fn run_script_on_tty(&self, user: &str, script: &str, answers: &[&str]) -> Outcome {
         let mut command = self.as_user(user, true);
@@ -387,7 +402,36 @@ impl Drop for Sandbox {
 
 /// Runs `command` on a pseudo-terminal of its own, typing each of `answers`
 /// at each password prompt; a prompt with no answer left ends the run.
-pub fn on_tty(mut command: Command, answers: &[&str]) -> Outcome {
+pub fn on_tty(command: Command, answers: &[&str]) -> Outcome {
+    on_tty_driven(command, |mut prompt| match answers.get(prompt.number - 1) {
+        Some(answer) => {
+            prompt.type_line(answer);
+            true
+        }
+        None => false,
+    })
+}
+
+/// A password prompt seen on the terminal, for a test to act on.
+pub struct Prompt<'a> {
+    /// 1 for the first prompt, 2 for the next one, ...
+    pub number: usize,
+    /// The process started on the terminal (newgate itself, see [`Sandbox::spawn`]).
+    pub pid: nix::unistd::Pid,
+    /// The terminal's master side: what is written here is typed.
+    pub master: &'a mut fs::File,
+}
+
+impl Prompt<'_> {
+    pub fn type_line(&mut self, line: &str) {
+        self.master.write_all(line.as_bytes()).unwrap();
+        self.master.write_all(b"\n").unwrap();
+    }
+}
+
+/// Runs `command` on a pseudo-terminal of its own; at each password prompt,
+/// `at_prompt` acts (types, signals, resizes); when it returns false the run is ended.
+pub fn on_tty_driven(mut command: Command, mut at_prompt: impl FnMut(Prompt) -> bool) -> Outcome {
     let pty = nix::pty::openpty(None, None).unwrap();
     let slave: OwnedFd = pty.slave;
     command
@@ -396,9 +440,9 @@ pub fn on_tty(mut command: Command, answers: &[&str]) -> Outcome {
         .stderr(Stdio::from(slave));
     let mut child = command.spawn().unwrap();
     drop(command);
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     let mut master = fs::File::from(pty.master);
     let mut output = Vec::new();
-    let mut answers = answers.iter();
     let mut prompts_seen = 0;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -414,14 +458,13 @@ pub fn on_tty(mut command: Command, answers: &[&str]) -> Outcome {
             let prompts = text.matches("password for").count();
             if prompts > prompts_seen {
                 prompts_seen = prompts;
-                match answers.next() {
-                    Some(answer) => {
-                        master.write_all(answer.as_bytes()).unwrap();
-                        master.write_all(b"\n").unwrap();
-                    }
-                    None => {
-                        let _ = child.kill();
-                    }
+                let prompt = Prompt {
+                    number: prompts,
+                    pid,
+                    master: &mut master,
+                };
+                if !at_prompt(prompt) {
+                    let _ = child.kill();
                 }
             }
         } else if matches!(child.try_wait(), Ok(Some(_))) || Instant::now() > deadline {

@@ -13,6 +13,7 @@ use std::os::unix::fs::MetadataExt;
 /// The signals newgate takes through a descriptor instead of letting them kill
 /// it mid-way: an interrupted authentication or a running command is then
 /// cleaned up (terminal restored, PAM session closed) before newgate exits.
+/// Which of them may end a password prompt is `tty::at_prompt`'s choice.
 pub const HANDLED: [Signal; 11] = [
     Signal::SIGINT,
     Signal::SIGQUIT,
