@@ -584,6 +584,68 @@ fn only_signals_that_mean_stop_end_the_password_prompt() {
     assert!(!ended.output.contains("uid="), "{}", ended.output);
 }
 
+/// Whether root here has CAP_SYS_RESOURCE (a container may withhold it), so
+/// that newgate can raise a hard limit the caller lowered.
+fn can_raise_hard_limits() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let effective = status.lines().find_map(|l| l.strip_prefix("CapEff:")).unwrap().trim();
+    u64::from_str_radix(effective, 16).unwrap() & (1 << 24) != 0
+}
+
+#[test]
+fn a_file_size_limit_neither_kills_newgate_nor_reaches_past_the_command() {
+    if !root_or_skip("RLIMIT_FSIZE") {
+        return;
+    }
+    let sandbox = Sandbox::new("fsize", &policy("permit persist alice as group docker\n"), 0o440);
+    // The caller's blocked and ignored signals, then the command's, and its limit.
+    let signals = "grep -E \"^Sig(Blk|Ign)\" /proc/self/status";
+    let script = format!(
+        "{signals}; /usr/bin/prlimit --fsize=0 -- {} -g {} /bin/sh -c 'ulimit -f; exec {signals}'",
+        sandbox.harness().newgate.display(),
+        user("docker")
+    );
+    let out = sandbox.run_script_on_tty(&user("alice"), &script, &[PASSWORD]);
+    assert_eq!(out.code, Some(0), "{}", out.output);
+    let lines: Vec<&str> = out.output.lines().map(str::trim).collect();
+    let masks: Vec<&str> = lines.iter().copied().filter(|l| l.starts_with("Sig")).collect();
+    assert_eq!(masks.len(), 4, "{}", out.output);
+    assert_eq!(
+        masks[..2],
+        masks[2..],
+        "the command gets the caller's signal mask and dispositions: {}",
+        out.output
+    );
+    let ignored = u64::from_str_radix(masks[3].trim_start_matches("SigIgn:").trim(), 16).unwrap();
+    assert_eq!(ignored & (1 << (25 - 1)), 0, "SIGXFSZ is not ignored: {}", out.output);
+    assert!(
+        lines.contains(&"0"),
+        "the command runs with the caller's limit: {}",
+        out.output
+    );
+    let records = sandbox.root_shell("ls -A /run/newgate");
+    assert!(!records.contains(".ts-"), "no temporary file is left: {records}");
+    // Where newgate cannot raise the hard limit the caller lowered, the write
+    // fails with EFBIG and costs only a prompt next time.
+    assert_eq!(
+        records.contains("ts-"),
+        can_raise_hard_limits(),
+        "the persist record is written where the limit can be raised: {records}"
+    );
+    // A soft limit alone newgate raises anywhere: the record is written.
+    let soft = script.replace("--fsize=0 ", "--fsize=0:unlimited ");
+    let out = sandbox.run_script_on_tty(&user("alice"), &soft, &[PASSWORD]);
+    assert_eq!(out.code, Some(0), "{}", out.output);
+    let records = sandbox.root_shell("ls -A /run/newgate");
+    assert!(records.contains("ts-") && !records.contains(".ts-"), "{records}");
+    let marker = sandbox.cwd().display().to_string();
+    let lines = sandbox.harness().wait_for_log(&marker, 1);
+    assert!(
+        lines.iter().any(|l| l.contains("COMMAND=/usr/bin/sh -c")),
+        "the run is logged: {lines:?}"
+    );
+}
+
 #[test]
 fn audit_required_refuses_to_run_without_a_log() {
     if !root_or_skip("audit = required") {

@@ -308,8 +308,20 @@ impl Sandbox {
     /// `newgate ARGS` run by `user` with its groups, inside the sandbox, in a
     /// session of its own: on the given terminal, or with none at all.
     fn command(&self, user: &str, args: &[&str], env: &[(&str, &str)], on_tty: bool) -> Command {
+        self.command_under(user, &[], args, env, on_tty)
+    }
+
+    /// As [`Sandbox::command`], with newgate started by `wrapper` (`prlimit --stack=...`, say).
+    fn command_under(
+        &self,
+        user: &str,
+        wrapper: &[&str],
+        args: &[&str],
+        env: &[(&str, &str)],
+        on_tty: bool,
+    ) -> Command {
         let mut command = self.as_user(user, on_tty);
-        command.arg(&self.harness.newgate).args(args);
+        command.args(wrapper).arg(&self.harness.newgate).args(args);
         command
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
@@ -347,17 +359,12 @@ impl Sandbox {
 
     /// Runs without a terminal (stdin closed).
     pub fn run(&self, user: &str, args: &[&str], env: &[(&str, &str)]) -> Outcome {
-        let out = self
-            .command(user, args, env, false)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
-        output.push_str(&String::from_utf8_lossy(&out.stderr));
-        Outcome {
-            code: out.status.code(),
-            output,
-        }
+        outcome(
+            self.command(user, args, env, false)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap(),
+        )
     }
 
     /// Runs on a pseudo-terminal, typing each of `answers` at each password prompt.
@@ -397,6 +404,16 @@ impl Drop for Sandbox {
         let _ = self.holder.kill();
         let _ = self.holder.wait();
         let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// What a run without a terminal printed (stdout, then stderr) and how it ended.
+fn outcome(out: std::process::Output) -> Outcome {
+    let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
+    output.push_str(&String::from_utf8_lossy(&out.stderr));
+    Outcome {
+        code: out.status.code(),
+        output,
     }
 }
 

@@ -67,7 +67,8 @@ fn fail<T>(message: impl Into<String>) -> Result<T, Failure> {
 }
 
 fn main() -> ExitCode {
-    match run() {
+    let caller_limits = harden::own_limits();
+    match run(caller_limits) {
         Ok(code) => ExitCode::from(code),
         Err(Failure { code, message }) => {
             if !message.is_empty() {
@@ -239,10 +240,10 @@ fn log_refusal(format: newgate_policy::LogFormat, event: &Event) {
     }
 }
 
-fn run() -> Result<u8, Failure> {
+fn run(caller_limits: harden::CallerLimits) -> Result<u8, Failure> {
     let args = parse_args()?;
     harden::self_check().or_else(fail)?;
-    let signals = harden::harden().or_else(fail)?;
+    let (signals, inherited) = harden::harden(caller_limits).or_else(fail)?;
 
     let caller = match User::from_uid(nix::unistd::getuid()) {
         Ok(Some(user)) => account(user)?,
@@ -492,7 +493,7 @@ fn run() -> Result<u8, Failure> {
         close(&mut pam);
         return Err(failure);
     }
-    let outcome = execute(&program, &command_args, &environment, credentials, &signals);
+    let outcome = execute(&program, &command_args, &environment, credentials, &signals, &inherited);
     close(&mut pam);
     outcome
 }
@@ -611,13 +612,14 @@ fn execute(
     environment: &[(String, String)],
     creds: Credentials,
     signals: &SignalFd,
+    inherited: &harden::Inherited,
 ) -> Result<u8, Failure> {
     let mut command = Command::new(program);
     command
         .args(args)
         .env_clear()
         .envs(environment.iter().map(|(n, v)| (n, v)));
-    sys::switch_before_exec(&mut command, creds);
+    sys::switch_before_exec(&mut command, creds, inherited);
     let child = command
         .spawn()
         .or_else(|e| fail(format!("cannot run {}: {e}", program.display())))?;
