@@ -647,6 +647,43 @@ fn a_file_size_limit_neither_kills_newgate_nor_reaches_past_the_command() {
 }
 
 #[test]
+fn a_small_stack_or_few_descriptors_are_the_commands_not_newgates() {
+    if !root_or_skip("RLIMIT_STACK") {
+        return;
+    }
+    // `set` first: at 16 KiB of stack, newgate said "unknown statement `set`".
+    let sandbox = Sandbox::new(
+        "stack",
+        &policy("set passwd_tries = 3\npermit nopass alice as group docker\n"),
+        0o440,
+    );
+    let show = ["-g", &user("docker"), "/bin/sh", "-c", "ulimit -s; ulimit -n"];
+    // A soft limit newgate raises for itself; the command gets it back.
+    let soft = sandbox.run_under(
+        &user("alice"),
+        &["/usr/bin/prlimit", "--stack=16384:unlimited", "--nofile=16", "--"],
+        &show,
+    );
+    assert_eq!(soft.code, Some(0), "{}", soft.output);
+    assert_eq!(soft.output, "16\n16\n", "the command runs with the caller's limits");
+    // A hard limit too: raised where newgate has CAP_SYS_RESOURCE (it has on
+    // a plain system); in a container without it, refused as what it is.
+    let hard = sandbox.run_under(&user("alice"), &["/usr/bin/prlimit", "--stack=16384", "--"], &show);
+    if can_raise_hard_limits() {
+        assert_eq!(hard.code, Some(0), "{}", hard.output);
+        assert_eq!(hard.output, "16\n", "{}", hard.output);
+    } else {
+        assert_eq!(hard.code, Some(1), "{}", hard.output);
+        assert!(
+            hard.output
+                .contains("the stack size limit (16 KiB) is too small for newgate"),
+            "{}",
+            hard.output
+        );
+    }
+}
+
+#[test]
 fn audit_required_refuses_to_run_without_a_log() {
     if !root_or_skip("audit = required") {
         return;

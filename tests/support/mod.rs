@@ -367,6 +367,16 @@ impl Sandbox {
         )
     }
 
+    /// Runs without a terminal, newgate started by `wrapper` (a program and its arguments).
+    pub fn run_under(&self, user: &str, wrapper: &[&str], args: &[&str]) -> Outcome {
+        outcome(
+            self.command_under(user, wrapper, args, &[], false)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap(),
+        )
+    }
+
     /// Runs on a pseudo-terminal, typing each of `answers` at each password prompt.
     pub fn run_on_tty(&self, user: &str, args: &[&str], answers: &[&str]) -> Outcome {
         on_tty(self.command(user, args, &[("TERM", "dumb")], true), answers)

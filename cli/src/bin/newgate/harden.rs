@@ -126,9 +126,12 @@ fn at_least(resource: Resource, wanted: rlim_t) {
 /// raises its own (`own_limits`); `None` for one that cannot be read.
 pub type CallerLimits = Vec<Option<(Resource, rlim_t, rlim_t)>>;
 
-/// Reads the caller's limits, then gives newgate the ones it needs: the
-/// very first thing newgate does.
-pub fn own_limits() -> CallerLimits {
+/// Reads the caller's limits, then gives newgate the ones it needs. The very
+/// first thing newgate does, so that a small stack limit cannot make it
+/// fail later in a way that looks like something else (a policy error):
+/// `Err` says so when the stack limit cannot be raised far enough (a hard
+/// limit below it, and no CAP_SYS_RESOURCE to raise that, in a container).
+pub fn own_limits() -> Result<CallerLimits, String> {
     let limits = LIMITS
         .iter()
         .map(|&resource| getrlimit(resource).ok().map(|(soft, hard)| (resource, soft, hard)))
@@ -136,7 +139,16 @@ pub fn own_limits() -> CallerLimits {
     for (resource, wanted) in OWN_LIMITS {
         at_least(resource, wanted);
     }
-    limits
+    match getrlimit(Resource::RLIMIT_STACK) {
+        Ok((soft, _)) if soft >= STACK => Ok(limits),
+        Ok((soft, _)) => Err(format!(
+            "the stack size limit ({} KiB) is too small for newgate, which needs {} KiB and cannot raise it here; \
+             raise it (ulimit -s) and try again",
+            soft / 1024,
+            STACK / 1024
+        )),
+        Err(e) => Err(format!("cannot read the stack size limit: {e}")),
+    }
 }
 
 /// Makes the process safe to work in; returns the descriptor the handled

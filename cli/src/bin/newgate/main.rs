@@ -67,7 +67,13 @@ fn fail<T>(message: impl Into<String>) -> Result<T, Failure> {
 }
 
 fn main() -> ExitCode {
-    let caller_limits = harden::own_limits();
+    let caller_limits = match harden::own_limits() {
+        Ok(limits) => limits,
+        Err(why) => {
+            eprintln!("newgate: {why}");
+            return ExitCode::from(FAILURE);
+        }
+    };
     match run(caller_limits) {
         Ok(code) => ExitCode::from(code),
         Err(Failure { code, message }) => {
