@@ -684,6 +684,59 @@ fn a_small_stack_or_few_descriptors_are_the_commands_not_newgates() {
 }
 
 #[test]
+fn long_command_lines_run_and_a_failed_exec_is_logged() {
+    if !root_or_skip("long command lines") {
+        return;
+    }
+    let huge = "v".repeat(140_000);
+    let sandbox = Sandbox::new(
+        "long-args",
+        &policy(&format!(
+            "permit nopass alice as group docker\npermit nopass keepenv alice as group www\n\
+             permit nopass setenv {{ HUGE={huge} }} alice as group audit\n"
+        )),
+        0o440,
+    );
+    // Two arguments of 70 KB: each below the kernel's 128 KiB per string, the
+    // whole line above it.
+    let (a, b) = ("a".repeat(70_000), "b".repeat(70_000));
+    let show = "echo ${#1} ${#2} ${#NEWGATE_COMMAND}; env | grep -cE '^NEWGATE_(ARGS|GROUP|TARGET_USER)=' || true";
+    for group in ["docker", "www"] {
+        let out = sandbox.run(
+            &user("alice"),
+            &["-g", &user(group), "/bin/sh", "-c", show, "sh", &a, &b],
+            &[],
+        );
+        assert_eq!(out.code, Some(0), "{group}: {:.300}", out.output);
+        assert_eq!(
+            out.output, "70000 70000 4096\n0\n",
+            "{group}: the arguments whole, NEWGATE_COMMAND capped, no hand-off variable"
+        );
+    }
+    // An environment the kernel refuses (one value over 128 KiB): the failure
+    // is said, and logged after the permit line.
+    let out = sandbox.run(&user("alice"), &["-g", &user("audit"), "/bin/true"], &[]);
+    assert_eq!(out.code, Some(126), "{}", out.output);
+    assert!(
+        out.output.contains("cannot run /usr/bin/true: Argument list too long")
+            && out.output.contains("at most 128 KiB each"),
+        "{}",
+        out.output
+    );
+    let marker = sandbox.cwd().display().to_string();
+    let lines = sandbox.harness().wait_for_log(&marker, 4);
+    assert!(
+        lines.iter().any(|l| l.starts_with("<81>")
+            && l.contains(&format!(
+                "{} : cannot run the command: Argument list too long",
+                user("alice")
+            ))
+            && l.contains("COMMAND=/usr/bin/true")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
 fn audit_required_refuses_to_run_without_a_log() {
     if !root_or_skip("audit = required") {
         return;

@@ -473,9 +473,15 @@ fn run(caller_limits: harden::CallerLimits) -> Result<u8, Failure> {
         return fail(format!("cannot open a session: {why}"));
     }
 
+    // The hand-off variables were for pam_newgate, in this process; a module
+    // that copies the PAM environment must not carry them to the command.
     let caller_env: Vec<(String, String)> = std::env::vars_os()
         .filter_map(|(n, v)| Some((n.into_string().ok()?, v.into_string().ok()?)))
-        .chain(pam.environment())
+        .chain(
+            pam.environment()
+                .into_iter()
+                .filter(|(name, _)| !handoff::NAMES.contains(&name.as_str())),
+        )
         .collect();
     let environment = command_environment(&EnvironmentInput {
         caller_env: &caller_env,
@@ -501,7 +507,38 @@ fn run(caller_limits: harden::CallerLimits) -> Result<u8, Failure> {
     }
     let outcome = execute(&program, &command_args, &environment, credentials, &signals, &inherited);
     close(&mut pam);
-    outcome
+    match outcome {
+        Ok(code) => Ok(code),
+        Err(Ended::NotStarted(why)) => {
+            // The permit line is already written: the failure follows it.
+            event.problem = Some(format!("cannot run the command: {why}"));
+            log(&event)?;
+            Err(Failure {
+                code: NOT_EXECUTABLE,
+                message: format!("cannot run {}: {why}", program.display()),
+            })
+        }
+        Err(Ended::Lost) => fail("lost track of the command"),
+    }
+}
+
+/// How running the command went wrong.
+enum Ended {
+    /// fork or exec failed, or the switch of credentials in the child: the command never ran.
+    NotStarted(String),
+    /// The command ran, but waiting for it failed.
+    Lost,
+}
+
+/// Why the command could not be started, for the caller and the log.
+fn not_started(error: &std::io::Error) -> String {
+    match error.raw_os_error() {
+        Some(libc::E2BIG) => format!(
+            "{error}: the arguments and environment are too long for the system \
+             (at most 128 KiB each, and altogether a quarter of the stack size limit)"
+        ),
+        _ => error.to_string(),
+    }
 }
 
 fn describe_target(args: &Args, runs_as: &Identity) -> String {
@@ -619,16 +656,14 @@ fn execute(
     creds: Credentials,
     signals: &SignalFd,
     inherited: &harden::Inherited,
-) -> Result<u8, Failure> {
+) -> Result<u8, Ended> {
     let mut command = Command::new(program);
     command
         .args(args)
         .env_clear()
         .envs(environment.iter().map(|(n, v)| (n, v)));
     sys::switch_before_exec(&mut command, creds, inherited);
-    let child = command
-        .spawn()
-        .or_else(|e| fail(format!("cannot run {}: {e}", program.display())))?;
+    let child = command.spawn().map_err(|e| Ended::NotStarted(not_started(&e)))?;
     let pid = Pid::from_raw(child.id() as i32);
     loop {
         match waitpid(pid, Some(WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED)) {
@@ -642,7 +677,7 @@ fn execute(
                 continue;
             }
             Ok(_) => {}
-            Err(nix::errno::Errno::ECHILD) => return fail("lost track of the command"),
+            Err(nix::errno::Errno::ECHILD) => return Err(Ended::Lost),
             Err(_) => {}
         }
         let mut fds = [nix::poll::PollFd::new(
