@@ -737,6 +737,55 @@ fn long_command_lines_run_and_a_failed_exec_is_logged() {
 }
 
 #[test]
+fn refusals_before_and_after_the_decision_are_logged() {
+    if !root_or_skip("audit of refusals") {
+        return;
+    }
+    let rule = policy("permit nopass alice as group docker\n");
+    let sandbox = Sandbox::new("audit-refusals", &rule, 0o440);
+    let alice = user("alice");
+    let marker = sandbox.cwd().display().to_string();
+    // Options that cannot go together.
+    for combined in ["-kl", "-lk"] {
+        let out = sandbox.run(&alice, &[combined], &[]);
+        assert_eq!(out.code, Some(1), "{}", out.output);
+        assert!(out.output.contains("-l and -k stand alone"), "{}", out.output);
+    }
+    // An argument that is not UTF-8: refused, and logged byte for byte.
+    let bytes: std::ffi::OsString = std::os::unix::ffi::OsStringExt::from_vec(vec![b'x', 0xff]);
+    let docker = user("docker");
+    let out = sandbox.run_bytes(&alice, &["-g".as_ref(), docker.as_ref(), "echo".as_ref(), &bytes]);
+    assert_eq!(out.code, Some(1), "{}", out.output);
+    assert!(out.output.contains("arguments must be UTF-8 text"), "{}", out.output);
+    let lines = sandbox.harness().wait_for_log(&marker, 3);
+    for (problem, command) in [
+        ("-l and -k stand alone", "-kl".to_string()),
+        ("-l and -k stand alone", "-lk".to_string()),
+        ("arguments must be UTF-8 text", format!("-g {docker} echo x\\377")),
+    ] {
+        let expected =
+            format!("{alice} : usage error: {problem} ; TTY=unknown ; PWD={marker} ; USER= ; COMMAND={command}");
+        assert!(
+            lines.iter().any(|l| l.starts_with("<81>") && l.ends_with(&expected)),
+            "{expected}\n{lines:#?}"
+        );
+    }
+    // PAM that cannot start, after the policy permitted: logged too.
+    let broken = Sandbox::with_pam("audit-no-pam", &rule, "@include ngt-no-such-stack\n");
+    let out = broken.run(&alice, &["-g", &docker, "echo", "a b", ""], &[]);
+    assert_eq!(out.code, Some(1), "{}", out.output);
+    assert!(out.output.contains("cannot start PAM"), "{}", out.output);
+    let marker = broken.cwd().display().to_string();
+    let lines = broken.harness().wait_for_log(&marker, 1);
+    assert!(
+        lines.iter().any(|l| l.starts_with("<81>")
+            && l.contains(&format!("{alice} : cannot start PAM: "))
+            && l.ends_with("COMMAND=/usr/bin/echo 'a b' ''")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
 fn audit_required_refuses_to_run_without_a_log() {
     if !root_or_skip("audit = required") {
         return;
@@ -790,7 +839,7 @@ fn json_audit_lines_and_nolog() {
         .find(|l| l.contains("\"event\":\"accept\""))
         .expect("accept");
     assert!(accept.starts_with("<85>"), "{accept}");
-    assert!(accept.contains(r#""command":"/usr/bin/echo a\"b""#), "{accept}");
+    assert!(accept.contains(r#""command":"/usr/bin/echo 'a\"b'""#), "{accept}");
     assert!(accept.contains(r#""rule":"/etc/newgate/policy:2""#), "{accept}");
     let reject = lines
         .iter()

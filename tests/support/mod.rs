@@ -367,6 +367,13 @@ impl Sandbox {
         )
     }
 
+    /// Runs without a terminal, with arguments that need not be UTF-8.
+    pub fn run_bytes(&self, user: &str, args: &[&std::ffi::OsStr]) -> Outcome {
+        let mut command = self.command(user, &[], &[], false);
+        command.args(args).stdin(Stdio::null());
+        outcome(command.output().unwrap())
+    }
+
     /// Runs without a terminal, newgate started by `wrapper` (a program and its arguments).
     pub fn run_under(&self, user: &str, wrapper: &[&str], args: &[&str]) -> Outcome {
         outcome(
