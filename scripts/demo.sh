@@ -23,12 +23,13 @@ explain_tour() {
     local ctl=target/debug/newgatectl policy=examples/policy
     # Users and groups are hypothetical here: --member-of gives their groups;
     # --host and --at fix the machine and the moment that `on` and `when` see.
-    local where=(--policy "$policy" --host web-1 --at 2026-11-30T10:00)
+    local where=(--policy "$policy" --host web-1)
+    local morning=(--at 2026-11-30T10:00) evening=(--at 2026-11-30T19:00)
     show "$ctl" check --no-lookups "$policy"
-    show "$ctl" explain "${where[@]}" --user alice --member-of alice,devs --group docker --trace -- /usr/bin/docker ps
-    show "$ctl" explain "${where[@]}" --user bob --member-of bob,wheel --group docker
-    show "$ctl" explain "${where[@]}" --user dave --member-of dave --group audit
-    show "$ctl" explain "${where[@]}" --at 2026-11-30T19:00 --user dave --member-of dave --group audit
+    show "$ctl" explain "${where[@]}" "${morning[@]}" --user alice --member-of alice,devs --group docker --trace -- /usr/bin/docker ps
+    show "$ctl" explain "${where[@]}" "${morning[@]}" --user bob --member-of bob,wheel --group docker
+    show "$ctl" explain "${where[@]}" "${morning[@]}" --user dave --member-of dave --group audit
+    show "$ctl" explain "${where[@]}" "${evening[@]}" --user dave --member-of dave --group audit
     show "$ctl" list --policy "$policy" --user bob --member-of bob,ops,interns
 }
 

@@ -2,22 +2,14 @@
 //! repository's PAM service with pam_unix and a real password, a syslog
 //! socket at /dev/log; each test in a private mount namespace.
 
+// Each suite uses part of the shared harness.
+#[allow(dead_code)]
 mod support;
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 
-use support::{PASSWORD, Sandbox, root_or_skip, user};
-
-fn policy(text: &str) -> String {
-    // Test names are short in the policy; on the system they carry the prefix.
-    text.replace("alice", &user("alice"))
-        .replace("bob", &user("bob"))
-        .replace("carol", &user("carol"))
-        .replace("docker", &user("docker"))
-        .replace("audit", &user("audit"))
-        .replace("www", &user("www"))
-}
+use support::{PASSWORD, Sandbox, can_raise_hard_limits, policy, root_or_skip, user};
 
 fn id_line(output: &str) -> &str {
     output
@@ -582,14 +574,6 @@ fn only_signals_that_mean_stop_end_the_password_prompt() {
     });
     assert_eq!(ended.code, Some(128 + 15), "{}", ended.output);
     assert!(!ended.output.contains("uid="), "{}", ended.output);
-}
-
-/// Whether root here has CAP_SYS_RESOURCE (a container may withhold it), so
-/// that newgate can raise a hard limit the caller lowered.
-fn can_raise_hard_limits() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let effective = status.lines().find_map(|l| l.strip_prefix("CapEff:")).unwrap().trim();
-    u64::from_str_radix(effective, 16).unwrap() & (1 << 24) != 0
 }
 
 #[test]

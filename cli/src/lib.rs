@@ -1,9 +1,9 @@
-//! What the `newgate` and `newgatectl` programs share: the system's user and
-//! group database, command resolution and JSON output. Policy semantics live
-//! in `newgate-policy`; this crate only asks it.
+//! What the `newgate` and `newgatectl` programs share: command resolution and
+//! JSON output. The system side (users, groups, host, clock) is in
+//! `newgate-system`, and policy semantics in `newgate-policy`; this crate only
+//! asks them.
 
 #![forbid(unsafe_code)]
 
 pub mod json;
-pub mod nss;
 pub mod resolve;

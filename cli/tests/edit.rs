@@ -147,6 +147,35 @@ fn an_invalid_change_can_be_abandoned() {
     }
 }
 
+/// An editor that fails (vi with no terminal, a typo in EDITOR) is not a usage
+/// error: exit 1, nothing saved, and how to choose another editor.
+#[test]
+fn a_failing_or_missing_editor_saves_nothing_and_says_how_to_choose_one() {
+    let bench = Bench::new("editor-fails");
+    for (editor, said) in [
+        (
+            Path::new("/bin/false"),
+            "the editor `/bin/false` exited with exit status: 1; nothing was saved",
+        ),
+        (
+            Path::new("/nonexistent/editor"),
+            "cannot run the editor `/nonexistent/editor`",
+        ),
+    ] {
+        let out = bench.edit(editor, "");
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(said), "{err}");
+        assert!(
+            err.contains("VISUAL or EDITOR") && err.contains("sudo EDITOR="),
+            "{err}"
+        );
+        assert!(!err.contains("--help"), "{err}");
+        assert_eq!(bench.policy_text(), OLD);
+        bench.assert_clean();
+    }
+}
+
 #[test]
 fn no_change_saves_nothing() {
     let bench = Bench::new("unchanged");

@@ -216,3 +216,23 @@ fn usage_errors_exit_2() {
     let help = newgatectl(&["--help"]);
     assert!(stdout(&help).contains("newgatectl fmt [--check] [FILE...]"));
 }
+
+/// A CI gate `newgatectl fmt --check` must not fail on the files we ship.
+#[test]
+fn every_shipped_policy_file_is_in_the_canonical_layout() {
+    let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = vec![top.join("debian/policy"), top.join("examples/policy")];
+    for entry in fs::read_dir(top.join("examples/policy.d")).unwrap() {
+        files.push(entry.unwrap().path());
+    }
+    for file in files {
+        let out = newgatectl(&["fmt", "--check", file.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{} is not canonical:\n{}{}",
+            file.display(),
+            stdout(&out),
+            stderr(&out)
+        );
+    }
+}

@@ -150,10 +150,10 @@ fn explain_permit_and_deny_with_the_deciding_rule() {
     );
     let out = explain(&["--user", "bob", "--member-of", "bob", "--group", "docker"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains("policy:26: deny   bob as group docker"));
+    assert!(stdout(&out).contains("policy:26: deny bob as group docker"));
     let out = explain(&["--user", "nobody-at-all", "--member-of", "", "--group", "docker"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains("none matched"));
+    assert!(stdout(&out).contains("  rule:    no rule matched; what no rule permits is denied\n"));
 }
 
 #[test]
@@ -250,4 +250,50 @@ fn list_speaks_plainly() {
     assert!(!text.contains("postgres"), "rules for others are not listed: {text}");
     let out = newgatectl(&["list", "--policy", EXAMPLE, "--user", "zed", "--member-of", ""]);
     assert!(stdout(&out).contains("zed may not switch to anything"));
+}
+
+/// A policy the caller may not read is unknown to them, not invalid: exit 4
+/// and "cannot read", never "the policy grants nothing".
+#[test]
+fn a_policy_the_caller_cannot_read_is_not_called_invalid() {
+    use std::os::unix::fs::PermissionsExt;
+    let path = draft("unreadable", "permit alice as group docker\n");
+    let as_root = nix::unistd::geteuid().is_root();
+    std::fs::set_permissions(
+        &path,
+        std::fs::Permissions::from_mode(if as_root { 0o400 } else { 0o000 }),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut command = if as_root {
+            // root reads any file: ask as nobody, as an administrator without sudo would.
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+                .arg(env!("CARGO_BIN_EXE_newgatectl"));
+            c
+        } else {
+            Command::new(env!("CARGO_BIN_EXE_newgatectl"))
+        };
+        command.args(args).output().expect("newgatectl runs")
+    };
+    let file = path.to_str().unwrap();
+    for args in [
+        &["check", file][..],
+        &["explain", "--policy", file, "--user", "root", "--member-of", "root"][..],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(4), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("cannot read {file}: permission denied")),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!stderr(&out).contains("grants nothing") && !stderr(&out).contains("invalid"));
+    }
+    let json = run(&["check", "--json", file]);
+    assert_eq!(json.status.code(), Some(4));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(report["valid"], serde_json::Value::Null);
+    assert_eq!(report["unreadable"][0], file);
+    std::fs::remove_file(&path).unwrap();
 }

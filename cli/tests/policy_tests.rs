@@ -76,7 +76,7 @@ fn a_failure_shows_the_request_the_verdict_and_the_deciding_rule() {
     let text = stdout(&out);
     assert!(text.starts_with(&expected), "{text}");
     assert!(
-        text.contains("  got:     deny\n  rule:    ../examples/policy:26: deny   bob as group docker\n"),
+        text.contains("  got:     deny\n  rule:    ../examples/policy:26: deny bob as group docker\n"),
         "{text}"
     );
     assert!(
@@ -97,7 +97,7 @@ fn a_failure_shows_the_request_the_verdict_and_the_deciding_rule() {
              \x20 request: zed (groups zed) as group docker, no command, on localhost, through newgate, \
              at Tue 2026-12-01 10:00 Europe/Berlin\n\
              \x20 got:     deny\n\
-             \x20 rule:    no rule matched\n"
+             \x20 rule:    no rule matched; what no rule permits is denied\n"
         )),
         "{text}"
     );
@@ -120,7 +120,7 @@ fn verbose_also_shows_each_passing_expectation() {
             format!("ok   {name}:1: permit alice as group wheel"),
             "  rule:    ../examples/policy:21: permit ADMINS as group *".to_string(),
             format!("ok   {name}:2: deny frank as group adm"),
-            "  rule:    no rule matched".to_string(),
+            "  rule:    no rule matched; what no rule permits is denied".to_string(),
         ]
     );
     assert!(stdout(&out).contains(&format!("FAIL {name}:3: deny alice as group wheel\n")));

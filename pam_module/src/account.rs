@@ -10,7 +10,6 @@ use pam_sys::PamReturnCode;
 
 use crate::options::Options;
 use crate::pam::{Handle, Item, Level};
-use crate::system;
 
 /// The service of the `newgate` command, whose request comes in the PAM environment.
 pub const NEWGATE_SERVICE: &str = "newgate";
@@ -164,11 +163,40 @@ fn newgate_request(
     })
 }
 
+/// The user of the calling process's real uid (`use_uid`).
+fn real_user() -> Result<String, String> {
+    let uid = nix::unistd::getuid();
+    match newgate_system::user_by_uid(uid) {
+        Ok(Some(user)) => Ok(user.name),
+        Ok(None) => Err(format!("the real uid {uid} has no user name")),
+        Err(why) => Err(why.to_string()),
+    }
+}
+
+/// The targets must be named by their accounts' one names (see
+/// `newgate_system::target_user`); anything else is refused.
+fn check_target_names(switch: &Switch) -> Result<(), (Level, String)> {
+    let refused = |why: newgate_system::TargetError| {
+        let level = match why {
+            newgate_system::TargetError::Lookup(_) => Level::Error,
+            _ => Level::Notice,
+        };
+        (level, why.to_string())
+    };
+    if let Some(name) = &switch.target_user {
+        newgate_system::target_user(name).map_err(refused)?;
+    }
+    if let Some(name) = &switch.target_group {
+        newgate_system::target_group(name).map_err(refused)?;
+    }
+    Ok(())
+}
+
 /// Decides the account stage: permit → success, deny → permission denied,
 /// no switch → ignore. Every failure denies, and every denial is logged.
 pub fn acct_mgmt(pam: &dyn Handle, options: &Options) -> PamReturnCode {
     let asked = if options.use_uid {
-        system::real_user().and_then(|name| read_request(pam, Some(name)))
+        real_user().and_then(|name| read_request(pam, Some(name)))
     } else {
         read_request(pam, None)
     };
@@ -222,13 +250,13 @@ struct Decided {
 
 /// Asks the policy; an error (how bad, and why) when it cannot be asked.
 fn decide(pam: &dyn Handle, options: &Options, switch: &Switch) -> Result<Decided, (Level, String)> {
-    let groups = system::groups_of(&switch.user)
-        .map_err(|why| (Level::Error, why))?
-        .ok_or_else(|| (Level::Notice, format!("unknown user {}", switch.user)))?;
-    system::check_target_names(switch.target_user.as_deref(), switch.target_group.as_deref())
-        .map_err(|why| (Level::Notice, why))?;
-    let host = system::host_name().map_err(|why| (Level::Error, why))?;
-    let time = system::now().map_err(|why| (Level::Error, why))?;
+    let groups = newgate_system::groups_of(&switch.user)
+        .map_err(|why| (Level::Error, why.to_string()))?
+        .ok_or_else(|| (Level::Notice, format!("unknown user {}", switch.user)))?
+        .names;
+    check_target_names(switch)?;
+    let host = newgate_system::host_name().map_err(|why| (Level::Error, why.to_string()))?;
+    let time = newgate_system::now().map_err(|why| (Level::Error, why.to_string()))?;
     if options.debug {
         pam.log(
             Level::Debug,
@@ -240,8 +268,8 @@ fn decide(pam: &dyn Handle, options: &Options, switch: &Switch) -> Result<Decide
             ),
         );
     }
-    let policy =
-        system::load_policy(&options.policy).map_err(|why| (Level::Error, format!("policy refused: {why}")))?;
+    let policy = newgate_system::load_enforcing(&options.policy)
+        .map_err(|why| (Level::Error, format!("policy refused: {why}")))?;
     let decision = policy.decide(&Request {
         user: &switch.user,
         groups: &groups,

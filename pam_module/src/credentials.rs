@@ -9,7 +9,6 @@ use pam_sys::{PamFlag, PamReturnCode};
 
 use crate::options::Options;
 use crate::pam::{Handle, Item, Level};
-use crate::system;
 
 /// The flags that ask for credentials to be set: establish and reinitialize.
 const SETTING: i32 = PamFlag::ESTABLISH_CRED as i32 | PamFlag::REINITIALIZE_CRED as i32;
@@ -39,12 +38,13 @@ fn grant(pam: &dyn Handle, options: &Options) -> Result<PamReturnCode, String> {
     let service = pam
         .item(Item::Service)?
         .ok_or("no groups granted: PAM_SERVICE is not set")?;
-    let groups = system::groups_of(&user)
+    let groups = newgate_system::groups_of(&user)
         .map_err(|why| format!("{user}: no groups granted: {why}"))?
-        .ok_or_else(|| format!("{user}: no groups granted: unknown user {user}"))?;
-    let host = system::host_name().map_err(|why| format!("{user}: no groups granted: {why}"))?;
-    let time = system::now().map_err(|why| format!("{user}: no groups granted: {why}"))?;
-    let policy = system::load_policy(&options.policy)
+        .ok_or_else(|| format!("{user}: no groups granted: unknown user {user}"))?
+        .names;
+    let host = newgate_system::host_name().map_err(|why| format!("{user}: no groups granted: {why}"))?;
+    let time = newgate_system::now().map_err(|why| format!("{user}: no groups granted: {why}"))?;
+    let policy = newgate_system::load_enforcing(&options.policy)
         .map_err(|why| format!("{user}: no groups granted (policy refused: {why})"))?;
     let granted = policy.grants(&Login {
         user: &user,
@@ -62,8 +62,8 @@ fn grant(pam: &dyn Handle, options: &Options) -> Result<PamReturnCode, String> {
     let mut adding: Vec<(Gid, String)> = Vec::new();
     for grant in &granted {
         let line = format!("group {} ({})", grant.group, grant.rule.location);
-        match system::group_id(&grant.group) {
-            Ok(Some(gid)) => adding.push((gid, line)),
+        match newgate_system::group_by_name(&grant.group) {
+            Ok(Some(group)) => adding.push((group.gid, line)),
             Ok(None) => pam.log(Level::Error, &format!("{user}: {line} does not exist: skipped")),
             Err(why) => pam.log(Level::Error, &format!("{user}: {line}: {why}: skipped")),
         }

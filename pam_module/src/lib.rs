@@ -24,4 +24,3 @@ mod guard;
 mod options;
 mod pam;
 mod session;
-mod system;

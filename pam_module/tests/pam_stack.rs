@@ -67,6 +67,7 @@ fn main() -> ExitCode {
         case!(su_denies_what_the_policy_does_not_permit),
         case!(su_to_a_second_name_of_an_account_is_denied),
         case!(group_membership_comes_from_nss),
+        case!(a_group_larger_than_a_megabyte_still_denies),
         case!(host_conditions_see_this_machines_name),
         case!(use_uid_takes_the_caller_from_the_real_uid),
         case!(a_plain_login_or_staying_yourself_is_ignored),
@@ -363,7 +364,9 @@ fn su_to_a_second_name_of_an_account_is_denied() -> Outcome {
     assert_eq!(ran.result(), "PAM_PERM_DENIED");
     assert_eq!(
         ran.log(),
-        ["pam_newgate(su:account): alice as user deployer: deny (deployer is another name for uid 42004, deploy)"]
+        [
+            "pam_newgate(su:account): alice as user deployer: deny (user deployer is another name for uid 42004, deploy: ask for deploy)"
+        ]
     );
     let carol = world.run(tx("su", "carol").ruser("alice").steps(&["acct_mgmt"]));
     assert_eq!(carol.result(), "PAM_SUCCESS");
@@ -379,6 +382,33 @@ fn group_membership_comes_from_nss() -> Outcome {
     assert_eq!(bob.result(), "PAM_SUCCESS");
     let alice = world.run(tx("su", "deploy").ruser("alice").steps(&["acct_mgmt"]));
     assert_eq!(alice.result(), "PAM_PERM_DENIED");
+    Outcome::Passed
+}
+
+/// A group line longer than nix's 1 MiB look-up buffer answered ERANGE and
+/// dropped out of the caller's groups, and `deny %big` stopped applying.
+fn a_group_larger_than_a_megabyte_still_denies() -> Outcome {
+    let world = World::new("big-group");
+    let mut big = String::from("big:x:43999:");
+    for n in 0..150_000 {
+        big.push_str(&format!("member-{n:06},"));
+    }
+    big.push_str("bob\n");
+    assert!(big.len() > 1 << 20);
+    world
+        .scratch
+        .write("group", &format!("caller:x:{}:\n{GROUP}{big}", getgid()), 0o644);
+    let policy = trusted!(world.trusted_policy("permit bob as user deploy\ndeny %big as user deploy\n"));
+    world.account_service("su", &format!("policy={}", policy.display()));
+    let bob = world.run(tx("su", "deploy").ruser("bob").steps(&["acct_mgmt"]));
+    assert_eq!(bob.result(), "PAM_PERM_DENIED");
+    assert_eq!(
+        bob.log(),
+        [format!(
+            "pam_newgate(su:account): bob as user deploy: deny ({}:2)",
+            policy.display()
+        )]
+    );
     Outcome::Passed
 }
 
@@ -616,7 +646,7 @@ fn a_relative_policy_path_denies() -> Outcome {
     assert_eq!(
         ran.log(),
         [
-            "pam_newgate(su:account): alice as user deploy: deny (policy refused: policy=newgate/policy is not an absolute path)"
+            "pam_newgate(su:account): alice as user deploy: deny (policy refused: the policy path newgate/policy is not absolute)"
         ]
     );
     Outcome::Passed

@@ -69,6 +69,9 @@ impl LoadOptions<'_> {
 pub struct Loaded {
     pub policy: Option<Policy>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Files and folders that could not be read for lack of permission: the
+    /// policy is then unknown to this caller, which is not the same as invalid.
+    pub unreadable: Vec<PathBuf>,
 }
 
 impl Loaded {
@@ -118,6 +121,10 @@ struct Loader {
     stack: Vec<(Option<FileId>, PathBuf)>,
     /// A file whose text is taken from here instead of the disk.
     replacement: Option<(PathBuf, String)>,
+    unreadable: Vec<PathBuf>,
+    /// Each wildcard include: the folder it reads, its file-name glob, and
+    /// where it stands (`FILE:LINE`), for the warning about files it skips.
+    globbed: Vec<(PathBuf, Glob, String)>,
 }
 
 impl Loader {
@@ -128,6 +135,8 @@ impl Loader {
             total: 0,
             stack: Vec::new(),
             replacement: None,
+            unreadable: Vec::new(),
+            globbed: Vec::new(),
         }
     }
 
@@ -139,6 +148,7 @@ impl Loader {
                 Loaded {
                     policy: None,
                     diagnostics: self.diags.into_sorted(),
+                    unreadable: self.unreadable,
                 }
             }
         }
@@ -161,6 +171,9 @@ impl Loader {
             ));
             self.diags.file(Severity::Warning, &replaced.clone(), message, hint);
         }
+        if options.lint {
+            self.lint_unread_files();
+        }
         let zone_lookup = |name: &str| time_zone(name);
         let context = Context {
             local_zone: local_time_zone(),
@@ -173,6 +186,7 @@ impl Loader {
         Loaded {
             policy,
             diagnostics: self.diags.into_sorted(),
+            unreadable: self.unreadable,
         }
     }
 
@@ -196,11 +210,33 @@ impl Loader {
         }
         let folder = self.sources.path(from).parent().unwrap_or(Path::new("/")).to_path_buf();
         let joined = folder.join(pattern);
+        // The folder an include reads is checked whether or not anything in it
+        // matches: whoever can write to it could otherwise remove a drop-in that
+        // denies them (or rename it to a skipped name), and nothing would be read.
+        if let Trust::Secure { owner } = trust {
+            let checked = std::path::absolute(&joined)
+                .map_err(|e| describe_io(&e))
+                .and_then(|absolute| check_folders(&absolute, owner));
+            if let Err(why) = checked {
+                return self.error(span, format!("cannot include {pattern}: {why}"));
+            }
+        }
         let extra = self.replacement.as_ref().map(|(p, _)| p.clone());
-        let files = match expand_include(&joined, extra.as_deref()) {
+        let files = match expand_include(&joined, extra.as_deref(), &mut self.unreadable) {
             Ok(files) => files,
             Err(message) => return self.error(span, message),
         };
+        if let (Some(folder), Some(name)) = (joined.parent(), joined.file_name().and_then(OsStr::to_str))
+            && has_wildcard(name)
+            && let Ok(glob) = Glob::new(name)
+        {
+            let place = format!(
+                "{}:{}",
+                self.sources.path(from).display(),
+                self.sources.position(span).line
+            );
+            self.globbed.push((folder.to_path_buf(), glob, place));
+        }
         for path in files {
             let (text, id) = match self.read(&path, trust) {
                 Ok(read) => read,
@@ -222,6 +258,50 @@ impl Loader {
             let file = self.sources.add(path, text);
             self.statements(file, trust, out);
             self.stack.pop();
+        }
+    }
+
+    /// A file in a folder that an include reads, whose name its glob does not
+    /// match (`50-bob` where the policy reads `*.conf`), is silently ignored.
+    fn lint_unread_files(&mut self) {
+        let read: Vec<PathBuf> = self.sources.paths().iter().map(|p| lexically_absolute(p)).collect();
+        let replaced = self.replacement.as_ref().map(|(p, _)| p.clone());
+        let mut folders: Vec<&PathBuf> = self.globbed.iter().map(|(folder, _, _)| folder).collect();
+        folders.dedup();
+        let mut warnings = Vec::new();
+        for folder in folders {
+            let Ok(entries) = std::fs::read_dir(folder) else {
+                continue;
+            };
+            let mut names: Vec<String> = entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|name| !is_skipped(name) && !is_readme(name))
+                .collect();
+            names.sort();
+            for name in names {
+                let path = folder.join(&name);
+                let absolute = lexically_absolute(&path);
+                if read.contains(&absolute) || replaced.as_ref() == Some(&absolute) {
+                    continue;
+                }
+                let globs: Vec<&(PathBuf, Glob, String)> =
+                    self.globbed.iter().filter(|(f, _, _)| f == folder).collect();
+                if globs.iter().any(|(_, glob, _)| glob.matches_file_name(&name)) {
+                    continue;
+                }
+                let (_, glob, place) = globs[0];
+                let hint = format!(
+                    "{place} reads only `{}` here; rename the file to match, or remove it",
+                    glob.as_str()
+                );
+                warnings.push((path, hint));
+            }
+        }
+        for (path, hint) in warnings {
+            let message = "no include of the policy reads this file: its rules do not count".to_string();
+            self.diags.file(Severity::Warning, &path, message, Some(hint));
         }
     }
 
@@ -250,6 +330,9 @@ impl Loader {
             .custom_flags(flags.bits())
             .open(path)
             .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    self.unreadable.push(path.to_path_buf());
+                }
                 if e.raw_os_error() == Some(nix::libc::ELOOP) {
                     "it is a symbolic link; the policy must be a regular file".to_string()
                 } else {
@@ -346,7 +429,7 @@ fn check_owner_and_mode(meta: &Metadata, owner: u32, what: &str) -> Result<(), S
 /// The files an `include` names: one file, or the matches of a file-name glob
 /// in sorted order, skipping hidden files and package-manager leftovers.
 /// `extra` is a file that is about to exist: it is included when it would match.
-fn expand_include(pattern: &Path, extra: Option<&Path>) -> Result<Vec<PathBuf>, String> {
+fn expand_include(pattern: &Path, extra: Option<&Path>, unreadable: &mut Vec<PathBuf>) -> Result<Vec<PathBuf>, String> {
     let name = pattern
         .file_name()
         .and_then(OsStr::to_str)
@@ -362,8 +445,12 @@ fn expand_include(pattern: &Path, extra: Option<&Path>) -> Result<Vec<PathBuf>, 
         return Ok(vec![pattern.to_path_buf()]);
     }
     let glob = Glob::new(name).map_err(|why| format!("bad include pattern: {why}"))?;
-    let entries =
-        std::fs::read_dir(folder).map_err(|e| format!("cannot read {}: {}", folder.display(), describe_io(&e)))?;
+    let entries = std::fs::read_dir(folder).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
+            unreadable.push(folder.to_path_buf());
+        }
+        format!("cannot read {}: {}", folder.display(), describe_io(&e))
+    })?;
     let mut names: Vec<String> = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| format!("cannot read {}: {}", folder.display(), describe_io(&e)))?;
@@ -385,6 +472,11 @@ fn expand_include(pattern: &Path, extra: Option<&Path>) -> Result<Vec<PathBuf>, 
     }
     names.sort();
     Ok(names.into_iter().map(|n| folder.join(n)).collect())
+}
+
+/// A README beside the drop-ins (Debian ships one in policy.d) is not policy.
+fn is_readme(name: &str) -> bool {
+    name.to_ascii_lowercase().starts_with("readme")
 }
 
 fn has_wildcard(s: &str) -> bool {

@@ -407,6 +407,18 @@ fn valid_golden_inputs() -> Vec<PathBuf> {
 fn every_valid_golden_input_keeps_its_meaning() {
     let inputs = valid_golden_inputs();
     assert!(inputs.len() >= 5, "only {} valid golden inputs found", inputs.len());
+    // An input named `valid_*` exists to be formatted: it may not drop out by becoming invalid.
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    for entry in std::fs::read_dir(&folder).expect("the golden folder") {
+        let path = entry.expect("a folder entry").path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("valid") && name.ends_with(".policy") {
+            assert!(
+                inputs.contains(&path),
+                "{name} no longer loads: its .expected says `invalid`"
+            );
+        }
+    }
     for path in inputs {
         let text = std::fs::read_to_string(&path).unwrap();
         let formatted = format_checked(&path, &text);

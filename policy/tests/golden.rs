@@ -8,7 +8,7 @@
 //! must equal `tests/golden/NAME.expected`.
 //!
 //! After changing a message on purpose, rewrite the expected files and review
-//! the change with git before committing it:
+//! the change with git before committing it (refused when `CI` is set):
 //!
 //! ```text
 //! UPDATE_GOLDEN=1 cargo test -p newgate-policy --test golden
@@ -157,6 +157,12 @@ fn diagnostics_match_the_golden_files() {
     env::set_current_dir(&tests).expect("cannot enter the tests folder");
     let folder = Path::new("golden");
     let update = env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1");
+    // Rewriting checks nothing: in CI that would bless whatever the code now says.
+    let in_ci = env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
+    assert!(
+        !(update && in_ci),
+        "UPDATE_GOLDEN=1 rewrites the expected files instead of checking them; it is refused under CI"
+    );
     let names = inputs(folder);
     assert!(
         !names.is_empty(),

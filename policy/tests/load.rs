@@ -293,3 +293,43 @@ fn a_sticky_root_folder_like_tmp_is_trusted_but_not_what_others_own_in_it() {
     assert!(loaded.policy.is_some(), "{:?}", loaded.diagnostics);
     assert!(refusal(&refused).contains("writable by everyone (mode 0777)"));
 }
+
+/// Whoever can write to an include's folder could remove (or rename to a
+/// skipped name) a drop-in that denies them: the folder is refused even when
+/// nothing in it matches, so an empty folder is no way past a `deny`.
+#[test]
+fn an_include_folder_is_checked_even_when_nothing_matches() {
+    let dir = Scratch::new("include-folder");
+    let main = dir.write("policy", "permit alice as user root\ninclude \"policy.d/*.conf\"\n");
+    let drop_in = dir.write("policy.d/50-deny.conf", "deny alice as user root\n");
+    assert!(load(&main, &secure()).policy.is_some());
+
+    fs::set_permissions(dir.0.join("policy.d"), fs::Permissions::from_mode(0o777)).unwrap();
+    let with_file = refusal(&load(&main, &secure()));
+    assert!(with_file.contains("writable by everyone"), "{with_file}");
+    fs::remove_file(&drop_in).unwrap();
+    let message = refusal(&load(&main, &secure()));
+    assert!(
+        message.contains("policy:2:1: error: cannot include policy.d/*.conf: its folder")
+            && message.contains("policy.d is writable by everyone (mode 0777)"),
+        "{message}"
+    );
+    dir.write("policy.d/50-deny.conf~", "deny alice as user root\n");
+    assert!(refusal(&load(&main, &secure())).contains("writable by everyone"));
+
+    fs::set_permissions(dir.0.join("policy.d"), fs::Permissions::from_mode(0o775)).unwrap();
+    assert!(refusal(&load(&main, &secure())).contains("policy.d is writable by its group"));
+}
+
+#[test]
+fn an_include_folder_that_is_a_symbolic_link_is_refused_even_when_empty() {
+    let dir = Scratch::new("include-link");
+    let main = dir.write("policy", "permit alice as user root\ninclude \"policy.d/*.conf\"\n");
+    fs::create_dir(dir.0.join("elsewhere")).unwrap();
+    fs::set_permissions(dir.0.join("elsewhere"), fs::Permissions::from_mode(0o755)).unwrap();
+    symlink(dir.0.join("elsewhere"), dir.0.join("policy.d")).unwrap();
+    let message = refusal(&load(&main, &secure()));
+    assert!(message.contains("policy.d is a symbolic link"), "{message}");
+    // A draft reads through it: nothing is enforced from a draft.
+    assert!(load(&main, &draft()).policy.is_some());
+}

@@ -194,8 +194,26 @@ impl Harness {
     }
 }
 
+/// Whether root here has CAP_SYS_RESOURCE (a container may withhold it), so
+/// that newgate can raise a hard limit the caller lowered.
+pub fn can_raise_hard_limits() -> bool {
+    let status = fs::read_to_string("/proc/self/status").unwrap();
+    let effective = status.lines().find_map(|l| l.strip_prefix("CapEff:")).unwrap().trim();
+    u64::from_str_radix(effective, 16).unwrap() & (1 << 24) != 0
+}
+
 pub fn user(name: &str) -> String {
     format!("{PREFIX}{name}")
+}
+
+/// A policy written with the short test names, given the names they carry on the system.
+pub fn policy(text: &str) -> String {
+    text.replace("alice", &user("alice"))
+        .replace("bob", &user("bob"))
+        .replace("carol", &user("carol"))
+        .replace("docker", &user("docker"))
+        .replace("audit", &user("audit"))
+        .replace("www", &user("www"))
 }
 
 pub fn built_binary(name: &str) -> PathBuf {
@@ -229,20 +247,25 @@ impl Sandbox {
     /// `policy` goes to /etc/newgate/policy (root, `mode`); the repository's
     /// pam/newgate to /etc/pam.d/newgate.
     pub fn new(name: &str, policy: &str, mode: u32) -> Sandbox {
-        Sandbox::with_log(name, policy, mode, true, None)
+        Sandbox::with_log(name, policy, mode, Some(&harness().log_socket), None)
     }
 
     /// A sandbox where /dev/log is a plain empty file: nothing listens there.
     pub fn without_log(name: &str, policy: &str) -> Sandbox {
-        Sandbox::with_log(name, policy, 0o440, false, None)
+        Sandbox::with_log(name, policy, 0o440, None, None)
+    }
+
+    /// A sandbox whose /dev/log is `syslog`, which the test can stop mid-run.
+    pub fn with_syslog(name: &str, policy: &str, syslog: &Syslog) -> Sandbox {
+        Sandbox::with_log(name, policy, 0o440, Some(&syslog.path), None)
     }
 
     /// A sandbox whose /etc/pam.d/newgate is `pam` instead of the repository's.
     pub fn with_pam(name: &str, policy: &str, pam: &str) -> Sandbox {
-        Sandbox::with_log(name, policy, 0o440, true, Some(pam))
+        Sandbox::with_log(name, policy, 0o440, Some(&harness().log_socket), Some(pam))
     }
 
-    fn with_log(name: &str, policy: &str, mode: u32, listening: bool, pam: Option<&str>) -> Sandbox {
+    fn with_log(name: &str, policy: &str, mode: u32, log: Option<&Path>, pam: Option<&str>) -> Sandbox {
         let harness = harness();
         let dir = harness.scratch.join(name);
         let _ = fs::remove_dir_all(&dir);
@@ -271,12 +294,7 @@ impl Sandbox {
              echo ready
              exec sleep 100000",
             d = dir.display(),
-            log = if listening {
-                harness.log_socket.clone()
-            } else {
-                dir.join("no-log")
-            }
-            .display()
+            log = log.map_or(dir.join("no-log"), Path::to_path_buf).display()
         );
         fs::write(dir.join("no-log"), "").unwrap();
         let mut holder = Command::new("unshare")
@@ -394,6 +412,17 @@ impl Sandbox {
         on_tty_driven(self.command(user, args, &[("TERM", "dumb")], true), at_prompt)
     }
 
+    /// As `run_on_tty`, calling `at_prompt` at each prompt before answering it.
+    pub fn run_on_tty_with(
+        &self,
+        user: &str,
+        args: &[&str],
+        answers: &[&str],
+        at_prompt: impl FnMut(usize),
+    ) -> Outcome {
+        on_tty_with(self.command(user, args, &[("TERM", "dumb")], true), answers, at_prompt)
+    }
+
     /// Runs `sh -c SCRIPT` as `user` in one terminal session, answering prompts.
     pub fn run_script_on_tty(&self, user: &str, script: &str, answers: &[&str]) -> Outcome {
         let mut command = self.as_user(user, true);
@@ -413,6 +442,18 @@ impl Sandbox {
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    }
+
+    /// `program` run as root inside the sandbox, in `cwd()`; the child's pid is
+    /// the program's own (nsenter execs it), so that a test can signal it.
+    pub fn as_root(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new("/usr/bin/nsenter");
+        command
+            .arg(format!("--mount=/proc/{}/ns/mnt", self.holder.id()))
+            .arg(format!("--wd={}", self.cwd().display()))
+            .arg("--")
+            .arg(program);
+        command
     }
 }
 
@@ -437,12 +478,21 @@ fn outcome(out: std::process::Output) -> Outcome {
 /// Runs `command` on a pseudo-terminal of its own, typing each of `answers`
 /// at each password prompt; a prompt with no answer left ends the run.
 pub fn on_tty(command: Command, answers: &[&str]) -> Outcome {
-    on_tty_driven(command, |mut prompt| match answers.get(prompt.number - 1) {
-        Some(answer) => {
-            prompt.type_line(answer);
-            true
+    on_tty_with(command, answers, |_| {})
+}
+
+/// As `on_tty`, calling `at_prompt` with the prompt's number (from 1) before
+/// the answer is typed: to change the world while the program waits.
+pub fn on_tty_with(command: Command, answers: &[&str], mut at_prompt: impl FnMut(usize)) -> Outcome {
+    on_tty_driven(command, |mut prompt| {
+        at_prompt(prompt.number);
+        match answers.get(prompt.number - 1) {
+            Some(answer) => {
+                prompt.type_line(answer);
+                true
+            }
+            None => false,
         }
-        None => false,
     })
 }
 
@@ -512,5 +562,62 @@ pub fn on_tty_driven(mut command: Command, mut at_prompt: impl FnMut(Prompt) -> 
     Outcome {
         code: status.code(),
         output: String::from_utf8_lossy(&output).replace("\r\n", "\n"),
+    }
+}
+
+/// A system log of a test's own, which the test can take away mid-run.
+pub struct Syslog {
+    pub path: PathBuf,
+    lines: Arc<Mutex<Vec<String>>>,
+    stopped: Arc<std::sync::atomic::AtomicBool>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Syslog {
+    /// Listens at `path` until `stop`.
+    pub fn listen(path: &Path) -> Syslog {
+        let _ = fs::remove_file(path);
+        let socket = UnixDatagram::bind(path).unwrap();
+        fs::set_permissions(path, fs::Permissions::from_mode(0o666)).unwrap();
+        socket.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (sink, stop) = (lines.clone(), stopped.clone());
+        let reader = std::thread::spawn(move || {
+            let mut buffer = vec![0u8; 65536];
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                if let Ok(n) = socket.recv(&mut buffer) {
+                    let line = String::from_utf8_lossy(&buffer[..n]).into_owned();
+                    sink.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+                }
+            }
+            // Dropping the socket here is the daemon going away: senders get ECONNREFUSED.
+        });
+        Syslog {
+            path: path.to_path_buf(),
+            lines,
+            stopped,
+            reader: Some(reader),
+        }
+    }
+
+    /// The daemon goes away: the socket is closed and its name removed.
+    pub fn stop(&mut self) {
+        self.stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        let _ = fs::remove_file(&self.path);
+    }
+
+    /// Every line received so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Drop for Syslog {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

@@ -95,7 +95,7 @@ const OWN_LIMITS: [(Resource, rlim_t); 7] = [
 ];
 
 /// The stack newgate needs (the policy parser recurses): the usual default.
-pub const STACK: rlim_t = 8 * 1024 * 1024;
+const STACK: rlim_t = 8 * 1024 * 1024;
 
 /// What the caller started newgate with and newgate changes for itself; the
 /// command gets it back (`sys::switch_before_exec`), so that it runs within

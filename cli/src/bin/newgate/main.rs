@@ -14,20 +14,20 @@ mod sys;
 mod tty;
 
 use std::cell::Cell;
-use std::ffi::{CString, OsString};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::rc::Rc;
 
 use lexopt::prelude::*;
-use newgate::nss::{host_name, target_group, target_user};
 use newgate::resolve::{ResolveError, resolve_command};
-use newgate_policy::env::{Account, EnvironmentInput, command_environment};
+use newgate_policy::env::{self, EnvironmentInput, command_environment};
 use newgate_policy::{Audit as AuditMode, DEFAULT_POLICY, LoadOptions, Policy, Request, Verdict, handoff, load};
+use newgate_system::{Account, host_name, target_group, target_user};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::{Gid, Group, Pid, Uid, User, getgrouplist};
+use nix::unistd::{Group, Pid, Uid};
 use pam_sys::types::PamItemType;
 
 use crate::audit::{Audit, Event};
@@ -158,43 +158,9 @@ fn parse_args(arguments: impl IntoIterator<Item = OsString>) -> Result<Args, Usa
     Ok(args)
 }
 
-/// A user account, as NSS knows it.
-struct Identity {
-    name: String,
-    uid: Uid,
-    gid: Gid,
-    home: String,
-    shell: String,
-    group_ids: Vec<Gid>,
-    group_names: Vec<String>,
-}
-
-fn account(user: User) -> Result<Identity, Failure> {
-    let name = CString::new(user.name.as_str()).map_err(|_| Failure {
-        code: FAILURE,
-        message: "bad user name".into(),
-    })?;
-    let group_ids =
-        getgrouplist(&name, user.gid).or_else(|e| fail(format!("cannot list the groups of {}: {e}", user.name)))?;
-    let group_names = group_ids
-        .iter()
-        .filter_map(|&g| Group::from_gid(g).ok().flatten())
-        .map(|g| g.name)
-        .collect();
-    let shell = user.shell.to_string_lossy().into_owned();
-    Ok(Identity {
-        uid: user.uid,
-        gid: user.gid,
-        home: user.dir.to_string_lossy().into_owned(),
-        shell: if shell.is_empty() { "/bin/sh".into() } else { shell },
-        name: user.name,
-        group_ids,
-        group_names,
-    })
-}
-
-fn user_named(name: &str) -> Result<Identity, Failure> {
-    account(target_user(name).or_else(|e| fail(e.to_string()))?)
+fn user_named(name: &str) -> Result<Account, Failure> {
+    let user = target_user(name).or_else(|e| fail(e.to_string()))?;
+    newgate_system::target_account(user).or_else(|e| fail(e.to_string()))
 }
 
 /// Looks the command up with the caller's own rights: the effective uid is
@@ -257,6 +223,38 @@ fn working_folder() -> String {
     std::env::current_dir().map_or("(removed)".into(), |c| c.display().to_string())
 }
 
+/// The caller, with every group they belong to. A group that cannot be looked
+/// up would silently stop a `deny %group`: any failure refuses, and is logged.
+fn caller() -> Result<Account, Failure> {
+    let uid = nix::unistd::getuid();
+    let refuse = |user: &str, why: String| {
+        log_refusal(
+            newgate_policy::LogFormat::Sudo,
+            &Event {
+                user,
+                problem: Some(why.clone()),
+                tty: &tty::name(),
+                pwd: "",
+                run_as_user: "",
+                run_as_group: None,
+                rule: None,
+                command: &[],
+            },
+        );
+        Failure {
+            code: FAILURE,
+            message: format!("{why}; nothing is permitted"),
+        }
+    };
+    let user = match newgate_system::user_by_uid(uid) {
+        Ok(Some(user)) => user,
+        Ok(None) => return fail(format!("you (uid {uid}) do not exist in the user database")),
+        Err(why) => return Err(refuse(&format!("#{uid}"), why.to_string())),
+    };
+    let name = user.name.clone();
+    newgate_system::requester(user).map_err(|why| refuse(&name, why.to_string()))
+}
+
 fn run(caller_limits: harden::CallerLimits) -> Result<u8, Failure> {
     // As typed, for the log of a command line that cannot be read.
     let typed: Vec<OsString> = std::env::args_os().skip(1).collect();
@@ -264,10 +262,7 @@ fn run(caller_limits: harden::CallerLimits) -> Result<u8, Failure> {
     harden::self_check().or_else(fail)?;
     let (signals, inherited) = harden::harden(caller_limits).or_else(fail)?;
 
-    let caller = match User::from_uid(nix::unistd::getuid()) {
-        Ok(Some(user)) => account(user)?,
-        _ => return fail("you do not exist in the user database"),
-    };
+    let caller = caller()?;
     let args = match parsed {
         Ok(args) => args,
         Err(usage) => {
@@ -434,7 +429,7 @@ fn run(caller_limits: harden::CallerLimits) -> Result<u8, Failure> {
     let host = host_name().unwrap_or_default();
     let request = Request {
         user: &caller.name,
-        groups: &caller.group_names,
+        groups: &caller.groups.names,
         target_user: args.user.as_deref(),
         target_group: args.group.as_deref(),
         command: Some(&program),
@@ -519,7 +514,7 @@ fn run(caller_limits: harden::CallerLimits) -> Result<u8, Failure> {
         caller_env: &caller_env,
         options: &options,
         settings: &policy.settings,
-        target: Account {
+        target: env::Account {
             name: &runs_as.name,
             home: &runs_as.home,
             shell: &runs_as.shell,
@@ -596,7 +591,7 @@ fn start_pam(
     Ok(pam)
 }
 
-fn describe_target(args: &Args, runs_as: &Identity) -> String {
+fn describe_target(args: &Args, runs_as: &Account) -> String {
     match (&args.user, &args.group) {
         (Some(u), Some(g)) => format!("user {u} with group {g}"),
         (None, Some(g)) => format!("group {g}"),
@@ -604,8 +599,8 @@ fn describe_target(args: &Args, runs_as: &Identity) -> String {
     }
 }
 
-fn list(policy: &Policy, caller: &Identity) -> u8 {
-    let rules = policy.rules_for(&caller.name, &caller.group_names);
+fn list(policy: &Policy, caller: &Account) -> u8 {
+    let rules = policy.rules_for(&caller.name, &caller.groups.names);
     if rules.is_empty() {
         println!("{} may not switch to anything here.", caller.name);
         return 0;
@@ -682,10 +677,10 @@ fn account_checks(
     fail(format!("account not permitted: {why}"))
 }
 
-fn credentials(caller: &Identity, target_user: Option<&Identity>, target_group: Option<&Group>) -> Credentials {
+fn credentials(caller: &Account, target_user: Option<&Account>, target_group: Option<&Group>) -> Credentials {
     let (uid, mut gid, mut groups) = match target_user {
-        Some(user) => (user.uid, user.gid, user.group_ids.clone()),
-        None => (caller.uid, caller.gid, caller.group_ids.clone()),
+        Some(user) => (user.uid, user.gid, user.groups.ids.clone()),
+        None => (caller.uid, caller.gid, caller.groups.ids.clone()),
     };
     if let Some(group) = target_group {
         gid = group.gid;

@@ -112,9 +112,14 @@ pub fn is_fresh(uid: u32, session: &Session, timeout: Duration) -> bool {
     leader == session.leader as u64 && start == session.leader_start && at <= now && now - at < timeout
 }
 
-/// Records (or refreshes) an authentication; failures only cost a prompt next time.
+/// Records (or refreshes) an authentication. A failure only costs a prompt
+/// next time, so the command still runs, but the caller is told why (a full
+/// /run, a file size limit), or the next prompt would be a mystery.
 pub fn remember(uid: u32, session: &Session) {
     let (Some(folder), Some(now)) = (folder(), now()) else {
+        eprintln!(
+            "newgate: warning: cannot remember this authentication: {FOLDER} cannot be made, or is not root's alone; you will be asked again next time"
+        );
         return;
     };
     let path = record_path(uid, session);
@@ -132,8 +137,11 @@ pub fn remember(uid: u32, session: &Session) {
         file.sync_all()?;
         fs::rename(&temporary, &path)
     })();
-    if written.is_err() {
+    if let Err(e) = written {
         let _ = fs::remove_file(&temporary);
+        eprintln!(
+            "newgate: warning: cannot remember this authentication in {FOLDER}: {e}; you will be asked again next time"
+        );
     }
 }
 

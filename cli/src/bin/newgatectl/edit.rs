@@ -15,8 +15,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use lexopt::prelude::*;
-use newgate::nss::{SystemDirectory, groups_of, host_name};
 use newgate_policy::{DEFAULT_POLICY, Directory, LoadOptions, Loaded, Request, Trust, Verdict, load, load_replacing};
+use newgate_system::{SystemDirectory, groups_of, host_name};
 use nix::fcntl::{Flock, FlockArg};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
@@ -161,8 +161,7 @@ impl Target {
             }
             file.set_permissions(fs::Permissions::from_mode(mode))?;
             file.sync_all()?;
-            fs::rename(&temporary, &self.path)?;
-            File::open(folder)?.sync_all()
+            fs::rename(&temporary, &self.path)
         })();
         written.map_err(|e| {
             let _ = fs::remove_file(&temporary);
@@ -170,8 +169,26 @@ impl Target {
                 "cannot save {}: {e}; the old file is unchanged",
                 self.path.display()
             ))
+        })?;
+        File::open(folder).and_then(|f| f.sync_all()).map_err(|e| {
+            Failure(format!(
+                "{} is saved, but syncing its folder failed: {e}",
+                self.path.display()
+            ))
         })
     }
+}
+
+/// Under a file size limit (RLIMIT_FSIZE) smaller than what is written, the
+/// default SIGXFSZ would kill us halfway through a temporary file. Handled,
+/// the write fails with EFBIG instead, and the temporary file is removed and
+/// the error reported. A handler rather than SIG_IGN: exec resets it, so the
+/// editor starts with the default.
+pub(crate) fn report_file_size_limit() -> Result<(), Failure> {
+    let ignored = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGXFSZ, ignored)
+        .map(drop)
+        .map_err(|e| Failure(format!("cannot handle SIGXFSZ: {e}")))
 }
 
 /// Signals, read through pipes so that waiting (for the editor, for an
@@ -230,9 +247,10 @@ impl Signals {
     }
 }
 
-/// The private copy being edited: a 0600 file in a 0700 folder, removed on every way out.
+/// The private copy being edited: a 0600 file in a 0700 folder, removed on
+/// every way out but one: a save that failed keeps it, so that no edit is lost.
 struct Scratch {
-    folder: PathBuf,
+    folder: Option<PathBuf>,
     file: PathBuf,
 }
 
@@ -250,7 +268,7 @@ impl Scratch {
         })?;
         let scratch = Scratch {
             file: folder.join(name),
-            folder,
+            folder: Some(folder),
         };
         let mut file = OpenOptions::new()
             .write(true)
@@ -264,11 +282,24 @@ impl Scratch {
     }
 }
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.folder);
+impl Scratch {
+    /// Leaves the copy in place; its path.
+    fn keep(mut self) -> PathBuf {
+        self.folder = None;
+        std::mem::take(&mut self.file)
     }
 }
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Some(folder) = &self.folder {
+            let _ = fs::remove_dir_all(folder);
+        }
+    }
+}
+
+/// How to pick another editor; sudo drops VISUAL and EDITOR from the environment.
+const CHOOSE_AN_EDITOR: &str = "  choose the editor with VISUAL or EDITOR (through sudo: `sudo EDITOR=nano newgatectl edit` or `sudo -E`), or with `set editor` in the policy";
 
 /// `$VISUAL`, then `$EDITOR`, then `set editor`, then `vi`; words split on blanks.
 fn editor_command(policy_editor: Option<String>) -> Vec<String> {
@@ -287,13 +318,21 @@ fn run_editor(editor: &[String], file: &Path, signals: &Signals) -> Result<(), F
         .args(&editor[1..])
         .arg(file)
         .spawn()
-        .map_err(|e| Failure(format!("cannot run the editor `{}`: {e}", editor.join(" "))))?;
+        .map_err(|e| {
+            Failure(format!(
+                "cannot run the editor `{}`: {e}; nothing was saved\n{CHOOSE_AN_EDITOR}",
+                editor.join(" ")
+            ))
+        })?;
     loop {
         if let Some(status) = child.try_wait().map_err(|e| Failure(e.to_string()))? {
             return if status.success() {
                 Ok(())
             } else {
-                Err(Failure(format!("the editor exited with {status}; nothing was saved")))
+                Err(Failure(format!(
+                    "the editor `{}` exited with {status}; nothing was saved\n{CHOOSE_AN_EDITOR}",
+                    editor.join(" ")
+                )))
             };
         }
         if signals.ending_within(Duration::from_millis(100)) {
@@ -330,7 +369,7 @@ fn administrator() -> Option<String> {
 /// Whether `admin` could still run this very `newgatectl edit` through newgate under the new policy.
 fn keeps_edit_right(loaded: &Loaded, admin: &str) -> bool {
     let Some(policy) = &loaded.policy else { return true };
-    let Ok(Some(groups)) = groups_of(admin) else {
+    let Ok(Some(groups)) = groups_of(admin).map(|found| found.map(|m| m.names)) else {
         return true;
     };
     let program = std::env::var("NEWGATE_COMMAND")
@@ -370,6 +409,7 @@ pub fn edit(mut parser: lexopt::Parser) -> Result<u8, Failure> {
         )));
     }
     let signals = Signals::watch()?;
+    report_file_size_limit()?;
     let _lock = match target.lock() {
         Ok(lock) => lock,
         Err(Failure(busy)) => {
@@ -392,7 +432,11 @@ pub fn edit(mut parser: lexopt::Parser) -> Result<u8, Failure> {
     let editor = editor_command(policy_editor);
     let scratch = Scratch::new(&target.name(), original.as_deref().unwrap_or(""))?;
     loop {
-        run_editor(&editor, &scratch.file, &signals)?;
+        // Nothing was changed: not a usage error, and no usage hint.
+        if let Err(Failure(why)) = run_editor(&editor, &scratch.file, &signals) {
+            eprintln!("newgatectl: {why}");
+            return Ok(1);
+        }
         let mut text = String::new();
         File::open(&scratch.file)
             .and_then(|mut f| f.read_to_string(&mut text))
@@ -427,7 +471,11 @@ pub fn edit(mut parser: lexopt::Parser) -> Result<u8, Failure> {
                 }
             }
         }
-        target.save(&text)?;
+        if let Err(Failure(why)) = target.save(&text) {
+            let kept = scratch.keep();
+            eprintln!("newgatectl: {why}; your edited copy is kept at {}", kept.display());
+            return Ok(1);
+        }
         eprintln!("newgatectl: saved {}", target.path.display());
         return Ok(0);
     }
@@ -454,6 +502,7 @@ pub fn install(mut parser: lexopt::Parser) -> Result<u8, Failure> {
             target.path.display()
         )));
     }
+    report_file_size_limit()?;
     let _lock = match (check_only, target.lock()) {
         (true, _) => None,
         (false, Ok(lock)) => Some(lock),
@@ -479,7 +528,10 @@ pub fn install(mut parser: lexopt::Parser) -> Result<u8, Failure> {
         println!("{} is already up to date", target.path.display());
         return Ok(0);
     }
-    target.save(&text)?;
+    if let Err(Failure(why)) = target.save(&text) {
+        eprintln!("newgatectl: {why}");
+        return Ok(1);
+    }
     println!("installed {} as {}", new_file.display(), target.path.display());
     Ok(0)
 }

@@ -27,6 +27,7 @@ pub fn run(mut parser: lexopt::Parser) -> Result<u8, Failure> {
             other => return Err(other.unexpected().into()),
         }
     }
+    crate::edit::report_file_size_limit()?;
     if files.is_empty() {
         return Ok(u8::from(!standard_input(check)));
     }

@@ -12,13 +12,13 @@ use std::process::ExitCode;
 
 use lexopt::prelude::*;
 use newgate::json::Json;
-use newgate::nss::{SystemDirectory, TargetError, groups_of, host_name, target_group, target_user};
 use newgate::resolve::{ResolveError, resolve_command};
 use newgate_policy::time::parse_timestamp;
 use newgate_policy::{
     DEFAULT_POLICY, Decision, Diagnostic, Directory, EnvChange, LoadOptions, Loaded, Options, Outcome, Policy, Request,
     Trust, load,
 };
+use newgate_system::{SystemDirectory, TargetError, groups_of, host_name, target_group, target_user};
 
 const USAGE: &str = "\
 usage: newgatectl check [--json] [--no-lookups] [FILE]
@@ -45,11 +45,14 @@ Commands:
 
 A FILE named on the command line is read as a draft, without the ownership
 checks that the installed policy (/etc/newgate/policy) must pass.
-Exit status 2 means a usage error or a policy that cannot be loaded.
+Exit status 2 means a usage error or a policy that cannot be loaded; 4 means
+the policy could not be read for lack of permission (run as root).
 ";
 
 /// Exit codes scripts can rely on.
 const EXIT_USAGE: u8 = 2;
+/// The policy could not be read for lack of permission: it is unknown, not invalid.
+const EXIT_UNREADABLE: u8 = 4;
 
 pub(crate) struct Failure(pub(crate) String);
 
@@ -122,6 +125,19 @@ fn draft_note(path: &Path, trust: Trust) {
     }
 }
 
+/// When the policy could not be read for lack of permission, says so (and
+/// what to do) instead of calling it invalid, and gives the exit status.
+fn refuse_unreadable(loaded: &Loaded, trust: Trust) -> Option<u8> {
+    let first = loaded.unreadable.first().filter(|_| loaded.policy.is_none())?;
+    let hint = if trust != Trust::Draft && !nix::unistd::geteuid().is_root() {
+        "; the installed policy is readable by root only: run newgatectl as root (sudo newgatectl ...)"
+    } else {
+        ""
+    };
+    eprintln!("newgatectl: cannot read {}: permission denied{hint}", first.display());
+    Some(EXIT_UNREADABLE)
+}
+
 pub(crate) fn print_diagnostics(loaded: &Loaded) {
     let mut err = std::io::stderr().lock();
     for diagnostic in &loaded.diagnostics {
@@ -155,6 +171,22 @@ fn check(mut parser: lexopt::Parser) -> Result<u8, Failure> {
     };
     let loaded = load(&path, &options);
     let valid = loaded.policy.is_some();
+    if let Some(code) = refuse_unreadable(&loaded, trust) {
+        if json {
+            let unreadable = loaded
+                .unreadable
+                .iter()
+                .map(|p| p.display().to_string().into())
+                .collect();
+            let report = Json::Object(vec![
+                ("file", path.display().to_string().into()),
+                ("valid", Json::Null),
+                ("unreadable", Json::Array(unreadable)),
+            ]);
+            println!("{report}");
+        }
+        return Ok(code);
+    }
     if json {
         let report = Json::Object(vec![
             ("file", path.display().to_string().into()),
@@ -226,6 +258,9 @@ fn load_for_query(file: Option<PathBuf>) -> Result<Policy, u8> {
             lint: false,
         },
     );
+    if let Some(code) = refuse_unreadable(&loaded, trust) {
+        return Err(code);
+    }
     match loaded.policy {
         Some(policy) => Ok(policy),
         None => {
@@ -249,8 +284,8 @@ fn user_groups(user: &str, member_of: Option<String>) -> Result<Vec<String>, Fai
             .map(str::to_string)
             .collect());
     }
-    match groups_of(user).map_err(Failure)? {
-        Some(groups) => Ok(groups),
+    match groups_of(user).map_err(|why| Failure(why.to_string()))? {
+        Some(groups) => Ok(groups.names),
         None => Err(Failure(format!(
             "no user `{user}` on this system; give its groups with --member-of to explain a hypothetical user"
         ))),
@@ -298,7 +333,7 @@ fn explain(mut parser: lexopt::Parser) -> Result<u8, Failure> {
     };
     let host = match host {
         Some(h) => h,
-        None => host_name().map_err(Failure)?,
+        None => host_name().map_err(|why| Failure(why.to_string()))?,
     };
     let service = service.unwrap_or_else(|| "newgate".into());
     let resolved = match command.first() {
@@ -313,8 +348,8 @@ fn explain(mut parser: lexopt::Parser) -> Result<u8, Failure> {
         group.as_deref().and_then(|name| target_group(name).err()),
     ];
     for refusal in refusals.iter().flatten() {
-        if let TargetError::Refused(why) = refusal {
-            eprintln!("newgatectl: note: newgate refuses this request whatever the policy says: {why}");
+        if !matches!(refusal, TargetError::Unknown(_)) {
+            eprintln!("newgatectl: note: newgate refuses this request whatever the policy says: {refusal}");
         }
     }
     let request = Request {
@@ -391,7 +426,7 @@ fn print_decision(decision: &Decision, request: &Request, policy: &Policy, trace
     println!("  request: {}", describe_request(request, policy));
     match decision.rule {
         Some(rule) => println!("  rule:    {}: {}", rule.location, rule.text),
-        None => println!("  rule:    none matched; what no rule permits is denied"),
+        None => println!("  rule:    no rule matched; what no rule permits is denied"),
     }
     if decision
         .rule

@@ -93,6 +93,6 @@ fn read_all(files: &[PathBuf], policy: &Policy) -> Result<Vec<Expectation>, usiz
 fn print_rule(decision: &Decision) {
     match decision.rule {
         Some(rule) => println!("  rule:    {}: {}", rule.location, rule.text),
-        None => println!("  rule:    no rule matched"),
+        None => println!("  rule:    no rule matched; what no rule permits is denied"),
     }
 }

@@ -1,0 +1,48 @@
+//! The system's directory as `newgatectl check` sees it: which users, groups
+//! and hosts exist, for the warnings about names that do not.
+
+use std::net::ToSocketAddrs;
+
+use newgate_policy::Directory;
+
+use crate::lookup::{group_by_name, user_by_name};
+
+pub struct SystemDirectory {
+    host: Option<String>,
+}
+
+impl SystemDirectory {
+    pub fn new() -> SystemDirectory {
+        SystemDirectory {
+            host: crate::host_name().ok(),
+        }
+    }
+}
+
+impl Default for SystemDirectory {
+    fn default() -> Self {
+        SystemDirectory::new()
+    }
+}
+
+impl Directory for SystemDirectory {
+    // A failed look-up (NSS down) is not proof of absence: no warning then.
+    fn user_exists(&self, name: &str) -> bool {
+        !matches!(user_by_name(name), Ok(None))
+    }
+
+    fn group_exists(&self, name: &str) -> bool {
+        !matches!(group_by_name(name), Ok(None))
+    }
+
+    fn real_folder(&self, folder: &str) -> Option<String> {
+        std::fs::canonicalize(folder).ok().map(|p| p.display().to_string())
+    }
+
+    fn host_exists(&self, name: &str) -> bool {
+        self.host.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(name))
+            || (name, 0)
+                .to_socket_addrs()
+                .is_ok_and(|mut addrs| addrs.next().is_some())
+    }
+}
