@@ -6,9 +6,10 @@
 #[allow(dead_code)]
 mod support;
 
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 
-use support::{PASSWORD, Sandbox, policy, root_or_skip, user};
+use support::{PASSWORD, Sandbox, can_raise_hard_limits, policy, root_or_skip, user};
 
 fn id_line(output: &str) -> &str {
     output
@@ -479,6 +480,295 @@ fn an_interrupted_password_prompt_leaves_nothing_behind() {
     assert!(!records.contains("ts-"), "no authentication is remembered: {records}");
 }
 
+/// The state letter of a process (`T` when stopped), from /proc/PID/stat.
+fn process_state(pid: nix::unistd::Pid) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].trim_start().chars().next()
+}
+
+#[test]
+fn only_signals_that_mean_stop_end_the_password_prompt() {
+    if !root_or_skip("signals at the prompt") {
+        return;
+    }
+    let rule = policy("permit alice as group docker\n");
+    let sandbox = Sandbox::new("prompt-signals", &rule, 0o440);
+    let args = ["-g", &user("docker"), "id"];
+    let settle = || std::thread::sleep(std::time::Duration::from_millis(300));
+    // Resizing the window (SIGWINCH to the terminal's foreground group), or
+    // SIGCONT: the prompt goes on and takes the password typed next.
+    let resized = sandbox.run_on_tty_driven(&user("alice"), &args, |mut prompt| {
+        let size = nix::libc::winsize {
+            ws_row: 40,
+            ws_col: 100,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads one winsize from the pointer, which lives through the call.
+        let r = unsafe {
+            nix::libc::ioctl(
+                std::os::fd::AsRawFd::as_raw_fd(&*prompt.master),
+                nix::libc::TIOCSWINSZ,
+                &size,
+            )
+        };
+        assert_eq!(r, 0);
+        settle();
+        prompt.type_line(PASSWORD);
+        true
+    });
+    assert_eq!(
+        resized.code,
+        Some(0),
+        "a resize does not end the prompt: {}",
+        resized.output
+    );
+    assert!(resized.output.contains("uid="), "{}", resized.output);
+    let continued = sandbox.run_on_tty_driven(&user("alice"), &args, |mut prompt| {
+        nix::sys::signal::kill(prompt.pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+        settle();
+        prompt.type_line(PASSWORD);
+        true
+    });
+    assert_eq!(
+        continued.code,
+        Some(0),
+        "SIGCONT does not end the prompt: {}",
+        continued.output
+    );
+    // ^Z suspends newgate at the prompt, as sudo does; `fg` asks again.
+    let mut stopped = false;
+    let suspended = sandbox.run_on_tty_driven(&user("alice"), &args, |mut prompt| {
+        if prompt.number == 1 {
+            prompt.master.write_all(b"half typed\x1a").unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+            while process_state(prompt.pid) != Some('T') && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            stopped = process_state(prompt.pid) == Some('T');
+            nix::sys::signal::kill(prompt.pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+        } else {
+            prompt.type_line(PASSWORD);
+        }
+        true
+    });
+    assert!(stopped, "^Z stops newgate at the prompt: {}", suspended.output);
+    assert_eq!(suspended.code, Some(0), "{}", suspended.output);
+    assert_eq!(
+        suspended.output.matches("password for").count(),
+        2,
+        "{}",
+        suspended.output
+    );
+    // A PAM module that runs a program (its SIGCHLD) before the prompt.
+    let stack = "auth optional pam_exec.so quiet /bin/true\n\
+                 @include common-auth\n@include common-account\n@include common-session-noninteractive\n";
+    let exec = Sandbox::with_pam("prompt-pam-exec", &rule, stack);
+    let out = exec.run_on_tty(&user("alice"), &args, &[PASSWORD]);
+    assert_eq!(out.code, Some(0), "pam_exec does not end the prompt: {}", out.output);
+    // SIGTERM still ends it, with the terminal restored and 128+15.
+    let ended = sandbox.run_on_tty_driven(&user("alice"), &args, |prompt| {
+        nix::sys::signal::kill(prompt.pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        settle();
+        true
+    });
+    assert_eq!(ended.code, Some(128 + 15), "{}", ended.output);
+    assert!(!ended.output.contains("uid="), "{}", ended.output);
+}
+
+#[test]
+fn a_file_size_limit_neither_kills_newgate_nor_reaches_past_the_command() {
+    if !root_or_skip("RLIMIT_FSIZE") {
+        return;
+    }
+    let sandbox = Sandbox::new("fsize", &policy("permit persist alice as group docker\n"), 0o440);
+    // The caller's blocked and ignored signals, then the command's, and its limit.
+    let signals = "grep -E \"^Sig(Blk|Ign)\" /proc/self/status";
+    let script = format!(
+        "{signals}; /usr/bin/prlimit --fsize=0 -- {} -g {} /bin/sh -c 'ulimit -f; exec {signals}'",
+        sandbox.harness().newgate.display(),
+        user("docker")
+    );
+    let out = sandbox.run_script_on_tty(&user("alice"), &script, &[PASSWORD]);
+    assert_eq!(out.code, Some(0), "{}", out.output);
+    let lines: Vec<&str> = out.output.lines().map(str::trim).collect();
+    let masks: Vec<&str> = lines.iter().copied().filter(|l| l.starts_with("Sig")).collect();
+    assert_eq!(masks.len(), 4, "{}", out.output);
+    assert_eq!(
+        masks[..2],
+        masks[2..],
+        "the command gets the caller's signal mask and dispositions: {}",
+        out.output
+    );
+    let ignored = u64::from_str_radix(masks[3].trim_start_matches("SigIgn:").trim(), 16).unwrap();
+    assert_eq!(ignored & (1 << (25 - 1)), 0, "SIGXFSZ is not ignored: {}", out.output);
+    assert!(
+        lines.contains(&"0"),
+        "the command runs with the caller's limit: {}",
+        out.output
+    );
+    let records = sandbox.root_shell("ls -A /run/newgate");
+    assert!(!records.contains(".ts-"), "no temporary file is left: {records}");
+    // Where newgate cannot raise the hard limit the caller lowered, the write
+    // fails with EFBIG and costs only a prompt next time.
+    assert_eq!(
+        records.contains("ts-"),
+        can_raise_hard_limits(),
+        "the persist record is written where the limit can be raised: {records}"
+    );
+    // A soft limit alone newgate raises anywhere: the record is written.
+    let soft = script.replace("--fsize=0 ", "--fsize=0:unlimited ");
+    let out = sandbox.run_script_on_tty(&user("alice"), &soft, &[PASSWORD]);
+    assert_eq!(out.code, Some(0), "{}", out.output);
+    let records = sandbox.root_shell("ls -A /run/newgate");
+    assert!(records.contains("ts-") && !records.contains(".ts-"), "{records}");
+    let marker = sandbox.cwd().display().to_string();
+    let lines = sandbox.harness().wait_for_log(&marker, 1);
+    assert!(
+        lines.iter().any(|l| l.contains("COMMAND=/usr/bin/sh -c")),
+        "the run is logged: {lines:?}"
+    );
+}
+
+#[test]
+fn a_small_stack_or_few_descriptors_are_the_commands_not_newgates() {
+    if !root_or_skip("RLIMIT_STACK") {
+        return;
+    }
+    // `set` first: at 16 KiB of stack, newgate said "unknown statement `set`".
+    let sandbox = Sandbox::new(
+        "stack",
+        &policy("set passwd_tries = 3\npermit nopass alice as group docker\n"),
+        0o440,
+    );
+    let show = ["-g", &user("docker"), "/bin/sh", "-c", "ulimit -s; ulimit -n"];
+    // A soft limit newgate raises for itself; the command gets it back.
+    let soft = sandbox.run_under(
+        &user("alice"),
+        &["/usr/bin/prlimit", "--stack=16384:unlimited", "--nofile=16", "--"],
+        &show,
+    );
+    assert_eq!(soft.code, Some(0), "{}", soft.output);
+    assert_eq!(soft.output, "16\n16\n", "the command runs with the caller's limits");
+    // A hard limit too: raised where newgate has CAP_SYS_RESOURCE (it has on
+    // a plain system); in a container without it, refused as what it is.
+    let hard = sandbox.run_under(&user("alice"), &["/usr/bin/prlimit", "--stack=16384", "--"], &show);
+    if can_raise_hard_limits() {
+        assert_eq!(hard.code, Some(0), "{}", hard.output);
+        assert_eq!(hard.output, "16\n", "{}", hard.output);
+    } else {
+        assert_eq!(hard.code, Some(1), "{}", hard.output);
+        assert!(
+            hard.output
+                .contains("the stack size limit (16 KiB) is too small for newgate"),
+            "{}",
+            hard.output
+        );
+    }
+}
+
+#[test]
+fn long_command_lines_run_and_a_failed_exec_is_logged() {
+    if !root_or_skip("long command lines") {
+        return;
+    }
+    let huge = "v".repeat(140_000);
+    let sandbox = Sandbox::new(
+        "long-args",
+        &policy(&format!(
+            "permit nopass alice as group docker\npermit nopass keepenv alice as group www\n\
+             permit nopass setenv {{ HUGE={huge} }} alice as group audit\n"
+        )),
+        0o440,
+    );
+    // Two arguments of 70 KB: each below the kernel's 128 KiB per string, the
+    // whole line above it.
+    let (a, b) = ("a".repeat(70_000), "b".repeat(70_000));
+    let show = "echo ${#1} ${#2} ${#NEWGATE_COMMAND}; env | grep -cE '^NEWGATE_(ARGS|GROUP|TARGET_USER)=' || true";
+    for group in ["docker", "www"] {
+        let out = sandbox.run(
+            &user("alice"),
+            &["-g", &user(group), "/bin/sh", "-c", show, "sh", &a, &b],
+            &[],
+        );
+        assert_eq!(out.code, Some(0), "{group}: {:.300}", out.output);
+        assert_eq!(
+            out.output, "70000 70000 4096\n0\n",
+            "{group}: the arguments whole, NEWGATE_COMMAND capped, no hand-off variable"
+        );
+    }
+    // An environment the kernel refuses (one value over 128 KiB): the failure
+    // is said, and logged after the permit line.
+    let out = sandbox.run(&user("alice"), &["-g", &user("audit"), "/bin/true"], &[]);
+    assert_eq!(out.code, Some(126), "{}", out.output);
+    assert!(
+        out.output.contains("cannot run /usr/bin/true: Argument list too long")
+            && out.output.contains("at most 128 KiB each"),
+        "{}",
+        out.output
+    );
+    let marker = sandbox.cwd().display().to_string();
+    let lines = sandbox.harness().wait_for_log(&marker, 4);
+    assert!(
+        lines.iter().any(|l| l.starts_with("<81>")
+            && l.contains(&format!(
+                "{} : cannot run the command: Argument list too long",
+                user("alice")
+            ))
+            && l.contains("COMMAND=/usr/bin/true")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn refusals_before_and_after_the_decision_are_logged() {
+    if !root_or_skip("audit of refusals") {
+        return;
+    }
+    let rule = policy("permit nopass alice as group docker\n");
+    let sandbox = Sandbox::new("audit-refusals", &rule, 0o440);
+    let alice = user("alice");
+    let marker = sandbox.cwd().display().to_string();
+    // Options that cannot go together.
+    for combined in ["-kl", "-lk"] {
+        let out = sandbox.run(&alice, &[combined], &[]);
+        assert_eq!(out.code, Some(1), "{}", out.output);
+        assert!(out.output.contains("-l and -k stand alone"), "{}", out.output);
+    }
+    // An argument that is not UTF-8: refused, and logged byte for byte.
+    let bytes: std::ffi::OsString = std::os::unix::ffi::OsStringExt::from_vec(vec![b'x', 0xff]);
+    let docker = user("docker");
+    let out = sandbox.run_bytes(&alice, &["-g".as_ref(), docker.as_ref(), "echo".as_ref(), &bytes]);
+    assert_eq!(out.code, Some(1), "{}", out.output);
+    assert!(out.output.contains("arguments must be UTF-8 text"), "{}", out.output);
+    let lines = sandbox.harness().wait_for_log(&marker, 3);
+    for (problem, command) in [
+        ("-l and -k stand alone", "-kl".to_string()),
+        ("-l and -k stand alone", "-lk".to_string()),
+        ("arguments must be UTF-8 text", format!("-g {docker} echo x\\377")),
+    ] {
+        let expected =
+            format!("{alice} : usage error: {problem} ; TTY=unknown ; PWD={marker} ; USER= ; COMMAND={command}");
+        assert!(
+            lines.iter().any(|l| l.starts_with("<81>") && l.ends_with(&expected)),
+            "{expected}\n{lines:#?}"
+        );
+    }
+    // PAM that cannot start, after the policy permitted: logged too.
+    let broken = Sandbox::with_pam("audit-no-pam", &rule, "@include ngt-no-such-stack\n");
+    let out = broken.run(&alice, &["-g", &docker, "echo", "a b", ""], &[]);
+    assert_eq!(out.code, Some(1), "{}", out.output);
+    assert!(out.output.contains("cannot start PAM"), "{}", out.output);
+    let marker = broken.cwd().display().to_string();
+    let lines = broken.harness().wait_for_log(&marker, 1);
+    assert!(
+        lines.iter().any(|l| l.starts_with("<81>")
+            && l.contains(&format!("{alice} : cannot start PAM: "))
+            && l.ends_with("COMMAND=/usr/bin/echo 'a b' ''")),
+        "{lines:#?}"
+    );
+}
+
 #[test]
 fn audit_required_refuses_to_run_without_a_log() {
     if !root_or_skip("audit = required") {
@@ -533,7 +823,7 @@ fn json_audit_lines_and_nolog() {
         .find(|l| l.contains("\"event\":\"accept\""))
         .expect("accept");
     assert!(accept.starts_with("<85>"), "{accept}");
-    assert!(accept.contains(r#""command":"/usr/bin/echo a\"b""#), "{accept}");
+    assert!(accept.contains(r#""command":"/usr/bin/echo 'a\"b'""#), "{accept}");
     assert!(accept.contains(r#""rule":"/etc/newgate/policy:2""#), "{accept}");
     let reject = lines
         .iter()

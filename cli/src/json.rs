@@ -71,13 +71,43 @@ fn write_string(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
             '\n' => f.write_str("\\n")?,
             '\r' => f.write_str("\\r")?,
             '\t' => f.write_str("\\t")?,
-            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{2028}' || c == '\u{2029}' => {
-                write!(f, "\\u{:04x}", c as u32)?
+            c if c.is_control() || is_invisible(c) => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    write!(f, "\\u{:04x}", unit)?;
+                }
             }
             c => write!(f, "{c}")?,
         }
     }
     f.write_str("\"")
+}
+
+/// A character that a terminal or log viewer does not show as itself, though
+/// it is not a control character: bidirectional overrides and isolates (so
+/// that `U+202E` cannot make `txt.exe` read `exe.txt`), zero-width and other
+/// invisible format characters, line and paragraph separators. Written
+/// escaped wherever newgate writes text a caller chose into a log.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
 }
 
 #[cfg(test)]
@@ -97,5 +127,15 @@ mod tests {
             value.to_string(),
             r#"{"text":"a \"b\"\n\u001b[0m","list":[-1,true,null]}"#
         );
+    }
+
+    #[test]
+    fn invisible_and_bidirectional_characters_are_escaped() {
+        let text = "a\u{202E}b\u{200B}c\u{2028}d\u{2066}e\u{85}f\u{E0041}g é";
+        assert_eq!(
+            Json::from(text).to_string(),
+            r#""a\u202eb\u200bc\u2028d\u2066e\u0085f\udb40\udc41g é""#
+        );
+        assert!(!is_invisible('é') && !is_invisible(' ') && !is_invisible('\u{2764}'));
     }
 }

@@ -132,10 +132,25 @@ pub struct EnvironmentInput<'a> {
     pub command_line: &'a str,
 }
 
+/// Longest `NEWGATE_COMMAND`, in bytes, as sudo caps `SUDO_COMMAND`: the
+/// arguments themselves reach the command whole, but one variable holding
+/// them all would make `execve` fail (E2BIG) past 128 KiB.
+pub const MAX_COMMAND_VARIABLE: usize = 4096;
+
+/// `command_line`, cut at MAX_COMMAND_VARIABLE bytes on a character boundary.
+fn command_variable(command_line: &str) -> &str {
+    let mut cut = command_line.len().min(MAX_COMMAND_VARIABLE);
+    while !command_line.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &command_line[..cut]
+}
+
 /// The environment a command runs with: the caller's variables reset to an
 /// allowlist (or all of them with `keepenv`), never a dangerous one, then
 /// the target's account, `PATH` = `secure_path`, the rule's `setenv`, and
-/// the `NEWGATE_*` variables that tell the command who asked. Sorted by name.
+/// the `NEWGATE_*` variables that tell the command who asked; never one of
+/// the hand-off variables (`handoff::NAMES`), whoever set them. Sorted by name.
 pub fn command_environment(input: &EnvironmentInput) -> Vec<(String, String)> {
     let mut env: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
     let kept = |name: &str| {
@@ -184,10 +199,11 @@ pub fn command_environment(input: &EnvironmentInput) -> Vec<(String, String)> {
             }
         }
     }
+    env.retain(|name, _| !crate::handoff::NAMES.contains(&name.as_str()));
     env.insert("NEWGATE_USER".into(), input.caller_name.into());
     env.insert("NEWGATE_UID".into(), input.caller_uid.to_string());
     env.insert("NEWGATE_GID".into(), input.caller_gid.to_string());
-    env.insert("NEWGATE_COMMAND".into(), input.command_line.into());
+    env.insert("NEWGATE_COMMAND".into(), command_variable(input.command_line).into());
     env.retain(|name, value| !is_dangerous_name(name) && !is_dangerous_value(value));
     env.into_iter().collect()
 }
@@ -343,6 +359,34 @@ mod environment_tests {
             "a locale that names a file, even when kept by name"
         );
         assert_eq!(get(&env, "LANGUAGE"), None, "a path, even when kept by name");
+    }
+
+    #[test]
+    fn hand_off_variables_never_pass_and_the_command_variable_is_capped() {
+        let hand_off = [
+            ("NEWGATE_ARGS", "a%20b c"),
+            ("NEWGATE_GROUP", "docker"),
+            ("NEWGATE_TARGET_USER", "root"),
+            ("NEWGATE_COMMAND", "/usr/bin/evil"),
+        ];
+        let options = Options {
+            keepenv: true,
+            setenv: vec![
+                EnvChange::Set("NEWGATE_ARGS".into(), "x".into()),
+                EnvChange::Keep("NEWGATE_GROUP".into()),
+            ],
+            ..Options::default()
+        };
+        let env = build(&hand_off, options, Settings::default());
+        for name in ["NEWGATE_ARGS", "NEWGATE_GROUP", "NEWGATE_TARGET_USER"] {
+            assert_eq!(get(&env, name), None, "{name}");
+        }
+        assert_eq!(get(&env, "NEWGATE_COMMAND"), Some("/usr/bin/id -u"));
+        let long = format!("/usr/bin/echo {}", "é".repeat(70_000));
+        let cut = command_variable(&long);
+        assert!(cut.len() <= MAX_COMMAND_VARIABLE && cut.len() > MAX_COMMAND_VARIABLE - 4);
+        assert!(long.starts_with(cut));
+        assert_eq!(command_variable("/usr/bin/id"), "/usr/bin/id");
     }
 
     #[test]

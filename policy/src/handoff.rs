@@ -14,6 +14,11 @@ pub const COMMAND: &str = "NEWGATE_COMMAND";
 /// The program's arguments, see [`encode_args`].
 pub const ARGS: &str = "NEWGATE_ARGS";
 
+/// Every hand-off variable. They are for `pam_newgate.so`, in the same
+/// process, and never reach the command: `NEWGATE_ARGS` holds the whole
+/// command line in one value, which `execve` refuses past 128 KiB (E2BIG).
+pub const NAMES: [&str; 4] = [GROUP, TARGET_USER, COMMAND, ARGS];
+
 /// Encodes arguments for one PAM environment value: each argument with `%`,
 /// blanks and control characters written as `%XX`, joined by single spaces.
 /// An empty argument is written `%`, so that none is lost.

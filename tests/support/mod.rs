@@ -194,6 +194,14 @@ impl Harness {
     }
 }
 
+/// Whether root here has CAP_SYS_RESOURCE (a container may withhold it), so
+/// that newgate can raise a hard limit the caller lowered.
+pub fn can_raise_hard_limits() -> bool {
+    let status = fs::read_to_string("/proc/self/status").unwrap();
+    let effective = status.lines().find_map(|l| l.strip_prefix("CapEff:")).unwrap().trim();
+    u64::from_str_radix(effective, 16).unwrap() & (1 << 24) != 0
+}
+
 pub fn user(name: &str) -> String {
     format!("{PREFIX}{name}")
 }
@@ -239,20 +247,25 @@ impl Sandbox {
     /// `policy` goes to /etc/newgate/policy (root, `mode`); the repository's
     /// pam/newgate to /etc/pam.d/newgate.
     pub fn new(name: &str, policy: &str, mode: u32) -> Sandbox {
-        Sandbox::with_log(name, policy, mode, Some(&harness().log_socket))
+        Sandbox::with_log(name, policy, mode, Some(&harness().log_socket), None)
     }
 
     /// A sandbox where /dev/log is a plain empty file: nothing listens there.
     pub fn without_log(name: &str, policy: &str) -> Sandbox {
-        Sandbox::with_log(name, policy, 0o440, None)
+        Sandbox::with_log(name, policy, 0o440, None, None)
     }
 
     /// A sandbox whose /dev/log is `syslog`, which the test can stop mid-run.
     pub fn with_syslog(name: &str, policy: &str, syslog: &Syslog) -> Sandbox {
-        Sandbox::with_log(name, policy, 0o440, Some(&syslog.path))
+        Sandbox::with_log(name, policy, 0o440, Some(&syslog.path), None)
     }
 
-    fn with_log(name: &str, policy: &str, mode: u32, log: Option<&Path>) -> Sandbox {
+    /// A sandbox whose /etc/pam.d/newgate is `pam` instead of the repository's.
+    pub fn with_pam(name: &str, policy: &str, pam: &str) -> Sandbox {
+        Sandbox::with_log(name, policy, 0o440, Some(&harness().log_socket), Some(pam))
+    }
+
+    fn with_log(name: &str, policy: &str, mode: u32, log: Option<&Path>, pam: Option<&str>) -> Sandbox {
         let harness = harness();
         let dir = harness.scratch.join(name);
         let _ = fs::remove_dir_all(&dir);
@@ -266,7 +279,12 @@ impl Sandbox {
         fs::write(&policy_file, policy).unwrap();
         fs::set_permissions(&policy_file, fs::Permissions::from_mode(mode)).unwrap();
         let pam_file = dir.join("upper/pam.d/newgate");
-        fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../pam/newgate"), &pam_file).unwrap();
+        match pam {
+            Some(text) => fs::write(&pam_file, text).unwrap(),
+            None => {
+                fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../pam/newgate"), &pam_file).unwrap();
+            }
+        }
         fs::set_permissions(&pam_file, fs::Permissions::from_mode(0o644)).unwrap();
         let setup = format!(
             "set -e
@@ -308,8 +326,20 @@ impl Sandbox {
     /// `newgate ARGS` run by `user` with its groups, inside the sandbox, in a
     /// session of its own: on the given terminal, or with none at all.
     fn command(&self, user: &str, args: &[&str], env: &[(&str, &str)], on_tty: bool) -> Command {
+        self.command_under(user, &[], args, env, on_tty)
+    }
+
+    /// As [`Sandbox::command`], with newgate started by `wrapper` (`prlimit --stack=...`, say).
+    fn command_under(
+        &self,
+        user: &str,
+        wrapper: &[&str],
+        args: &[&str],
+        env: &[(&str, &str)],
+        on_tty: bool,
+    ) -> Command {
         let mut command = self.as_user(user, on_tty);
-        command.arg(&self.harness.newgate).args(args);
+        command.args(wrapper).arg(&self.harness.newgate).args(args);
         command
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
@@ -347,22 +377,39 @@ impl Sandbox {
 
     /// Runs without a terminal (stdin closed).
     pub fn run(&self, user: &str, args: &[&str], env: &[(&str, &str)]) -> Outcome {
-        let out = self
-            .command(user, args, env, false)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
-        output.push_str(&String::from_utf8_lossy(&out.stderr));
-        Outcome {
-            code: out.status.code(),
-            output,
-        }
+        outcome(
+            self.command(user, args, env, false)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap(),
+        )
+    }
+
+    /// Runs without a terminal, with arguments that need not be UTF-8.
+    pub fn run_bytes(&self, user: &str, args: &[&std::ffi::OsStr]) -> Outcome {
+        let mut command = self.command(user, &[], &[], false);
+        command.args(args).stdin(Stdio::null());
+        outcome(command.output().unwrap())
+    }
+
+    /// Runs without a terminal, newgate started by `wrapper` (a program and its arguments).
+    pub fn run_under(&self, user: &str, wrapper: &[&str], args: &[&str]) -> Outcome {
+        outcome(
+            self.command_under(user, wrapper, args, &[], false)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap(),
+        )
     }
 
     /// Runs on a pseudo-terminal, typing each of `answers` at each password prompt.
     pub fn run_on_tty(&self, user: &str, args: &[&str], answers: &[&str]) -> Outcome {
         on_tty(self.command(user, args, &[("TERM", "dumb")], true), answers)
+    }
+
+    /// Runs on a pseudo-terminal; `at_prompt` acts at each password prompt, see [`on_tty_driven`].
+    pub fn run_on_tty_driven(&self, user: &str, args: &[&str], at_prompt: impl FnMut(Prompt) -> bool) -> Outcome {
+        on_tty_driven(self.command(user, args, &[("TERM", "dumb")], true), at_prompt)
     }
 
     /// As `run_on_tty`, calling `at_prompt` at each prompt before answering it.
@@ -418,6 +465,16 @@ impl Drop for Sandbox {
     }
 }
 
+/// What a run without a terminal printed (stdout, then stderr) and how it ended.
+fn outcome(out: std::process::Output) -> Outcome {
+    let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
+    output.push_str(&String::from_utf8_lossy(&out.stderr));
+    Outcome {
+        code: out.status.code(),
+        output,
+    }
+}
+
 /// Runs `command` on a pseudo-terminal of its own, typing each of `answers`
 /// at each password prompt; a prompt with no answer left ends the run.
 pub fn on_tty(command: Command, answers: &[&str]) -> Outcome {
@@ -426,7 +483,39 @@ pub fn on_tty(command: Command, answers: &[&str]) -> Outcome {
 
 /// As `on_tty`, calling `at_prompt` with the prompt's number (from 1) before
 /// the answer is typed: to change the world while the program waits.
-pub fn on_tty_with(mut command: Command, answers: &[&str], mut at_prompt: impl FnMut(usize)) -> Outcome {
+pub fn on_tty_with(command: Command, answers: &[&str], mut at_prompt: impl FnMut(usize)) -> Outcome {
+    on_tty_driven(command, |mut prompt| {
+        at_prompt(prompt.number);
+        match answers.get(prompt.number - 1) {
+            Some(answer) => {
+                prompt.type_line(answer);
+                true
+            }
+            None => false,
+        }
+    })
+}
+
+/// A password prompt seen on the terminal, for a test to act on.
+pub struct Prompt<'a> {
+    /// 1 for the first prompt, 2 for the next one, ...
+    pub number: usize,
+    /// The process started on the terminal (newgate itself, see [`Sandbox::spawn`]).
+    pub pid: nix::unistd::Pid,
+    /// The terminal's master side: what is written here is typed.
+    pub master: &'a mut fs::File,
+}
+
+impl Prompt<'_> {
+    pub fn type_line(&mut self, line: &str) {
+        self.master.write_all(line.as_bytes()).unwrap();
+        self.master.write_all(b"\n").unwrap();
+    }
+}
+
+/// Runs `command` on a pseudo-terminal of its own; at each password prompt,
+/// `at_prompt` acts (types, signals, resizes); when it returns false the run is ended.
+pub fn on_tty_driven(mut command: Command, mut at_prompt: impl FnMut(Prompt) -> bool) -> Outcome {
     let pty = nix::pty::openpty(None, None).unwrap();
     let slave: OwnedFd = pty.slave;
     command
@@ -435,9 +524,9 @@ pub fn on_tty_with(mut command: Command, answers: &[&str], mut at_prompt: impl F
         .stderr(Stdio::from(slave));
     let mut child = command.spawn().unwrap();
     drop(command);
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     let mut master = fs::File::from(pty.master);
     let mut output = Vec::new();
-    let mut answers = answers.iter();
     let mut prompts_seen = 0;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -453,15 +542,13 @@ pub fn on_tty_with(mut command: Command, answers: &[&str], mut at_prompt: impl F
             let prompts = text.matches("password for").count();
             if prompts > prompts_seen {
                 prompts_seen = prompts;
-                at_prompt(prompts);
-                match answers.next() {
-                    Some(answer) => {
-                        master.write_all(answer.as_bytes()).unwrap();
-                        master.write_all(b"\n").unwrap();
-                    }
-                    None => {
-                        let _ = child.kill();
-                    }
+                let prompt = Prompt {
+                    number: prompts,
+                    pid,
+                    master: &mut master,
+                };
+                if !at_prompt(prompt) {
+                    let _ = child.kill();
                 }
             }
         } else if matches!(child.try_wait(), Ok(Some(_))) || Instant::now() > deadline {

@@ -1,7 +1,10 @@
 //! The audit trail: syslog, ident `newgate`, facility authpriv, in the line
 //! format log tools already parse for sudo, or one JSON object per event.
 
-use newgate::json::Json;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+
+use newgate::json::{Json, is_invisible};
 use newgate_policy::LogFormat;
 use syslog::{Facility, Formatter3164, Logger, LoggerBackend};
 
@@ -19,7 +22,9 @@ pub struct Event<'a> {
     pub run_as_group: Option<&'a str>,
     /// `FILE:LINE` of the deciding rule, for permitted runs.
     pub rule: Option<String>,
-    pub command: &'a str,
+    /// The program and its arguments, one word each, as typed or resolved;
+    /// bytes, since a refused command line need not be UTF-8.
+    pub command: &'a [OsString],
 }
 
 pub struct Audit {
@@ -75,19 +80,18 @@ impl Audit {
 /// nor make one event too large to send.
 const MAX_COMMAND: usize = 32 * 1024;
 
-/// The command as logged: at most MAX_COMMAND bytes, and how many were left out.
-fn logged_command(command: &str) -> (&str, usize) {
-    if command.len() <= MAX_COMMAND {
-        return (command, 0);
-    }
-    let mut cut = MAX_COMMAND;
-    while !command.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    (&command[..cut], command.len() - cut)
+/// A character written `\ooo`, byte by byte: control characters, and those a
+/// viewer would not show as themselves (bidirectional overrides, zero-width
+/// characters, line and paragraph separators).
+fn is_hidden(c: char) -> bool {
+    c.is_control() || is_invisible(c)
 }
 
-/// Each character as written to the log: control characters (byte by byte) as
+fn octal(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("\\{b:03o}")).collect()
+}
+
+/// Each character as written to the log: hidden characters (byte by byte) as
 /// `\ooo`, `\` as `\\`, and with `semicolons` `;` as `\073`, so that nothing
 /// the caller chooses can start a line or, before `COMMAND=`, a field. Cuts
 /// and splits fall between these units, never inside an escape.
@@ -95,18 +99,76 @@ fn escaped_units(text: &str, semicolons: bool) -> impl Iterator<Item = String> +
     text.chars().map(move |c| match c {
         '\\' => "\\\\".to_string(),
         ';' if semicolons => "\\073".to_string(),
-        c if c.is_control() => {
-            let mut buf = [0u8; 4];
-            c.encode_utf8(&mut buf).bytes().map(|b| format!("\\{b:03o}")).collect()
-        }
+        c if is_hidden(c) => octal(c.encode_utf8(&mut [0u8; 4]).as_bytes()),
         c => c.to_string(),
     })
 }
 
-/// Control characters and backslashes written as `\ooo` and `\\`, so that a
-/// command cannot forge log lines or fields.
-pub fn escape(text: &str) -> String {
-    escaped_units(text, false).collect()
+/// The length of a command line as typed: its words and a space between each two.
+fn typed_length(command: &[OsString]) -> usize {
+    command.iter().map(|w| w.len()).sum::<usize>() + command.len().saturating_sub(1)
+}
+
+/// One piece of a logged command: its text, and how many bytes of the
+/// command as typed it stands for (a quote stands for none).
+struct Unit {
+    text: String,
+    typed: usize,
+}
+
+/// The command as logged, at most MAX_COMMAND bytes of it as typed, and how
+/// many bytes were left out. Words are separated by one space; a word that
+/// is empty or holds a space, a quote or a backslash is written in single
+/// quotes, inside which `\'` is a quote and `\\` a backslash; everywhere,
+/// `\ooo` is a byte (a hidden character, or a byte that is not UTF-8) and,
+/// with `semicolons`, `\073` a `;`. So `echo 'a b' ''` and `echo a b ''`
+/// give different lines, and the words can be read back exactly.
+fn command_units(command: &[OsString], semicolons: bool) -> (Vec<Unit>, usize) {
+    let total = typed_length(command);
+    let mut units = Vec::new();
+    let mut typed = 0;
+    let mut push = |units: &mut Vec<Unit>, text: String, bytes: usize| {
+        if typed + bytes > MAX_COMMAND {
+            return false;
+        }
+        typed += bytes;
+        units.push(Unit { text, typed: bytes });
+        true
+    };
+    'words: for (i, word) in command.iter().enumerate() {
+        let bytes = word.as_bytes();
+        if i > 0 && !push(&mut units, " ".into(), 1) {
+            break;
+        }
+        let quoted = bytes.is_empty() || bytes.iter().any(|b| matches!(b, b' ' | b'\'' | b'"' | b'\\'));
+        if quoted {
+            push(&mut units, "'".into(), 0);
+        }
+        for chunk in bytes.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                let text = match c {
+                    '\\' => "\\\\".to_string(),
+                    '\'' => "\\'".to_string(),
+                    ';' if semicolons => "\\073".to_string(),
+                    c if is_hidden(c) => octal(c.encode_utf8(&mut [0u8; 4]).as_bytes()),
+                    c => c.to_string(),
+                };
+                if !push(&mut units, text, c.len_utf8()) {
+                    break 'words;
+                }
+            }
+            for &b in chunk.invalid() {
+                if !push(&mut units, octal(&[b]), 1) {
+                    break 'words;
+                }
+            }
+        }
+        if quoted {
+            push(&mut units, "'".into(), 0);
+        }
+    }
+    let kept: usize = units.iter().map(|u| u.typed).sum();
+    (units, total - kept)
 }
 
 /// Longest field before `COMMAND=` (a working folder can be 4 KiB, four times
@@ -163,7 +225,7 @@ pub fn sudo_lines(event: &Event) -> Vec<String> {
         head = head_with(cap);
     }
     let user = field(event.user, 64);
-    let (command, left_out) = logged_command(event.command);
+    let (mut units, left_out) = command_units(event.command, false);
     let mut tail = String::new();
     if left_out > 0 {
         tail = format!(" ...(cut: {left_out} more bytes)");
@@ -171,12 +233,15 @@ pub fn sudo_lines(event: &Event) -> Vec<String> {
     // A command that runs to the end of one line keeps its `;`. Split, its
     // continuation lines would start with text of the caller's choosing, so
     // there `;` cannot be allowed to separate fields either.
-    let fits = escape(command).len() + tail.len() <= MAX_LINE.saturating_sub(head.len()).max(64);
+    let length: usize = units.iter().map(|u| u.text.len()).sum();
+    if length + tail.len() > MAX_LINE.saturating_sub(head.len()).max(64) {
+        units = command_units(event.command, true).0;
+    }
     let mut lines = Vec::new();
     let mut line = head;
     let mut room = MAX_LINE.saturating_sub(line.len()).max(64);
     let mut used = 0;
-    for unit in escaped_units(command, !fits).chain(std::iter::once(tail)) {
+    for unit in units.into_iter().map(|u| u.text).chain(std::iter::once(tail)) {
         if used + unit.len() > room && used > 0 {
             lines.push(std::mem::replace(&mut line, format!("{user} : (command continued) ")));
             room = MAX_LINE.saturating_sub(line.len()).max(64);
@@ -202,9 +267,13 @@ fn json_field(text: &str) -> Json {
     format!("{}...(cut)", &text[..cut]).into()
 }
 
-/// One JSON object per event; the command is cut as in the sudo format, and
-/// `command_bytes` says how long it was.
+/// One JSON object per event; the command is written and cut as in the sudo
+/// format (its words quoted and escaped the same way), and `command_bytes`
+/// says how long it was as typed.
 pub fn json_line(event: &Event) -> String {
+    let (units, _) = command_units(event.command, false);
+    let command: String = units.iter().map(|u| u.text.as_str()).collect();
+
     Json::Object(vec![
         (
             "event",
@@ -217,8 +286,8 @@ pub fn json_line(event: &Event) -> String {
         ("runas_user", json_field(event.run_as_user)),
         ("runas_group", event.run_as_group.map_or(Json::Null, json_field)),
         ("rule", event.rule.as_deref().map_or(Json::Null, json_field)),
-        ("command", logged_command(event.command).0.into()),
-        ("command_bytes", Json::Number(event.command.len() as i64)),
+        ("command", command.into()),
+        ("command_bytes", Json::Number(typed_length(event.command) as i64)),
     ])
     .to_string()
 }
@@ -227,6 +296,17 @@ pub fn json_line(event: &Event) -> String {
 mod tests {
     use super::*;
 
+    /// Words as leaked `OsString`s, for events that live as long as the test.
+    fn words(words: &[&[u8]]) -> &'static [OsString] {
+        let words: Vec<OsString> = words
+            .iter()
+            .map(|w| std::os::unix::ffi::OsStrExt::from_bytes(w))
+            .map(|w: &std::ffi::OsStr| w.to_os_string())
+            .collect();
+        Box::leak(words.into_boxed_slice())
+    }
+
+    /// An event whose command is `command` split at its spaces (none for "").
     fn event(command: &str, problem: Option<&str>) -> Event<'static> {
         Event {
             user: "alice",
@@ -236,8 +316,53 @@ mod tests {
             run_as_user: "alice",
             run_as_group: Some("docker"),
             rule: problem.is_none().then(|| "/etc/newgate/policy:12".to_string()),
-            command: Box::leak(command.to_string().into_boxed_str()),
+            command: words(
+                &command
+                    .split(' ')
+                    .filter(|_| !command.is_empty())
+                    .map(str::as_bytes)
+                    .collect::<Vec<_>>(),
+            ),
         }
+    }
+
+    fn logged(command: &[&[u8]]) -> String {
+        let mut event = event("", None);
+        event.command = words(command);
+        sudo_lines(&event)[0].split_once("COMMAND=").unwrap().1.to_string()
+    }
+
+    #[test]
+    fn argument_boundaries_are_kept() {
+        let quoted = logged(&[b"/usr/bin/echo", b"a b", b""]);
+        let plain = logged(&[b"/usr/bin/echo", b"a", b"b", b""]);
+        assert_eq!(quoted, "/usr/bin/echo 'a b' ''");
+        assert_eq!(plain, "/usr/bin/echo a b ''");
+        assert_eq!(
+            logged(&[b"/bin/sh", b"-c", b"it's", b"a\\b", b"\"x\"", b"''", b"tab\there"]),
+            r#"/bin/sh -c 'it\'s' 'a\\b' '"x"' '\'\'' tab\011here"#
+        );
+        assert_eq!(logged(&[b"/my folder/prog"]), "'/my folder/prog'");
+        assert_eq!(logged(&[b"/usr/bin/id", b"a\xffb\xfe"]), "/usr/bin/id a\\377b\\376");
+    }
+
+    #[test]
+    fn invisible_and_bidirectional_characters_are_escaped() {
+        let mut sneaky = event("/usr/bin/cat notes\u{202E}txt.exe \u{200B}x \u{2028}y", None);
+        sneaky.pwd = "/tmp/\u{2066}evil\u{2069}";
+        let line = &sudo_lines(&sneaky)[0];
+        assert!(
+            line.ends_with("COMMAND=/usr/bin/cat notes\\342\\200\\256txt.exe \\342\\200\\213x \\342\\200\\250y"),
+            "{line}"
+        );
+        assert!(line.contains("PWD=/tmp/\\342\\201\\246evil\\342\\201\\251 ;"), "{line}");
+        let json = json_line(&sneaky);
+        assert!(json.contains(r#""pwd":"/tmp/\u2066evil\u2069""#), "{json}");
+        assert!(
+            json.contains(r#""command":"/usr/bin/cat notes\\342\\200\\256txt.exe"#),
+            "{json}"
+        );
+        assert!(!json.contains('\u{202E}') && !line.contains('\u{202E}'));
     }
 
     #[test]
@@ -261,7 +386,7 @@ mod tests {
         let lines = sudo_lines(&event("/bin/echo x\nalice : TTY=evil", None));
         assert_eq!(lines.len(), 1);
         assert!(lines[0].ends_with("COMMAND=/bin/echo x\\012alice : TTY=evil"));
-        assert_eq!(escape("a\\b\u{1b}"), "a\\\\b\\033");
+        assert_eq!(logged(&[b"a\x1b"]), "a\\033");
     }
 
     #[test]

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use nix::sys::resource::{Resource, setrlimit};
-use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
+use nix::sys::resource::{RLIM_INFINITY, Resource, getrlimit, rlim_t, setrlimit};
+use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::stat::{Mode, umask};
 use std::os::unix::fs::MetadataExt;
@@ -13,6 +13,7 @@ use std::os::unix::fs::MetadataExt;
 /// The signals newgate takes through a descriptor instead of letting them kill
 /// it mid-way: an interrupted authentication or a running command is then
 /// cleaned up (terminal restored, PAM session closed) before newgate exits.
+/// Which of them may end a password prompt is `tty::at_prompt`'s choice.
 pub const HANDLED: [Signal; 11] = [
     Signal::SIGINT,
     Signal::SIGQUIT,
@@ -58,9 +59,110 @@ pub fn not_dumpable() -> Result<(), String> {
     nix::sys::prctl::set_dumpable(false).map_err(|e| format!("cannot disable core dumps: {e}"))
 }
 
-/// Makes the process safe to work in; returns the descriptor the handled signals arrive on.
-pub fn harden() -> Result<SignalFd, String> {
+/// Every limit the kernel has: all of them are given back to the command as
+/// the caller set them.
+const LIMITS: [Resource; 16] = [
+    Resource::RLIMIT_AS,
+    Resource::RLIMIT_CORE,
+    Resource::RLIMIT_CPU,
+    Resource::RLIMIT_DATA,
+    Resource::RLIMIT_FSIZE,
+    Resource::RLIMIT_LOCKS,
+    Resource::RLIMIT_MEMLOCK,
+    Resource::RLIMIT_MSGQUEUE,
+    Resource::RLIMIT_NICE,
+    Resource::RLIMIT_NOFILE,
+    Resource::RLIMIT_NPROC,
+    Resource::RLIMIT_RSS,
+    Resource::RLIMIT_RTPRIO,
+    Resource::RLIMIT_RTTIME,
+    Resource::RLIMIT_SIGPENDING,
+    Resource::RLIMIT_STACK,
+];
+
+/// What newgate needs for itself, whatever the caller set: a caller must not
+/// be able to stop it half-way (SIGXCPU, SIGXFSZ, a failed allocation or
+/// write) between a decision and its audit line or in the middle of writing
+/// a record, nor make the policy parser run out of stack.
+const OWN_LIMITS: [(Resource, rlim_t); 7] = [
+    (Resource::RLIMIT_AS, RLIM_INFINITY),
+    (Resource::RLIMIT_CPU, RLIM_INFINITY),
+    (Resource::RLIMIT_DATA, RLIM_INFINITY),
+    (Resource::RLIMIT_FSIZE, RLIM_INFINITY),
+    (Resource::RLIMIT_RSS, RLIM_INFINITY),
+    (Resource::RLIMIT_STACK, STACK),
+    (Resource::RLIMIT_NOFILE, 1024),
+];
+
+/// The stack newgate needs (the policy parser recurses): the usual default.
+const STACK: rlim_t = 8 * 1024 * 1024;
+
+/// What the caller started newgate with and newgate changes for itself; the
+/// command gets it back (`sys::switch_before_exec`), so that it runs within
+/// the caller's limits and with the caller's signal mask and dispositions.
+pub struct Inherited {
+    /// Each limit as (resource, soft, hard).
+    pub limits: Vec<(Resource, rlim_t, rlim_t)>,
+    pub mask: SigSet,
+    /// SIGXFSZ's disposition: newgate ignores it, the command must not unless the caller did.
+    pub file_size_signal: SigHandler,
+}
+
+/// Raises a limit for newgate itself to at least `wanted` (soft), and the hard
+/// limit with it; where the hard limit cannot be raised (no CAP_SYS_RESOURCE),
+/// as far as it allows. A limit that stays short shows as the error it causes.
+fn at_least(resource: Resource, wanted: rlim_t) {
+    let Ok((soft, hard)) = getrlimit(resource) else { return };
+    // RLIM_INFINITY is the largest value, so a plain comparison orders it right.
+    if soft >= wanted {
+        return;
+    }
+    if setrlimit(resource, wanted, hard.max(wanted)).is_err() {
+        let _ = setrlimit(resource, wanted.min(hard), hard);
+    }
+}
+
+/// The caller's limits, each as (resource, soft, hard), read before newgate
+/// raises its own (`own_limits`); `None` for one that cannot be read.
+pub type CallerLimits = Vec<Option<(Resource, rlim_t, rlim_t)>>;
+
+/// Reads the caller's limits, then gives newgate the ones it needs. The very
+/// first thing newgate does, so that a small stack limit cannot make it
+/// fail later in a way that looks like something else (a policy error):
+/// `Err` says so when the stack limit cannot be raised far enough (a hard
+/// limit below it, and no CAP_SYS_RESOURCE to raise that, in a container).
+pub fn own_limits() -> Result<CallerLimits, String> {
+    let limits = LIMITS
+        .iter()
+        .map(|&resource| getrlimit(resource).ok().map(|(soft, hard)| (resource, soft, hard)))
+        .collect();
+    for (resource, wanted) in OWN_LIMITS {
+        at_least(resource, wanted);
+    }
+    match getrlimit(Resource::RLIMIT_STACK) {
+        Ok((soft, _)) if soft >= STACK => Ok(limits),
+        Ok((soft, _)) => Err(format!(
+            "the stack size limit ({} KiB) is too small for newgate, which needs {} KiB and cannot raise it here; \
+             raise it (ulimit -s) and try again",
+            soft / 1024,
+            STACK / 1024
+        )),
+        Err(e) => Err(format!("cannot read the stack size limit: {e}")),
+    }
+}
+
+/// Makes the process safe to work in; returns the descriptor the handled
+/// signals arrive on and what the command is to get back from the caller.
+pub fn harden(caller_limits: CallerLimits) -> Result<(SignalFd, Inherited), String> {
+    let mut limits = Vec::with_capacity(LIMITS.len());
+    for (limit, resource) in caller_limits.into_iter().zip(LIMITS) {
+        let limit = limit.ok_or_else(|| format!("cannot read the limit {resource:?}"))?;
+        limits.push(limit);
+    }
     setrlimit(Resource::RLIMIT_CORE, 0, 0).map_err(|e| format!("cannot disable core dumps: {e}"))?;
+    // Past a file-size limit, a write fails with EFBIG and newgate cleans up,
+    // instead of dying with a temporary file left behind and no audit line.
+    let file_size_signal = crate::sys::ignore_file_size_signal().map_err(|e| format!("cannot ignore SIGXFSZ: {e}"))?;
     not_dumpable()?;
     umask(Mode::from_bits_truncate(0o022));
     // A caller may start us with stdin, stdout or stderr closed, so that a file
@@ -77,8 +179,15 @@ pub fn harden() -> Result<SignalFd, String> {
     for signal in HANDLED {
         set.add(signal);
     }
-    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(|e| format!("cannot block signals: {e}"))?;
-    signal_descriptor()
+    let mut mask = SigSet::empty();
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut mask))
+        .map_err(|e| format!("cannot block signals: {e}"))?;
+    let inherited = Inherited {
+        limits,
+        mask,
+        file_size_signal,
+    };
+    Ok((signal_descriptor()?, inherited))
 }
 
 /// A descriptor on which the handled (blocked) signals can be read; several

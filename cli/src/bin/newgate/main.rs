@@ -14,6 +14,7 @@ mod sys;
 mod tty;
 
 use std::cell::Cell;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::rc::Rc;
@@ -66,7 +67,14 @@ fn fail<T>(message: impl Into<String>) -> Result<T, Failure> {
 }
 
 fn main() -> ExitCode {
-    match run() {
+    let caller_limits = match harden::own_limits() {
+        Ok(limits) => limits,
+        Err(why) => {
+            eprintln!("newgate: {why}");
+            return ExitCode::from(FAILURE);
+        }
+    };
+    match run(caller_limits) {
         Ok(code) => ExitCode::from(code),
         Err(Failure { code, message }) => {
             if !message.is_empty() {
@@ -88,35 +96,36 @@ struct Args {
     command: Vec<String>,
 }
 
-fn parse_args() -> Result<Args, Failure> {
-    let usage = |e: String| Failure {
-        code: FAILURE,
-        message: format!("{e}\n{USAGE}"),
+/// Why the command line could not be read; shown with the usage, and logged.
+#[derive(Debug, PartialEq, Eq)]
+struct UsageError(String);
+
+impl From<UsageError> for Failure {
+    fn from(UsageError(why): UsageError) -> Failure {
+        Failure {
+            code: FAILURE,
+            message: format!("{why}\n{USAGE}"),
+        }
+    }
+}
+
+/// What the command line asks for; `-h` and `-V` are answered here and exit.
+fn parse_args(arguments: impl IntoIterator<Item = OsString>) -> Result<Args, UsageError> {
+    let usage = |e: lexopt::Error| UsageError(e.to_string());
+    let text = |word: OsString| {
+        word.into_string()
+            .map_err(|_| UsageError("arguments must be UTF-8 text".into()))
     };
     let mut args = Args::default();
-    let mut parser = lexopt::Parser::from_env();
-    while let Some(arg) = parser.next().map_err(|e| usage(e.to_string()))? {
+    let mut parser = lexopt::Parser::from_args(arguments);
+    while let Some(arg) = parser.next().map_err(usage)? {
         match arg {
             Short('n') => args.non_interactive = true,
             Short('s') => args.shell = true,
             Short('l') => args.list = true,
             Short('k') => args.forget = true,
-            Short('g') => {
-                args.group = Some(
-                    parser
-                        .value()
-                        .and_then(|v| v.string())
-                        .map_err(|e| usage(e.to_string()))?,
-                )
-            }
-            Short('u') => {
-                args.user = Some(
-                    parser
-                        .value()
-                        .and_then(|v| v.string())
-                        .map_err(|e| usage(e.to_string()))?,
-                )
-            }
+            Short('g') => args.group = Some(text(parser.value().map_err(usage)?)?),
+            Short('u') => args.user = Some(text(parser.value().map_err(usage)?)?),
             Short('h') | Long("help") => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -126,28 +135,25 @@ fn parse_args() -> Result<Args, Failure> {
                 std::process::exit(0);
             }
             Value(first) => {
-                args.command.push(
-                    first
-                        .string()
-                        .map_err(|_| usage("arguments must be UTF-8 text".into()))?,
-                );
-                for rest in parser.raw_args().map_err(|e| usage(e.to_string()))? {
-                    args.command.push(
-                        rest.into_string()
-                            .map_err(|_| usage("arguments must be UTF-8 text".into()))?,
-                    );
+                args.command.push(text(first)?);
+                for rest in parser.raw_args().map_err(usage)? {
+                    args.command.push(text(rest)?);
                 }
             }
-            other => return Err(usage(other.unexpected().to_string())),
+            other => return Err(usage(other.unexpected())),
         }
     }
     if (args.list || args.forget)
-        && (args.group.is_some() || args.user.is_some() || args.shell || !args.command.is_empty())
+        && (args.list && args.forget
+            || args.group.is_some()
+            || args.user.is_some()
+            || args.shell
+            || !args.command.is_empty())
     {
-        return Err(usage("-l and -k stand alone".into()));
+        return Err(UsageError("-l and -k stand alone".into()));
     }
     if args.shell && !args.command.is_empty() {
-        return Err(usage("-s runs the target's shell; give no command with it".into()));
+        return Err(UsageError("-s runs the target's shell; give no command with it".into()));
     }
     Ok(args)
 }
@@ -204,6 +210,19 @@ fn log_refusal(format: newgate_policy::LogFormat, event: &Event) {
     }
 }
 
+/// The log format the policy asks for, for a refusal that comes before the
+/// policy is otherwise read; the sudo format when it cannot be read.
+fn configured_log_format() -> newgate_policy::LogFormat {
+    load(Path::new(DEFAULT_POLICY), &LoadOptions::enforcing())
+        .policy
+        .map_or(newgate_policy::LogFormat::Sudo, |p| p.settings.log_format)
+}
+
+/// The caller's working folder as logged; a folder removed since the caller entered it has no path.
+fn working_folder() -> String {
+    std::env::current_dir().map_or("(removed)".into(), |c| c.display().to_string())
+}
+
 /// The caller, with every group they belong to. A group that cannot be looked
 /// up would silently stop a `deny %group`: any failure refuses, and is logged.
 fn caller() -> Result<Account, Failure> {
@@ -219,7 +238,7 @@ fn caller() -> Result<Account, Failure> {
                 run_as_user: "",
                 run_as_group: None,
                 rule: None,
-                command: "",
+                command: &[],
             },
         );
         Failure {
@@ -236,12 +255,33 @@ fn caller() -> Result<Account, Failure> {
     newgate_system::requester(user).map_err(|why| refuse(&name, why.to_string()))
 }
 
-fn run() -> Result<u8, Failure> {
-    let args = parse_args()?;
+fn run(caller_limits: harden::CallerLimits) -> Result<u8, Failure> {
+    // As typed, for the log of a command line that cannot be read.
+    let typed: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let parsed = parse_args(typed.clone());
     harden::self_check().or_else(fail)?;
-    let signals = harden::harden().or_else(fail)?;
+    let (signals, inherited) = harden::harden(caller_limits).or_else(fail)?;
 
     let caller = caller()?;
+    let args = match parsed {
+        Ok(args) => args,
+        Err(usage) => {
+            log_refusal(
+                configured_log_format(),
+                &Event {
+                    user: &caller.name,
+                    problem: Some(format!("usage error: {}", usage.0)),
+                    tty: &tty::name(),
+                    pwd: &working_folder(),
+                    run_as_user: "",
+                    run_as_group: None,
+                    rule: None,
+                    command: &typed,
+                },
+            );
+            return Err(usage.into());
+        }
+    };
     if args.forget {
         persist::forget(caller.uid.as_raw()).or_else(|e| fail(format!("cannot forget: {e}")))?;
         return Ok(0);
@@ -263,7 +303,7 @@ fn run() -> Result<u8, Failure> {
                 run_as_user: "",
                 run_as_group: None,
                 rule: None,
-                command: "",
+                command: &[],
             },
         );
         // The policy may be readable by root alone: say what to do, not what it holds.
@@ -278,9 +318,10 @@ fn run() -> Result<u8, Failure> {
 
     // A working folder removed since the caller entered it has no path.
     let cwd = std::env::current_dir().ok();
-    let pwd = cwd.as_ref().map_or("(removed)".into(), |c| c.display().to_string());
+    let pwd = working_folder();
     let tty_name = tty::name();
     // Refusals before the decision are logged too, with the command as typed.
+    let typed_command: Vec<OsString> = args.command.iter().map(OsString::from).collect();
     let refused = |failure: Failure| -> Failure {
         log_refusal(
             policy.settings.log_format,
@@ -295,7 +336,7 @@ fn run() -> Result<u8, Failure> {
                     .unwrap_or(if args.group.is_some() { &caller.name } else { "root" }),
                 run_as_group: args.group.as_deref(),
                 rule: None,
-                command: &args.command.join(" "),
+                command: &typed_command,
             },
         );
         failure
@@ -347,6 +388,9 @@ fn run() -> Result<u8, Failure> {
         .chain(command_args.iter().cloned())
         .collect::<Vec<_>>()
         .join(" ");
+    let logged_command: Vec<OsString> = std::iter::once(program.clone().into_os_string())
+        .chain(command_args.iter().map(OsString::from))
+        .collect();
 
     let mut audit = match Audit::connect(policy.settings.log_format) {
         Ok(audit) => audit,
@@ -369,7 +413,7 @@ fn run() -> Result<u8, Failure> {
         run_as_user: &runs_as.name,
         run_as_group: args.group.as_deref(),
         rule: None,
-        command: &command_line,
+        command: &logged_command,
     };
     let mut log = |event: &Event| -> Result<(), Failure> {
         match audit.log(event) {
@@ -414,19 +458,15 @@ fn run() -> Result<u8, Failure> {
         signals: Rc::new(harden::signal_descriptor().or_else(fail)?),
         stopped: stopped.clone(),
     };
-    let mut pam = pam::Pam::start("newgate", &caller.name, Box::new(conversation)).or_else(fail)?;
-    pam.set_item(PamItemType::RUSER, &caller.name).or_else(fail)?;
-    pam.set_item(PamItemType::TTY, &tty_name).or_else(fail)?;
-    if let Some(group) = &args.group {
-        pam.putenv(handoff::GROUP, group).or_else(fail)?;
-    }
-    if let Some(user) = &args.user {
-        pam.putenv(handoff::TARGET_USER, user).or_else(fail)?;
-    }
-    pam.putenv(handoff::COMMAND, &program.display().to_string())
-        .or_else(fail)?;
-    pam.putenv(handoff::ARGS, &handoff::encode_args(&command_args))
-        .or_else(fail)?;
+    let started = start_pam(&caller.name, &tty_name, &args, &program, &command_args, conversation);
+    let mut pam = match started {
+        Ok(pam) => pam,
+        Err(why) => {
+            event.problem = Some(format!("cannot start PAM: {why}"));
+            log(&event)?;
+            return fail(format!("cannot start PAM: {why}"));
+        }
+    };
 
     let session = persist::Session::current();
     let remembered = match (options.persist, &session) {
@@ -460,9 +500,15 @@ fn run() -> Result<u8, Failure> {
         return fail(format!("cannot open a session: {why}"));
     }
 
+    // The hand-off variables were for pam_newgate, in this process; a module
+    // that copies the PAM environment must not carry them to the command.
     let caller_env: Vec<(String, String)> = std::env::vars_os()
         .filter_map(|(n, v)| Some((n.into_string().ok()?, v.into_string().ok()?)))
-        .chain(pam.environment())
+        .chain(
+            pam.environment()
+                .into_iter()
+                .filter(|(name, _)| !handoff::NAMES.contains(&name.as_str())),
+        )
         .collect();
     let environment = command_environment(&EnvironmentInput {
         caller_env: &caller_env,
@@ -486,9 +532,63 @@ fn run() -> Result<u8, Failure> {
         close(&mut pam);
         return Err(failure);
     }
-    let outcome = execute(&program, &command_args, &environment, credentials, &signals);
+    let outcome = execute(&program, &command_args, &environment, credentials, &signals, &inherited);
     close(&mut pam);
-    outcome
+    match outcome {
+        Ok(code) => Ok(code),
+        Err(Ended::NotStarted(why)) => {
+            // The permit line is already written: the failure follows it.
+            event.problem = Some(format!("cannot run the command: {why}"));
+            log(&event)?;
+            Err(Failure {
+                code: NOT_EXECUTABLE,
+                message: format!("cannot run {}: {why}", program.display()),
+            })
+        }
+        Err(Ended::Lost) => fail("lost track of the command"),
+    }
+}
+
+/// How running the command went wrong.
+enum Ended {
+    /// fork or exec failed, or the switch of credentials in the child: the command never ran.
+    NotStarted(String),
+    /// The command ran, but waiting for it failed.
+    Lost,
+}
+
+/// Why the command could not be started, for the caller and the log.
+fn not_started(error: &std::io::Error) -> String {
+    match error.raw_os_error() {
+        Some(libc::E2BIG) => format!(
+            "{error}: the arguments and environment are too long for the system \
+             (at most 128 KiB each, and altogether a quarter of the stack size limit)"
+        ),
+        _ => error.to_string(),
+    }
+}
+
+/// Starts the PAM transaction with the caller's items and the hand-off for pam_newgate.
+fn start_pam(
+    caller: &str,
+    tty_name: &str,
+    args: &Args,
+    program: &Path,
+    command_args: &[String],
+    conversation: Terminal,
+) -> Result<pam::Pam, String> {
+    let mut pam = pam::Pam::start("newgate", caller, Box::new(conversation))?;
+    pam.set_item(PamItemType::RUSER, caller)?;
+    pam.set_item(PamItemType::TTY, tty_name)?;
+    if let Some(group) = &args.group {
+        pam.putenv(handoff::GROUP, group)?;
+    }
+    if let Some(user) = &args.user {
+        pam.putenv(handoff::TARGET_USER, user)?;
+    }
+    pam.putenv(handoff::COMMAND, &program.display().to_string())?;
+    pam.putenv(handoff::ARGS, &handoff::encode_args(command_args))?;
+    Ok(pam)
 }
 
 fn describe_target(args: &Args, runs_as: &Account) -> String {
@@ -605,16 +705,15 @@ fn execute(
     environment: &[(String, String)],
     creds: Credentials,
     signals: &SignalFd,
-) -> Result<u8, Failure> {
+    inherited: &harden::Inherited,
+) -> Result<u8, Ended> {
     let mut command = Command::new(program);
     command
         .args(args)
         .env_clear()
         .envs(environment.iter().map(|(n, v)| (n, v)));
-    sys::switch_before_exec(&mut command, creds);
-    let child = command
-        .spawn()
-        .or_else(|e| fail(format!("cannot run {}: {e}", program.display())))?;
+    sys::switch_before_exec(&mut command, creds, inherited);
+    let child = command.spawn().map_err(|e| Ended::NotStarted(not_started(&e)))?;
     let pid = Pid::from_raw(child.id() as i32);
     loop {
         match waitpid(pid, Some(WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED)) {
@@ -628,7 +727,7 @@ fn execute(
                 continue;
             }
             Ok(_) => {}
-            Err(nix::errno::Errno::ECHILD) => return fail("lost track of the command"),
+            Err(nix::errno::Errno::ECHILD) => return Err(Ended::Lost),
             Err(_) => {}
         }
         let mut fds = [nix::poll::PollFd::new(
@@ -698,5 +797,49 @@ impl pam::Conversation for Terminal {
 
     fn tell(&mut self, message: &str, _error: bool) {
         tty::tell(message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStringExt;
+
+    fn parse(words: &[&str]) -> Result<Args, UsageError> {
+        parse_args(words.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn l_and_k_stand_alone_even_together() {
+        for words in [
+            &["-kl"][..],
+            &["-lk"],
+            &["-l", "-k"],
+            &["-k", "-l"],
+            &["-l", "-g", "x"],
+            &["-k", "id"],
+        ] {
+            assert_eq!(
+                parse(words).err(),
+                Some(UsageError("-l and -k stand alone".into())),
+                "{words:?}"
+            );
+        }
+        assert!(parse(&["-l"]).is_ok_and(|a| a.list && !a.forget));
+        assert!(parse(&["-k"]).is_ok_and(|a| a.forget && !a.list));
+    }
+
+    #[test]
+    fn arguments_that_are_not_utf8_are_refused() {
+        for words in [
+            vec![OsString::from("id"), OsString::from_vec(vec![0xff])],
+            vec![OsString::from_vec(vec![b'i', 0xfe])],
+            vec![OsString::from("-g"), OsString::from_vec(vec![0xff])],
+        ] {
+            assert_eq!(
+                parse_args(words).err(),
+                Some(UsageError("arguments must be UTF-8 text".into()))
+            );
+        }
     }
 }

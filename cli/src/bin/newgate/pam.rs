@@ -49,7 +49,7 @@ impl Pam {
         // after pam_end, in `Drop`).
         let status = unsafe { raw::pam_start(service.as_ptr(), user.as_ptr(), &*conv, &mut handle) };
         if status != SUCCESS || handle.is_null() {
-            return Err(format!("cannot start PAM (status {status})"));
+            return Err(format!("{} (status {status})", describe(ptr::null_mut(), status)));
         }
         Ok(Pam {
             handle: handle as *mut PamHandle,
@@ -157,14 +157,20 @@ impl Pam {
     }
 
     pub fn describe(&self, status: c_int) -> String {
-        // SAFETY: pam_strerror returns a pointer to a static string (or NULL).
-        let text = unsafe { raw::pam_strerror(self.handle, status) };
-        if text.is_null() {
-            return format!("PAM error {status}");
-        }
-        // SAFETY: a non-NULL result is a valid NUL-terminated string.
-        unsafe { CStr::from_ptr(text) }.to_string_lossy().into_owned()
+        describe(self.handle, status)
     }
+}
+
+/// PAM's text for a status; `handle` may be NULL (before pam_start succeeded),
+/// which Linux-PAM's pam_strerror does not read.
+fn describe(handle: *mut PamHandle, status: c_int) -> String {
+    // SAFETY: pam_strerror returns a pointer to a static string (or NULL).
+    let text = unsafe { raw::pam_strerror(handle, status) };
+    if text.is_null() {
+        return format!("PAM error {status}");
+    }
+    // SAFETY: a non-NULL result is a valid NUL-terminated string.
+    unsafe { CStr::from_ptr(text) }.to_string_lossy().into_owned()
 }
 
 impl Drop for Pam {

@@ -5,7 +5,10 @@ use std::io;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
+use nix::sys::signal::{SigHandler, Signal};
 use nix::unistd::{Gid, Uid};
+
+use crate::harden::Inherited;
 
 /// Marks every descriptor above 2 close-on-exec, so that nothing newgate
 /// inherited (or PAM opened) leaks into the command.
@@ -37,17 +40,40 @@ pub struct Credentials {
     pub groups: Vec<Gid>,
 }
 
-/// Makes the child switch to `creds` between fork and exec: setgroups, then
-/// setresgid, then setresuid, and checks each id afterwards; any difference
-/// stops the exec, so nothing runs with ids other than those asked for.
-pub fn switch_before_exec(command: &mut Command, creds: Credentials) {
+/// Ignores SIGXFSZ; returns the disposition it had, for the command.
+pub fn ignore_file_size_signal() -> nix::Result<SigHandler> {
+    // SAFETY: SIG_IGN installs no handler, so no code of ours can run in
+    // signal context; the process is still single-threaded.
+    unsafe { nix::sys::signal::signal(Signal::SIGXFSZ, SigHandler::SigIgn) }
+}
+
+/// Makes the child give the command what the caller started newgate with
+/// (limits, signal mask, SIGXFSZ's disposition), then switch to `creds`
+/// between fork and exec: setgroups, then setresgid, then setresuid, and
+/// check each id afterwards; any difference stops the exec, so nothing runs
+/// with ids other than those asked for.
+pub fn switch_before_exec(command: &mut Command, creds: Credentials, inherited: &Inherited) {
+    // Copied before the fork: the child only reads them.
+    let limits = inherited.limits.clone();
+    let mask = inherited.mask;
+    let file_size_signal = inherited.file_size_signal;
     let check = move || -> io::Result<()> {
-        // newgate blocks signals to handle them itself; the command starts with none blocked.
-        nix::sys::signal::sigprocmask(
-            nix::sys::signal::SigmaskHow::SIG_SETMASK,
-            Some(&nix::sys::signal::SigSet::empty()),
-            None,
-        )?;
+        // While still root: a limit newgate raised for itself is lowered back,
+        // one it left alone is set to the value it has. Only RLIMIT_CORE,
+        // which newgate lowered, may need a right to raise it that a
+        // container can withhold: then it stays lower than the caller's,
+        // never higher.
+        for &(resource, soft, hard) in &limits {
+            if nix::sys::resource::setrlimit(resource, soft, hard).is_err() {
+                let (_, now) = nix::sys::resource::getrlimit(resource)?;
+                nix::sys::resource::setrlimit(resource, soft.min(now), hard.min(now))?;
+            }
+        }
+        // SAFETY: restores a disposition the caller's exec of newgate left in
+        // place (default or ignored): no handler of ours is installed.
+        unsafe { nix::sys::signal::signal(Signal::SIGXFSZ, file_size_signal) }?;
+        // newgate blocks signals to handle them itself; the command gets the caller's mask.
+        nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&mask), None)?;
         nix::unistd::setgroups(&creds.groups)?;
         nix::unistd::setresgid(creds.gid, creds.gid, creds.gid)?;
         nix::unistd::setresuid(creds.uid, creds.uid, creds.uid)?;
@@ -68,7 +94,7 @@ pub fn switch_before_exec(command: &mut Command, creds: Credentials) {
     };
     // SAFETY: the closure runs in the forked child of a single-threaded
     // process; it only makes system calls and compares ids it owns (the
-    // vectors were allocated before the fork, getgroups allocates in the child
+    // limits and vectors were allocated before the fork, getgroups allocates in the child
     // of a single-threaded parent, where the allocator lock cannot be held).
     // The standard library itself resets SIGPIPE to its default in the child.
     unsafe { command.pre_exec(check) };

@@ -44,9 +44,15 @@ struct EchoOff<'a> {
     saved: Termios,
 }
 
+impl EchoOff<'_> {
+    fn restore(&self) {
+        let _ = tcsetattr(self.tty, SetArg::TCSAFLUSH, &self.saved);
+    }
+}
+
 impl Drop for EchoOff<'_> {
     fn drop(&mut self) {
-        let _ = tcsetattr(self.tty, SetArg::TCSAFLUSH, &self.saved);
+        self.restore();
     }
 }
 
@@ -59,53 +65,112 @@ fn open_tty() -> Result<File, PromptError> {
         .map_err(|_| PromptError::NoTerminal)
 }
 
+/// What a signal that arrives at the prompt does to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AtPrompt {
+    /// The person (or the system) asks newgate to stop: the prompt ends.
+    Stop,
+    /// ^Z: the prompt steps aside, newgate stops, and `fg` asks again.
+    Suspend,
+    /// Anything else (a resized window, `fg`, a module's child ending):
+    /// the prompt goes on as if nothing happened.
+    Ignore,
+}
+
+/// Only the signals that sudo and doas (readpassphrase) let end a password
+/// prompt end this one; ^Z suspends it, as there, and the prompt is asked
+/// again when continued. Every other signal is read and dropped, so that a
+/// resized window, `bg`/`fg` or a PAM module's child never turns the next
+/// thing typed into a command for the shell.
+pub fn at_prompt(signal: Signal) -> AtPrompt {
+    match signal {
+        Signal::SIGINT | Signal::SIGQUIT | Signal::SIGTERM | Signal::SIGHUP | Signal::SIGALRM => AtPrompt::Stop,
+        Signal::SIGTSTP => AtPrompt::Suspend,
+        _ => AtPrompt::Ignore,
+    }
+}
+
 /// Prints a prompt on the controlling terminal and reads one line, with echo
-/// off unless `echo`. A blocked signal arriving on `signals` ends the read.
+/// off unless `echo`. A signal arriving on `signals` that means "stop" ends
+/// the read; ^Z suspends newgate and the prompt starts again when continued.
 pub fn prompt(text: &str, echo: bool, signals: &SignalFd) -> Result<Secret, PromptError> {
     let tty = open_tty()?;
     let saved = tcgetattr(&tty).map_err(|_| PromptError::NoTerminal)?;
-    let _restore = EchoOff {
+    let terminal = EchoOff {
         tty: &tty,
         saved: saved.clone(),
     };
-    if !echo {
-        let mut quiet = saved;
-        quiet
-            .local_flags
-            .remove(LocalFlags::ECHO | LocalFlags::ECHOE | LocalFlags::ECHOK);
-        quiet.local_flags.insert(LocalFlags::ECHONL);
-        tcsetattr(&tty, SetArg::TCSAFLUSH, &quiet).map_err(|e| PromptError::Io(e.to_string()))?;
-    }
-    (&tty)
-        .write_all(text.as_bytes())
-        .map_err(|e| PromptError::Io(e.to_string()))?;
+    let mut quiet = saved;
+    quiet
+        .local_flags
+        .remove(LocalFlags::ECHO | LocalFlags::ECHOE | LocalFlags::ECHOK);
+    quiet.local_flags.insert(LocalFlags::ECHONL);
     let mut answer = Vec::with_capacity(MAX_ANSWER + 1);
     let mut byte = [0u8; 1];
-    loop {
-        let mut fds = [
-            PollFd::new(tty.as_fd(), PollFlags::POLLIN),
-            PollFd::new(signals.as_fd(), PollFlags::POLLIN),
-        ];
-        poll(&mut fds, PollTimeout::NONE).map_err(|e| PromptError::Io(e.to_string()))?;
-        if fds[1].revents().is_some_and(|r| r.contains(PollFlags::POLLIN)) {
-            let signal = signals
-                .read_signal()
-                .ok()
-                .flatten()
-                .and_then(|info| Signal::try_from(info.ssi_signo as i32).ok());
-            crate::sys::wipe(&mut answer);
-            let _ = (&tty).write_all(b"\n");
-            return Err(PromptError::Interrupted(signal.unwrap_or(Signal::SIGINT)));
+    'ask: loop {
+        if !echo {
+            tcsetattr(&tty, SetArg::TCSAFLUSH, &quiet).map_err(|e| PromptError::Io(e.to_string()))?;
         }
-        match (&tty).read(&mut byte) {
-            Ok(0) => break,
-            Ok(_) if byte[0] == b'\n' || byte[0] == b'\r' => break,
-            Ok(_) if answer.len() < MAX_ANSWER => answer.push(byte[0]),
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                crate::sys::wipe(&mut answer);
-                return Err(PromptError::Io(e.to_string()));
+        (&tty)
+            .write_all(text.as_bytes())
+            .map_err(|e| PromptError::Io(e.to_string()))?;
+        loop {
+            let mut fds = [
+                PollFd::new(tty.as_fd(), PollFlags::POLLIN),
+                PollFd::new(signals.as_fd(), PollFlags::POLLIN),
+            ];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => {
+                    crate::sys::wipe(&mut answer);
+                    return Err(PromptError::Io(e.to_string()));
+                }
+            }
+            if fds[1].revents().is_some_and(|r| r.contains(PollFlags::POLLIN)) {
+                let Some(signal) = signals
+                    .read_signal()
+                    .ok()
+                    .flatten()
+                    .and_then(|info| Signal::try_from(info.ssi_signo as i32).ok())
+                else {
+                    continue;
+                };
+                match at_prompt(signal) {
+                    AtPrompt::Ignore => continue,
+                    AtPrompt::Stop => {
+                        crate::sys::wipe(&mut answer);
+                        let _ = (&tty).write_all(b"\n");
+                        return Err(PromptError::Interrupted(signal));
+                    }
+                    AtPrompt::Suspend => {
+                        // What was typed so far is dropped, as sudo does: the
+                        // whole answer is asked for again after `fg`.
+                        crate::sys::wipe(&mut answer);
+                        answer.clear();
+                        terminal.restore();
+                        let _ = (&tty).write_all(b"\n");
+                        // SIGTSTP is blocked (it arrived here), and a process group
+                        // without a parent in the session would discard it anyway:
+                        // SIGSTOP stops newgate whatever its job-control state.
+                        let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), Signal::SIGSTOP);
+                        continue 'ask;
+                    }
+                }
+            }
+            if fds[0].revents().is_none_or(|r| r.is_empty()) {
+                continue;
+            }
+            match (&tty).read(&mut byte) {
+                Ok(0) => break 'ask,
+                Ok(_) if byte[0] == b'\n' || byte[0] == b'\r' => break 'ask,
+                Ok(_) if answer.len() < MAX_ANSWER => answer.push(byte[0]),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    crate::sys::wipe(&mut answer);
+                    return Err(PromptError::Io(e.to_string()));
+                }
             }
         }
     }
@@ -144,4 +209,37 @@ pub fn name() -> String {
         }
     }
     "unknown".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_stop_signals_end_a_prompt() {
+        for signal in [
+            Signal::SIGINT,
+            Signal::SIGQUIT,
+            Signal::SIGTERM,
+            Signal::SIGHUP,
+            Signal::SIGALRM,
+        ] {
+            assert_eq!(at_prompt(signal), AtPrompt::Stop, "{signal}");
+        }
+        assert_eq!(at_prompt(Signal::SIGTSTP), AtPrompt::Suspend);
+        for signal in crate::harden::HANDLED {
+            if ![
+                Signal::SIGINT,
+                Signal::SIGQUIT,
+                Signal::SIGTERM,
+                Signal::SIGHUP,
+                Signal::SIGALRM,
+                Signal::SIGTSTP,
+            ]
+            .contains(&signal)
+            {
+                assert_eq!(at_prompt(signal), AtPrompt::Ignore, "{signal}");
+            }
+        }
+    }
 }
