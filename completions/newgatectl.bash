@@ -8,7 +8,7 @@ _newgatectl()
     _init_completion || return
 
     if ((cword == 1)); then
-        COMPREPLY=($(compgen -W 'check explain list fmt test edit install -h --help -V --version' -- "$cur"))
+        COMPREPLY=($(compgen -W 'check explain list fmt test edit install diff -h --help -V --version' -- "$cur"))
         return
     fi
 
@@ -48,6 +48,7 @@ _newgatectl()
     local options
     case ${words[1]} in
         check) options='--json --no-lookups' ;;
+        diff) options='--host --at --json' ;;
         explain)
             local i
             for ((i = 2; i < cword; i++)); do

@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+mod compare;
 mod compile;
 mod diag;
 pub mod env;
@@ -18,6 +19,7 @@ mod policy;
 mod syntax;
 pub mod time;
 
+pub use compare::{Changes, Flip, MAX_PROBES, Probe, compare};
 pub use compile::Directory;
 pub use diag::{Diagnostic, Position, Severity};
 pub use expectations::{Expectation, TEST_HOST, TEST_SERVICE, parse_expectations};

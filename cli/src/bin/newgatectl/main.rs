@@ -2,6 +2,7 @@
 
 #![forbid(unsafe_code)]
 
+mod diff;
 mod edit;
 mod fmt;
 mod test;
@@ -30,6 +31,7 @@ usage: newgatectl check [--json] [--no-lookups] [FILE]
        newgatectl test [--policy FILE] [--verbose] TESTFILE...
        newgatectl edit [FILE]
        newgatectl install NEWFILE [--to FILE] [--check]
+       newgatectl diff [--host HOST] [--at TIME] [--json] OLD NEW
        newgatectl -h | --help | -V | --version
 
 Commands:
@@ -43,6 +45,9 @@ Commands:
   test      decide the expectations of TESTFILEs; exit 0 when all pass, 1 on a failure
   edit      edit the policy (or a drop-in) safely: locked, checked, saved atomically
   install   check NEWFILE as the policy would be with it, then install it atomically
+  diff      the rules OLD and NEW add and remove, and the requests naming their users,
+            groups, targets, commands and services whose decision changes;
+            exit 0 no change, 1 changes
 
 A FILE named on the command line is read as a draft, without the ownership
 checks that the installed policy (/etc/newgate/policy) must pass.
@@ -51,7 +56,7 @@ the policy could not be read for lack of permission (run as root).
 ";
 
 /// Exit codes scripts can rely on.
-const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_USAGE: u8 = 2;
 /// The policy could not be read for lack of permission: it is unknown, not invalid.
 const EXIT_UNREADABLE: u8 = 4;
 
@@ -93,7 +98,7 @@ fn run() -> Result<u8, Failure> {
         Some(other) => return Err(other.unexpected().into()),
         None => {
             return Err(Failure(
-                "a command is needed: check, explain, list, edit, install, fmt or test".into(),
+                "a command is needed: check, explain, list, edit, install, diff, fmt or test".into(),
             ));
         }
     };
@@ -105,12 +110,13 @@ fn run() -> Result<u8, Failure> {
         "test" => test::run(parser),
         "edit" => edit::edit(parser),
         "install" => edit::install(parser),
+        "diff" => diff::run(parser),
         other => Err(Failure(format!("unknown command `{other}`"))),
     }
 }
 
 /// The policy to read, and whether it is the installed one (checked) or a draft.
-fn policy_source(file: Option<PathBuf>) -> (PathBuf, Trust) {
+pub(crate) fn policy_source(file: Option<PathBuf>) -> (PathBuf, Trust) {
     match file {
         Some(f) if f != Path::new(DEFAULT_POLICY) => (f, Trust::Draft),
         _ => (PathBuf::from(DEFAULT_POLICY), Trust::ROOT),
@@ -128,7 +134,7 @@ fn draft_note(path: &Path, trust: Trust) {
 
 /// When the policy could not be read for lack of permission, says so (and
 /// what to do) instead of calling it invalid, and gives the exit status.
-fn refuse_unreadable(loaded: &Loaded, trust: Trust) -> Option<u8> {
+pub(crate) fn refuse_unreadable(loaded: &Loaded, trust: Trust) -> Option<u8> {
     let first = loaded.unreadable.first().filter(|_| loaded.policy.is_none())?;
     let hint = if trust != Trust::Draft && !nix::unistd::geteuid().is_root() {
         "; the installed policy is readable by root only: run newgatectl as root (sudo newgatectl ...)"
