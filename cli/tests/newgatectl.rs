@@ -360,7 +360,7 @@ fn diff_names_the_rules_and_the_decisions_a_change_touches() {
     );
     assert!(!text.contains("rules removed"), "{text}");
     assert!(
-        text.contains(&format!("decisions that change (1 of "))
+        text.contains("decisions that change (1 of ")
             && text.contains(&format!(
                 "  %ops as user root, run /usr/bin/su, through newgate: permit ({old}:2) -> deny ({new}:3)\n"
             )),
