@@ -2,8 +2,9 @@
 //! /usr/share/pam-configs/newgate) with the machine's own `pam-auth-update`
 //! (Debian's libpam-runtime): `--enable newgate` puts pam_newgate.so in the
 //! common stacks, a login through `su -l` then gets the group a `grant` rule
-//! gives, `--disable newgate` restores the stacks; and the package's prerm
-//! takes the profile out the Debian way where it would otherwise refuse.
+//! gives, `--disable newgate` restores the stacks; the package's prerm
+//! takes the profile out the Debian way where it would otherwise refuse, and
+//! its postinst writes an enabled profile's lines again on upgrade.
 //!
 //! Nothing of the machine's PAM configuration changes: each test works in a
 //! private mount namespace where /etc, /var/lib/pam, /usr/share/pam-configs,
@@ -100,8 +101,9 @@ impl Machine {
                 )
             })
             .collect();
+        // A /run of its own: the postinst makes /run/newgate where systemd runs.
         let setup = format!(
-            "set -e\n{mounts}mount --bind {log} /dev/log\necho ready\nexec sleep 100000",
+            "set -e\n{mounts}mount -t tmpfs -o mode=0755 tmpfs /run\nmount --bind {log} /dev/log\necho ready\nexec sleep 100000",
             log = harness.log_socket.display()
         );
         let mut holder = Command::new("unshare")
@@ -176,6 +178,12 @@ impl Machine {
     fn prerm_remove(&self, env: &[(&str, &str)]) -> (Option<i32>, String) {
         let prerm = repository("debian/prerm");
         self.root(&["/bin/sh", prerm.to_str().unwrap(), "remove"], env)
+    }
+
+    fn postinst_configure(&self) {
+        let postinst = repository("debian/postinst");
+        let (code, text) = self.root(&["/bin/sh", postinst.to_str().unwrap(), "configure"], &[]);
+        assert_eq!(code, Some(0), "postinst configure:\n{text}");
     }
 
     /// bob logs in as alice with `su -l` on a terminal, typing alice's
@@ -357,4 +365,36 @@ fn removing_the_package_still_refuses_a_stack_written_by_hand() {
     let (code, text) = machine.prerm_remove(&[("NEWGATE_REMOVE_ANYWAY", "1")]);
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("removing anyway"), "{text}");
+}
+
+#[test]
+fn an_upgrade_writes_an_enabled_profile_again_and_leaves_a_disabled_one_alone() {
+    if !root_or_skip("postinst with newgate's profile") {
+        return;
+    }
+    let machine = Machine::new("postinst", &grant_policy());
+    let (stacks, state) = (machine.common_stacks(), machine.saved_state());
+    let seen = machine.read("/var/lib/pam/seen");
+    machine.postinst_configure();
+    assert_eq!(
+        machine.common_stacks(),
+        stacks,
+        "not enabled: the stacks stay as they are"
+    );
+    assert_eq!(machine.saved_state(), state);
+    assert_eq!(machine.read("/var/lib/pam/seen"), seen);
+
+    machine.pam_auth_update(&["--enable", "newgate"]);
+    // The next version's profile, with an argument more.
+    let profile = fs::read_to_string(repository("debian/pam-configs-newgate")).unwrap();
+    let next = profile.replace("optional\tpam_newgate.so", "optional\tpam_newgate.so quiet");
+    assert_ne!(next, profile);
+    fs::write(machine.inside("/usr/share/pam-configs/newgate"), next).unwrap();
+    machine.postinst_configure();
+    let auth = machine.read("/etc/pam.d/common-auth");
+    assert_eq!(
+        module_lines(&auth),
+        vec![vec!["auth", "optional", "pam_newgate.so", "quiet"]],
+        "{auth}"
+    );
 }
