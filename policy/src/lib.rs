@@ -18,7 +18,7 @@ mod policy;
 mod syntax;
 pub mod time;
 
-pub use compile::Directory;
+pub use compile::{Directory, MAX_ALIAS_DEPTH};
 pub use diag::{Diagnostic, Position, Severity};
 pub use expectations::{Expectation, TEST_HOST, TEST_SERVICE, parse_expectations};
 pub use format::format_policy;
