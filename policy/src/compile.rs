@@ -827,14 +827,13 @@ impl<'s> Compiler<'s, '_> {
 
     fn setenv(&mut self, items: &[EnvItemAst]) -> Option<Vec<EnvChange>> {
         let mut changes = Vec::new();
+        let mut given: HashSet<&str> = HashSet::new();
         let mut ok = true;
         for item in items {
             let name = match item {
                 EnvItemAst::Unset(n) | EnvItemAst::Set(n, _) | EnvItemAst::Keep(n) => n,
             };
-            if changes.iter().any(|c: &EnvChange| match c {
-                EnvChange::Set(n, _) | EnvChange::Unset(n) | EnvChange::Keep(n) => *n == name.text,
-            }) {
+            if !given.insert(&name.text) {
                 self.error(
                     name.span,
                     format!("`{}` is given twice in one `setenv`", name.text),

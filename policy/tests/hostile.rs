@@ -192,3 +192,65 @@ fn a_cycle_through_many_aliases_is_one_short_error() {
         &errors[0][..errors[0].len().min(500)]
     );
 }
+
+#[test]
+fn a_list_of_300000_names_on_one_line_loads() {
+    let names: Vec<String> = (0..300_000).map(|i| format!("u{i}")).collect();
+    let text = format!("users BIG = {}\npermit BIG as user root\n", names.join(", "));
+    let loaded = load_small(text);
+    assert_eq!(errors(&loaded), Vec::<String>::new());
+    assert_eq!(decides(&loaded, Kind::Users, "u299999", true), Verdict::Permit);
+    assert_eq!(decides(&loaded, Kind::Users, "alice", false), Verdict::Deny);
+}
+
+#[test]
+fn a_rule_continued_over_200000_lines_loads() {
+    let mut text = String::from("permit \\\n");
+    for i in 0..200_000 {
+        writeln!(text, "  u{i}, \\").unwrap();
+    }
+    text.push_str("  alice as user root\n");
+    let loaded = load_small(text);
+    assert_eq!(errors(&loaded), Vec::<String>::new());
+    assert_eq!(decides(&loaded, Kind::Users, "u199999", true), Verdict::Permit);
+    assert_eq!(decides(&loaded, Kind::Users, "alice", true), Verdict::Permit);
+}
+
+#[test]
+fn a_setenv_of_100000_variables_loads() {
+    let items: Vec<String> = (0..100_000).map(|i| format!("V{i}=x")).collect();
+    let text = format!("permit setenv {{ {} }} alice as user root\n", items.join(" "));
+    let loaded = load_small(text);
+    assert_eq!(errors(&loaded), Vec::<String>::new());
+    assert_eq!(decides(&loaded, Kind::Users, "alice", true), Verdict::Permit);
+}
+
+#[test]
+fn huge_words_in_errors_are_reported_without_suggestions() {
+    // A "did you mean" between two long words would compare every character
+    // of one with every character of the other.
+    let long = "A".repeat(1 << 20);
+    let lower = "p".repeat(1 << 20);
+    let text = format!("users {long} = alice\npermit {long}B as user root\n{lower}\n");
+    let loaded = load_small(text);
+    assert!(loaded.policy.is_none());
+    let errors: Vec<(String, Option<String>)> = loaded
+        .errors()
+        .map(|d| (d.message.chars().take(40).collect(), d.hint.clone()))
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            (
+                "alias `AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_string(),
+                Some(format!(
+                    "define it with `users {long}B = ...`, or quote the word to use it as a name: \"{long}B\""
+                ))
+            ),
+            (
+                "unknown statement `ppppppppppppppppppppp".to_string(),
+                Some("a statement starts with `permit`, `deny`, `grant`, `set`, `users`, `groups`, `hosts`, `commands` or `include`".to_string())
+            ),
+        ]
+    );
+}
