@@ -58,3 +58,37 @@ fn check_refuses_20000_nested_aliases_with_one_error() {
         );
     }
 }
+
+/// With a stack limit so small that the parser's stack guard stops it, the
+/// policy is refused for that reason, not for errors it does not have.
+///
+/// 64 KiB, not 16: the unoptimised newgatectl this test runs needs more than
+/// 16 KiB before it reads the policy at all.
+#[test]
+fn check_with_too_little_stack_says_so() {
+    let file = draft("stack", "set persist = 5m\npermit alice as user root\n");
+    let out = Command::new("prlimit")
+        .args([
+            "--stack=65536:65536",
+            env!("CARGO_BIN_EXE_newgatectl"),
+            "check",
+            "--no-lookups",
+        ])
+        .arg(&file)
+        .env_clear()
+        .output()
+        .expect("prlimit (util-linux) runs");
+    let err = refused(&out);
+    let name = file.display();
+    assert!(
+        err.contains(&format!(
+            "{name}: error: out of stack space while reading the policy; the stack limit (`ulimit -s`) is too small\n"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("unknown statement"), "{err}");
+    assert!(
+        err.ends_with(&format!("{name}: 1 error; the policy grants nothing\n")),
+        "{err}"
+    );
+}

@@ -19,6 +19,17 @@ impl Severity {
     }
 }
 
+/// What a diagnostic is about: the policy, or the process that read it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DiagnosticKind {
+    /// Something in the policy or its files, for the administrator to fix there.
+    #[default]
+    Policy,
+    /// The process ran out of stack while reading: its stack limit
+    /// (`ulimit -s`) is too small, and nothing is known about the text.
+    OutOfStack,
+}
+
 /// A place in a policy file, resolved for display.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Position {
@@ -41,6 +52,7 @@ pub struct Diagnostic {
     pub position: Option<Position>,
     pub message: String,
     pub hint: Option<String>,
+    pub kind: DiagnosticKind,
 }
 
 impl Diagnostic {
@@ -173,6 +185,7 @@ impl Collector {
             position: Some(sources.position(span)),
             message,
             hint,
+            kind: DiagnosticKind::Policy,
         };
         self.diagnostics.push((Some(span), diagnostic));
     }
@@ -184,8 +197,35 @@ impl Collector {
             position: None,
             message,
             hint,
+            kind: DiagnosticKind::Policy,
         };
         self.diagnostics.push((None, diagnostic));
+    }
+
+    /// The parser gave up for want of stack while reading `file` (which
+    /// holds `what`): one error for the whole run, and no other is worth
+    /// reporting, since every line after it would fail the same way.
+    pub fn out_of_stack(&mut self, path: &Path, what: &str) {
+        if self.out_of_stack_found() {
+            return;
+        }
+        let diagnostic = Diagnostic {
+            severity: Severity::Error,
+            file: path.to_path_buf(),
+            position: None,
+            message: format!("out of stack space while reading {what}; the stack limit (`ulimit -s`) is too small"),
+            hint: Some(format!(
+                "raise it (8192 KiB is the usual default) and try again; {what} itself was not checked"
+            )),
+            kind: DiagnosticKind::OutOfStack,
+        };
+        self.diagnostics.push((None, diagnostic));
+    }
+
+    pub fn out_of_stack_found(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|(_, d)| d.kind == DiagnosticKind::OutOfStack)
     }
 
     pub fn has_errors(&self) -> bool {

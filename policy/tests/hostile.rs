@@ -7,7 +7,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use newgate_policy::{LoadOptions, Loaded, MAX_ALIAS_DEPTH, Request, Trust, Verdict, load_str};
+use newgate_policy::{
+    Diagnostic, DiagnosticKind, LoadOptions, Loaded, MAX_ALIAS_DEPTH, Request, Trust, Verdict, format_policy, load_str,
+    parse_expectations,
+};
 
 /// Far less than the 8 MiB main thread or the 2 MiB threads of a real
 /// process, and far less than a recursion over 20,000 aliases needs. (Not
@@ -253,4 +256,63 @@ fn huge_words_in_errors_are_reported_without_suggestions() {
             ),
         ]
     );
+}
+
+/// Less than the 64 KiB that pest's stack guard wants free before it parses.
+const TINY_STACK: usize = 48 << 10;
+
+fn in_tiny_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(TINY_STACK)
+        .spawn(work)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+/// The one diagnostic of a read that ran out of stack, rendered.
+fn out_of_stack(diagnostics: &[Diagnostic], what: &str) -> String {
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics[0].kind, DiagnosticKind::OutOfStack);
+    assert!(diagnostics[0].is_error());
+    let shown = diagnostics[0].to_string();
+    assert_eq!(
+        shown,
+        format!(
+            "{PATH}: error: out of stack space while reading {what}; the stack limit (`ulimit -s`) is too small\n  = hint: raise it (8192 KiB is the usual default) and try again; {what} itself was not checked\n"
+        )
+    );
+    shown
+}
+
+const VALID: &str = "set persist = 5m\nusers ADMINS = alice\npermit ADMINS as user root\n";
+
+#[test]
+fn running_out_of_stack_is_not_a_syntax_error() {
+    let loaded = in_tiny_thread(|| {
+        let options = LoadOptions {
+            trust: Trust::Draft,
+            directory: None,
+            now: None,
+            lint: true,
+        };
+        load_str(Path::new(PATH), VALID, &options)
+    });
+    assert!(loaded.policy.is_none());
+    assert!(loaded.out_of_stack());
+    out_of_stack(&loaded.diagnostics, "the policy");
+    // The same text loads where there is stack enough.
+    let loaded = load_small(VALID.to_string());
+    assert_eq!(errors(&loaded), Vec::<String>::new());
+    assert!(!loaded.out_of_stack());
+}
+
+#[test]
+fn formatting_and_reading_tests_out_of_stack_say_so_too() {
+    let formatted = in_tiny_thread(|| format_policy(Path::new(PATH), VALID));
+    out_of_stack(&formatted.unwrap_err(), "the policy");
+    let tests = in_tiny_thread(|| {
+        parse_expectations(Path::new(PATH), "permit alice as user root\n", &jiff::tz::TimeZone::UTC).map(|e| e.len())
+    });
+    out_of_stack(&tests.unwrap_err(), "the tests");
 }
