@@ -4,6 +4,7 @@
 
 mod edit;
 mod fmt;
+mod import;
 mod test;
 
 use std::io::Write;
@@ -30,6 +31,7 @@ usage: newgatectl check [--json] [--no-lookups] [FILE]
        newgatectl test [--policy FILE] [--verbose] TESTFILE...
        newgatectl edit [FILE]
        newgatectl install NEWFILE [--to FILE] [--check]
+       newgatectl import sudoers|doas [FILE] [--out FILE] [--force] [--report FILE] [--json]
        newgatectl -h | --help | -V | --version
 
 Commands:
@@ -42,6 +44,11 @@ Commands:
   test      decide the expectations of TESTFILEs; exit 0 when all pass, 1 on a failure
   edit      edit the policy (or a drop-in) safely: locked, checked, saved atomically
   install   check NEWFILE as the policy would be with it, then install it atomically
+  import    convert a sudoers file (default /etc/sudoers) or a doas.conf (default
+            /etc/doas.conf) to a policy, on standard output or --out (never over a
+            file without --force), with a report of what was not carried over on
+            standard error or --report (--json: as JSON); exit 0 all translated,
+            3 something left out (the policy permits less there), 1 unreadable source
 
 A FILE named on the command line is read as a draft, without the ownership
 checks that the installed policy (/etc/newgate/policy) must pass.
@@ -89,7 +96,7 @@ fn run() -> Result<u8, Failure> {
         Some(other) => return Err(other.unexpected().into()),
         None => {
             return Err(Failure(
-                "a command is needed: check, explain, list, edit, install, fmt or test".into(),
+                "a command is needed: check, explain, list, edit, install, import, fmt or test".into(),
             ));
         }
     };
@@ -101,6 +108,7 @@ fn run() -> Result<u8, Failure> {
         "test" => test::run(parser),
         "edit" => edit::edit(parser),
         "install" => edit::install(parser),
+        "import" => import::run(parser),
         other => Err(Failure(format!("unknown command `{other}`"))),
     }
 }
