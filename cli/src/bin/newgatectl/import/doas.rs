@@ -65,29 +65,33 @@ fn lines(path: &Path, text: &str) -> Result<Vec<(usize, Vec<Token>)>, SourceErro
     let mut number = 1;
     let mut chars = text.chars().peekable();
     let mut word: Option<(String, bool)> = None;
+    // OpenDoas reads the word after a `\` line continuation as a name,
+    // never a keyword, even when the continuation stood before it.
+    let mut continued = false;
     while let Some(c) = chars.next() {
         match c {
             '\n' => {
-                finish(&mut word, &mut tokens);
+                finish(&mut word, &mut tokens, &mut continued);
                 if !tokens.is_empty() {
                     rules.push((start, std::mem::take(&mut tokens)));
                 }
                 number += 1;
                 start = number;
             }
-            ' ' | '\t' | '\r' => finish(&mut word, &mut tokens),
+            ' ' | '\t' | '\r' => finish(&mut word, &mut tokens, &mut continued),
             '#' => {
-                finish(&mut word, &mut tokens);
+                finish(&mut word, &mut tokens, &mut continued);
                 while chars.next_if(|&c| c != '\n').is_some() {}
             }
             '{' | '}' if word.is_none() => tokens.push(if c == '{' { Token::Open } else { Token::Close }),
             '{' | '}' => {
-                finish(&mut word, &mut tokens);
+                finish(&mut word, &mut tokens, &mut continued);
                 tokens.push(if c == '{' { Token::Open } else { Token::Close });
             }
             '\\' => match chars.next() {
+                // Within a word: the word goes on on the next line.
                 Some('\n') => {
-                    finish(&mut word, &mut tokens);
+                    continued = true;
                     number += 1;
                 }
                 Some(escaped) => word.get_or_insert_with(|| (String::new(), false)).0.push(escaped),
@@ -112,16 +116,20 @@ fn lines(path: &Path, text: &str) -> Result<Vec<(usize, Vec<Token>)>, SourceErro
             c => word.get_or_insert_with(|| (String::new(), false)).0.push(c),
         }
     }
-    finish(&mut word, &mut tokens);
+    finish(&mut word, &mut tokens, &mut continued);
     if !tokens.is_empty() {
         rules.push((start, tokens));
     }
     Ok(rules)
 }
 
-fn finish(word: &mut Option<(String, bool)>, tokens: &mut Vec<Token>) {
+fn finish(word: &mut Option<(String, bool)>, tokens: &mut Vec<Token>, continued: &mut bool) {
     if let Some((text, quoted)) = word.take() {
-        tokens.push(Token::Word { text, quoted });
+        tokens.push(Token::Word {
+            text,
+            quoted: quoted || *continued,
+        });
+        *continued = false;
     }
 }
 
@@ -351,6 +359,7 @@ fn convert_rule(path: &Path, line: usize, parsed: Parsed, report: &mut Report) -
                     return None;
                 }
                 (None, Action::Deny) => {
+                    let resolved = resolved_path(command);
                     let index = item(
                         report,
                         path,
@@ -358,10 +367,16 @@ fn convert_rule(path: &Path, line: usize, parsed: Parsed, report: &mut Report) -
                         "command",
                         format!("`cmd {command}`"),
                         "doas compares the command as typed, newgate the program it resolves to",
-                        "the rule denies every command",
+                        match resolved {
+                            Some(_) => "the rule denies the program by its real path, however it is typed",
+                            None => "the rule denies every command",
+                        },
                     );
                     report.items[index].users = users.clone();
-                    None
+                    resolved.map(|p| Command {
+                        path: Term::Name(p),
+                        args: parsed.args.clone().map(|words| Args { words, rest: false }),
+                    })
                 }
             }
         }
@@ -385,7 +400,7 @@ fn convert_rule(path: &Path, line: usize, parsed: Parsed, report: &mut Report) -
                         "the variable is not set",
                     );
                     report.items[index].users = users.clone();
-                    options.setenv.push(format!("-{}", super::output::quote(name)));
+                    options.setenv.push(format!("-{name}"));
                 }
                 Some((name, value)) => options.setenv.push(format!(
                     "{}={}",
@@ -431,6 +446,16 @@ fn exact_path(command: &str) -> Option<String> {
     }
 }
 
+/// An absolute path with its folder resolved, as newgate sees the program.
+fn resolved_path(command: &str) -> Option<String> {
+    let (folder, name) = command.rsplit_once('/')?;
+    if !command.starts_with('/') || command.contains(['*', '?', '[', '\\']) || name.is_empty() {
+        return None;
+    }
+    let real = std::fs::canonicalize(if folder.is_empty() { "/" } else { folder }).ok()?;
+    Some(real.join(name).display().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,13 +471,19 @@ mod tests {
     #[test]
     fn tokens_follow_the_doas_grammar() {
         assert_eq!(
-            words("permit setenv{A=1 -B} alice # note\n\ndeny \"bob smith\" cmd /x args a\\ b \\\n c\n"),
+            words("permit setenv{A=1 -B} alice # note\n\ndeny \"bob smith\" cmd /x args a\\ b \\\n c d\\\ne\n"),
             vec![
                 vec!["permit", "setenv", "{", "A=1", "-B", "}", "alice"],
-                vec!["deny", "bob smith", "cmd", "/x", "args", "a b", "c"],
+                vec!["deny", "bob smith", "cmd", "/x", "args", "a b", "c", "de"],
             ]
         );
         assert!(lines(Path::new("doas.conf"), "permit \"alice\n").is_err());
+    }
+
+    #[test]
+    fn a_word_after_a_continuation_is_never_a_keyword() {
+        let tokens = lines(Path::new("d"), "permit alice cmd /x \\\n args\n").unwrap();
+        assert!(parse(Path::new("d"), 1, &tokens[0].1).is_err());
     }
 
     #[test]

@@ -690,7 +690,7 @@ fn parse_generalized_time(cursor: &Cursor, text: &str) -> Result<jiff::Timestamp
     let invalid = || cursor.error(format!("`{text}` is not a time of the form YYYYMMDDHHMMSSZ"));
     let digits: String = text.chars().take_while(|c| c.is_ascii_digit()).collect();
     let zone = &text[digits.len()..];
-    if digits.len() < 10 || digits.len() % 2 != 0 || digits.len() > 14 {
+    if digits.len() < 10 || !digits.len().is_multiple_of(2) || digits.len() > 14 {
         return Err(invalid());
     }
     let field = |at: usize| digits.get(at..at + 2).map_or(Ok(0), |d| d.parse::<i8>());
@@ -998,6 +998,8 @@ struct Converter<'s> {
     /// Scoped Defaults lines already reported.
     scoped_reported: BTreeSet<(PathBuf, usize)>,
     timed: bool,
+    /// Entries with `CHROOT=`: where, and for whom.
+    chrooted: Vec<(String, usize, Vec<Term>)>,
 }
 
 impl<'s> Converter<'s> {
@@ -1022,6 +1024,7 @@ impl<'s> Converter<'s> {
             once: BTreeSet::new(),
             scoped_reported: BTreeSet::new(),
             timed: false,
+            chrooted: Vec::new(),
         };
         for (line, statement) in statements {
             match statement {
@@ -1293,6 +1296,31 @@ impl<'s> Converter<'s> {
                 }
             }
         }
+        for (label, number, subjects) in std::mem::take(&mut self.chrooted) {
+            if subjects.is_empty() {
+                continue;
+            }
+            let rules = [
+                Target::Users(vec![Term::Any]),
+                Target::Groups(vec![Term::Any]),
+                Target::UserAndGroup(vec![Term::Any], vec![Term::Any]),
+            ]
+            .into_iter()
+            .map(|target| Rule {
+                action: Action::Deny,
+                options: Options::default(),
+                subjects: subjects.clone(),
+                target,
+                hosts: None,
+                until: None,
+                command: None,
+            })
+            .collect();
+            self.draft.blocks.push(Block {
+                from: format!("{label}:{number} (CHROOT=: denies these users everything, last)"),
+                rules,
+            });
+        }
         if self.timed {
             self.draft.set("timezone", "UTC".into());
         }
@@ -1495,8 +1523,9 @@ impl<'s> Converter<'s> {
         let runas = spec.context.runas.clone().unwrap_or_default();
         let targets = self.targets(line, who, &runas)?;
         let commands = match &spec.cmnd.item {
-            Cmnd::Alias(a) if !spec.cmnd.negated && self.emitted.get(a) == Some(&Kind::Cmnd) => vec![Member {
-                negated: false,
+            // An alias the policy holds has only plain paths: negated, each is denied.
+            Cmnd::Alias(a) if self.emitted.get(a) == Some(&Kind::Cmnd) => vec![Member {
+                negated: spec.cmnd.negated,
                 item: Cmnd::Alias(a.clone()),
             }],
             Cmnd::Alias(a) => self.cmnds_of(a, spec.cmnd.negated, 0, line)?,
@@ -1541,10 +1570,7 @@ impl<'s> Converter<'s> {
                 item.users = self_users(who);
             }
         }
-        if users.as_ref().is_none_or(|u| !u.positive.contains(&Term::Any))
-            && groups.as_ref().is_none_or(|g| !g.positive.contains(&Term::Any))
-            && self.once.insert("own-group")
-        {
+        if groups.as_ref().is_none_or(|g| !g.positive.contains(&Term::Any)) && self.once.insert("own-group") {
             self.item(
                 line,
                 "own-group",
@@ -1804,14 +1830,30 @@ impl<'s> Converter<'s> {
         let mut until = None;
         if action == Action::Permit {
             if !context.restrictions.is_empty() {
+                if context.restrictions.iter().any(|r| r.starts_with("CHROOT=")) {
+                    // sudo looks every command of these users up inside the
+                    // chroot: where it is missing, nothing at all is permitted.
+                    self.chrooted
+                        .push((line.label.clone(), line.number, who.positive.clone()));
+                }
                 let names: Vec<&str> = context.restrictions.iter().map(String::as_str).collect();
+                let instead = if names.iter().any(|n| n.starts_with("CHROOT=")) {
+                    "the command is left out, and since sudo looks all of these users' commands up in the chroot, they are denied everything"
+                } else {
+                    "the command is left out"
+                };
+                let chroot = names.iter().any(|n| n.starts_with("CHROOT="));
                 let item = self.item(
                     line,
                     "restriction",
                     names.join(", "),
                     "newgate cannot restrict a command this way",
-                    "the command is left out",
+                    instead,
                 );
+                if chroot {
+                    item.users = users_scope;
+                    return Ok(());
+                }
                 item.users = users_scope;
                 item.command = shown_command;
                 return Ok(());
