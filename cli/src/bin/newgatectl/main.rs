@@ -5,6 +5,7 @@
 mod diff;
 mod edit;
 mod fmt;
+mod import;
 mod test;
 
 use std::io::Write;
@@ -32,6 +33,7 @@ usage: newgatectl check [--json] [--no-lookups] [FILE]
        newgatectl edit [FILE]
        newgatectl install NEWFILE [--to FILE] [--check]
        newgatectl diff [--host HOST] [--at TIME] [--json] OLD NEW
+       newgatectl import sudoers|doas [FILE] [--out FILE] [--force] [--report FILE] [--json]
        newgatectl -h | --help | -V | --version
 
 Commands:
@@ -48,6 +50,11 @@ Commands:
   diff      the rules OLD and NEW add and remove, and the requests naming their users,
             groups, targets, commands and services whose decision changes;
             exit 0 no change, 1 changes
+  import    convert a sudoers file (default /etc/sudoers) or a doas.conf (default
+            /etc/doas.conf) to a policy, on standard output or --out (never over a
+            file without --force), with a report of what was not carried over on
+            standard error or --report (--json: as JSON); exit 0 all translated,
+            3 something left out (the policy permits less there), 1 unreadable source
 
 A FILE named on the command line is read as a draft, without the ownership
 checks that the installed policy (/etc/newgate/policy) must pass.
@@ -98,7 +105,7 @@ fn run() -> Result<u8, Failure> {
         Some(other) => return Err(other.unexpected().into()),
         None => {
             return Err(Failure(
-                "a command is needed: check, explain, list, edit, install, diff, fmt or test".into(),
+                "a command is needed: check, explain, list, edit, install, diff, import, fmt or test".into(),
             ));
         }
     };
@@ -111,6 +118,7 @@ fn run() -> Result<u8, Failure> {
         "edit" => edit::edit(parser),
         "install" => edit::install(parser),
         "diff" => diff::run(parser),
+        "import" => import::run(parser),
         other => Err(Failure(format!("unknown command `{other}`"))),
     }
 }
