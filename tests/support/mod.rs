@@ -21,14 +21,9 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 pub const PREFIX: &str = "ngt-";
 pub const PASSWORD: &str = "correct horse battery";
 
-/// True when the suite can run; otherwise says what it skips.
-pub fn root_or_skip(what: &str) -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    eprintln!("SKIPPED (needs root; scripts/test.sh runs it as root in CI): {what}");
-    false
-}
+/// True when the suite can run; otherwise says what it skips, where every
+/// run shows it, and fails under CI (see newgate-testkit).
+pub use newgate_testkit::root_or_skip;
 
 fn run(program: &str, args: &[&str]) {
     let status = Command::new(program)
@@ -40,17 +35,6 @@ fn run(program: &str, args: &[&str]) {
 
 fn quiet(program: &str, args: &[&str]) {
     let _ = Command::new(program).args(args).stderr(Stdio::null()).status();
-}
-
-/// Users and groups left by an earlier, interrupted run.
-fn remove_leftovers() {
-    for (file, remove) in [("/etc/passwd", "userdel"), ("/etc/group", "groupdel")] {
-        for line in fs::read_to_string(file).unwrap_or_default().lines() {
-            if let Some(name) = line.split(':').next().filter(|n| n.starts_with(PREFIX)) {
-                quiet(remove, &[name]);
-            }
-        }
-    }
 }
 
 /// Everything the tests share: set up by the first test that asks, torn down
@@ -87,7 +71,8 @@ extern "C" fn tear_down() {
 
 impl Harness {
     fn new() -> Harness {
-        remove_leftovers();
+        // Users and groups left by an earlier, interrupted run.
+        newgate_testkit::remove_leftover_accounts(PREFIX);
         let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{}", std::process::id()));
         let _ = fs::remove_dir_all(&scratch);
         fs::create_dir_all(&scratch).unwrap();
