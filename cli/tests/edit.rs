@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use newgate_testkit::stderr;
+
 const OLD: &str = "permit alice as group docker\n";
 const NEW: &str = "permit alice as group docker\npermit bob as group docker\n";
 const BROKEN: &str = "permit bob as gruop docker\n";
@@ -100,10 +102,6 @@ impl Drop for Bench {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.dir);
     }
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]

@@ -7,16 +7,14 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use newgate_testkit::{stderr, stdout};
+
 const UNTIDY: &str = "set persist = 5m\nset passwd_tries=3\npermit  nolog nopass alice,bob as group docker # ok\n";
 const TIDY: &str =
     "set persist      = 5m\nset passwd_tries = 3\npermit nopass nolog alice, bob as group docker  # ok\n";
 
 fn newgatectl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_newgatectl"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("newgatectl runs")
+    newgate_testkit::run(env!("CARGO_BIN_EXE_newgatectl"), args)
 }
 
 fn newgatectl_with_input(args: &[&str], input: &str) -> Output {
@@ -29,14 +27,6 @@ fn newgatectl_with_input(args: &[&str], input: &str) -> Output {
         .expect("newgatectl runs");
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// A fresh folder for one test.

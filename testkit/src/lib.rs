@@ -187,6 +187,40 @@ pub fn remove_leftover_accounts(prefix: &str) {
     }
 }
 
+/// `program ARGS`, run as root in a private mount namespace whose
+/// `/etc/newgate` is `folder` (and `/etc` an overlay, so that the folder has
+/// a place to go whether or not the machine has one): the installed policy
+/// as the test wants it, present or not, whatever this machine holds.
+/// `work` is an empty folder of the test's for the overlay's own use.
+pub fn with_etc_newgate(work: &Path, folder: &Path, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Output {
+    let script = r#"set -e
+        mount -t tmpfs -o mode=0755 tmpfs "$1"
+        mkdir -p "$1/upper/newgate" "$1/work"
+        mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1/upper,workdir=$1/work" /etc
+        mount --bind "$2" /etc/newgate
+        shift 2
+        exec "$@""#;
+    fs::create_dir_all(work).expect("create the overlay's folder");
+    Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "/bin/sh",
+            "-c",
+            script,
+            "sh",
+        ])
+        .arg(work)
+        .arg(folder)
+        .arg(program.as_ref())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run unshare")
+}
+
 /// `man --warnings -l PAGE` at a fixed width (so that a line too long to
 /// break warns the same everywhere); `Err` with the reason to skip when man is
 /// not installed.
