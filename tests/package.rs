@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use newgate_testkit::{Needs, in_ci, skipped};
-use support::{Harness, Outcome, PASSWORD, harness, on_tty, root_or_skip, user};
+use support::{Harness, Outcome, PASSWORD, SENTINEL_GROUP, harness, on_tty, root_or_skip, user};
 
 /// Runs a program as root; its exit code and everything it printed.
 fn run(program: &str, args: &[&str]) -> (Option<i32>, String) {
@@ -313,8 +313,19 @@ fn the_package_installs_switches_upgrades_and_purges_cleanly() {
     );
     assert_eq!(other.code, Some(1), "{}", other.output);
     assert!(other.output.contains("may not run"), "{}", other.output);
+    // A refusal logged after the two runs, from their folder, marks the end of their lines.
+    let sentinel = as_user_on_tty(
+        harness,
+        &alice,
+        &format!(
+            "cd {} && /usr/bin/newgate -g {SENTINEL_GROUP} /bin/true",
+            workdir.display()
+        ),
+        &[],
+    );
+    assert_eq!(sentinel.code, Some(1), "{}", sentinel.output);
     let marker = format!("PWD={}", workdir.display());
-    let audited = harness.wait_for_log(&marker, 2);
+    let audited = harness.lines_before(&marker, SENTINEL_GROUP);
     assert_eq!(audited.len(), 2, "one audit line a switch: {audited:?}");
     assert!(
         audited[0].contains(&format!(

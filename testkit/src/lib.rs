@@ -221,6 +221,71 @@ pub fn with_etc_newgate(work: &Path, folder: &Path, program: impl AsRef<std::ffi
         .expect("run unshare")
 }
 
+/// Watches a folder for a file to appear, to kill a process at that moment:
+/// how a test makes sure a kill lands inside a save that lasts a millisecond,
+/// which a clock alone would rarely hit. Made before the process starts, so
+/// that no file created early is missed.
+pub struct KillOnCreate {
+    inotify: nix::sys::inotify::Inotify,
+}
+
+/// A running [`KillOnCreate`]; [`Armed::finish`] says whether it killed.
+pub struct Armed {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    watcher: std::thread::JoinHandle<bool>,
+}
+
+impl KillOnCreate {
+    pub fn watch(folder: &Path) -> KillOnCreate {
+        use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+        let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).expect("inotify");
+        inotify
+            .add_watch(folder, AddWatchFlags::IN_CREATE)
+            .expect("watch the folder");
+        KillOnCreate { inotify }
+    }
+
+    /// Sends SIGKILL to `pid` `offset` after a file whose name starts with
+    /// `prefix` is created, unless [`Armed::finish`] comes first.
+    pub fn arm(self, prefix: &str, pid: i32, offset: std::time::Duration) -> Armed {
+        use std::os::fd::AsFd;
+        use std::sync::atomic::Ordering;
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = done.clone();
+        let prefix = prefix.to_string();
+        let inotify = self.inotify;
+        let watcher = std::thread::spawn(move || {
+            use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+            while !stop.load(Ordering::SeqCst) {
+                let mut fds = [PollFd::new(inotify.as_fd(), PollFlags::POLLIN)];
+                if poll(&mut fds, PollTimeout::from(10u8)).unwrap_or(0) == 0 {
+                    continue;
+                }
+                let events = inotify.read_events().unwrap_or_default();
+                if events.iter().any(|e| {
+                    e.name
+                        .as_ref()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))
+                }) {
+                    std::thread::sleep(offset);
+                    return nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL)
+                        .is_ok();
+                }
+            }
+            false
+        });
+        Armed { done, watcher }
+    }
+}
+
+impl Armed {
+    /// Call once the process has ended: whether the kill was sent.
+    pub fn finish(self) -> bool {
+        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.watcher.join().expect("the watcher thread")
+    }
+}
+
 /// `man --warnings -l PAGE` at a fixed width (so that a line too long to
 /// break warns the same everywhere); `Err` with the reason to skip when man is
 /// not installed.

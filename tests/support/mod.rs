@@ -154,6 +154,25 @@ impl Harness {
         lines.iter().filter(|l| l.contains(marker)).cloned().collect()
     }
 
+    /// The lines with `marker` that arrived before the first one naming
+    /// `sentinel`, which is waited for: a run logged after the test's runs
+    /// marks the end of their lines, so that a test that counts them also
+    /// catches a late extra one (waiting for N lines would stop at N).
+    pub fn lines_before(&self, marker: &str, sentinel: &str) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let lines = self.log_lines(marker);
+            if let Some(end) = lines.iter().position(|l| l.contains(sentinel)) {
+                return lines[..end].to_vec();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the sentinel line ({sentinel}) never arrived: {lines:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits briefly for `count` lines with `marker` (datagrams arrive asynchronously).
     pub fn wait_for_log(&self, marker: &str, count: usize) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -186,6 +205,10 @@ pub fn can_raise_hard_limits() -> bool {
     let effective = status.lines().find_map(|l| l.strip_prefix("CapEff:")).unwrap().trim();
     u64::from_str_radix(effective, 16).unwrap() & (1 << 24) != 0
 }
+
+/// A group that does not exist: newgate refuses a switch to it, and logs the
+/// refusal, whatever the policy says. Its line is a test's sentinel.
+pub const SENTINEL_GROUP: &str = "ngt-log-sentinel";
 
 pub fn user(name: &str) -> String {
     format!("{PREFIX}{name}")
@@ -301,6 +324,16 @@ impl Sandbox {
 
     pub fn harness(&self) -> &Harness {
         self.harness
+    }
+
+    /// Every line the runs in this sandbox logged, complete: one more run by
+    /// `user`, refused (see [`SENTINEL_GROUP`]), is logged after them and
+    /// waited for; its own line is left out.
+    pub fn logged(&self, user: &str) -> Vec<String> {
+        let out = self.run(user, &["-g", SENTINEL_GROUP, "/bin/true"], &[]);
+        assert_eq!(out.code, Some(1), "the sentinel run is refused: {}", out.output);
+        self.harness
+            .lines_before(&self.cwd().display().to_string(), SENTINEL_GROUP)
     }
 
     /// The folder commands run in: its path marks this test's log lines.
