@@ -452,6 +452,19 @@ impl Sandbox {
         on_tty(command, answers)
     }
 
+    /// As [`Sandbox::run_script_on_tty`]; `at_prompt` acts at each line
+    /// that says "password for" (see [`on_tty_driven`]): a script can print
+    /// one to let the test change the world between two of its runs.
+    pub fn run_script_on_tty_driven(&self, user: &str, script: &str, at_prompt: impl FnMut(Prompt) -> bool) -> Outcome {
+        let mut command = self.as_user(user, true);
+        command
+            .args(["/bin/sh", "-c", script])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("TERM", "dumb");
+        on_tty_driven(command, at_prompt)
+    }
+
     /// Runs a shell command as root inside the sandbox (to look at /run/newgate, say).
     pub fn root_shell(&self, script: &str) -> String {
         let out = Command::new("nsenter")
