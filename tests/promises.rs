@@ -50,8 +50,10 @@ fn children(pid: Pid) -> Vec<Pid> {
         .collect()
 }
 
-/// Promise 1: after the switch no id is left behind, the saved ones included
-/// (a saved uid 0 would let the command become root again).
+/// Promise 1: the command runs with the target's ids and nothing else: real,
+/// effective, saved and file-system uid and gid, as the command itself reads
+/// them. (execve resets the saved ids to the effective ones, so what a
+/// mistake in the switch would leave for the command is a real id of 0.)
 #[test]
 fn every_id_is_the_targets_the_saved_ones_too() {
     if !root_or_skip("saved ids after the switch") {
