@@ -5,6 +5,12 @@
 //! Nothing on the machine changes but the users and groups (prefix `ngt-`,
 //! removed afterwards, and at start if an earlier run was killed) and, when
 //! the machine has no /dev/log, an empty placeholder file there to mount on.
+//!
+//! The host's PAM stacks are used: the repository's pam/newgate, which
+//! sandboxes get unless a test brings its own, includes the host's
+//! /etc/pam.d/common-auth, common-account and common-session-noninteractive,
+//! so the suites expect Debian's layout with pam_unix checking the test
+//! users' passwords (as on the machines scripts/test.sh runs on).
 
 use std::fs;
 use std::io::{Read, Write};
