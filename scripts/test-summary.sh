@@ -19,10 +19,15 @@ awk -F'\t' -v ci="${CI:-}" '
         match($0, /\(([^()]*)\)$/)
         binary = substr($0, RSTART + 1, RLENGTH - 2); sub(/.*\//, "", binary)
         display = binary; sub(/-[0-9a-f]+$/, "", display)
-        if ($0 ~ /Running unittests/) display = display "(unit)"
+        if ($0 ~ /Running unittests src\/lib\.rs/) display = display "(lib)"
+        else if ($0 ~ /Running unittests/) display = display "(bin)"
         suite = binary; seen_result = 0; next
     }
-    /^ *Doc-tests / { close_suite(); suite = "doc " $0; sub(/^ *Doc-tests /, "", suite); display = suite "(doc)"; suite = "doc:" suite; seen_result = 0; next }
+    /^ *Doc-tests / {
+        close_suite()
+        crate = $0; sub(/^ *Doc-tests /, "", crate)
+        suite = "doc:" crate; display = crate "(doc)"; seen_result = 0; next
+    }
     /^test result: / && suite != "" {
         seen_result = 1; order[++n] = suite; name[suite] = display
         p = f = s = 0
