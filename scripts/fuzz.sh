@@ -90,6 +90,9 @@ for target in "${targets[@]}"; do
     coverage=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' || true)
     if ((status == 0)); then
         echo "${runs:-?} executions, ${coverage:-no coverage line}, no crash"
+    elif ((status == 72)); then
+        # libFuzzer's exit status after SIGINT (Ctrl-C): stopped, nothing found.
+        echo "interrupted after ${runs:-?} executions, ${coverage:-no coverage line}, no crash"
     else
         crashed+=("$target")
         echo "CRASHED (exit $status) after ${runs:-?} executions"
