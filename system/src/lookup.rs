@@ -270,6 +270,44 @@ mod tests {
         assert_eq!(user_by_name("a\0b"), Ok(None));
     }
 
+    /// What an LDAP or SSSD directory that matches names without regard to
+    /// case answers for `Admin` (the entry of `admin`): refused, naming the one
+    /// name, so that `-u Admin` cannot slip past `deny ... as user admin`.
+    #[test]
+    fn a_name_matched_loosely_is_refused() {
+        let refused = one_name(
+            Entry::User("Admin".into()),
+            "Admin",
+            "admin",
+            Entry::Uid(1001),
+            Some("admin".into()),
+        );
+        assert_eq!(
+            refused.unwrap_err().to_string(),
+            "user Admin is another name for uid 1001, admin: ask for admin"
+        );
+        let second = one_name(
+            Entry::User("toor".into()),
+            "toor",
+            "toor",
+            Entry::Uid(0),
+            Some("root".into()),
+        );
+        assert!(matches!(second, Err(TargetError::SecondName { .. })));
+        let orphan = one_name(Entry::Group("ghost".into()), "ghost", "ghost", Entry::Gid(9), None);
+        assert!(matches!(orphan, Err(TargetError::NoOwnEntry { .. })));
+        assert!(
+            one_name(
+                Entry::User("admin".into()),
+                "admin",
+                "admin",
+                Entry::Uid(1001),
+                Some("admin".into())
+            )
+            .is_ok()
+        );
+    }
+
     #[test]
     fn messages_say_what_failed_and_why() {
         let error = LookupError::Failed {
