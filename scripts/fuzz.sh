@@ -57,7 +57,7 @@ seeds() {
     policy_load | policy_format)
         cp examples/policy "$dir/examples-policy"
         for f in examples/policy.d/* policy/tests/golden/*.policy policy/tests/golden/includes/*; do
-            [ -f "$f" ] && cp "$f" "$dir/$(echo "$f" | tr / -)"
+            if [ -f "$f" ]; then cp "$f" "$dir/$(echo "$f" | tr / -)"; fi
         done
         ;;
     policy_tests)
