@@ -1,36 +1,40 @@
 //! newgate: run a command as another group or user, as the policy allows.
 //!
-//! The whole flow is in `run`, top to bottom: check the installation, harden
-//! the process, read the request, ask the policy, authenticate through PAM,
-//! switch credentials in the child, run, wait, log.
+//! `run` tells the whole story, one stage a line: read the invocation, know
+//! the caller, resolve the targets and the command, decide, authenticate,
+//! check the account and open the session, build the environment, switch
+//! and exec. Each stage either hands the next what it needs or fails with a
+//! [`Failure`], which `run` logs and `main` tells the caller.
 
 #![deny(unsafe_code)]
 
 mod audit;
+mod conversation;
+mod failure;
 mod harden;
 mod pam;
 mod persist;
 mod sys;
 mod tty;
 
-use std::cell::Cell;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::rc::Rc;
 
 use lexopt::prelude::*;
 use newgate::resolve::{ResolveError, resolve_command};
 use newgate_policy::env::{self, EnvironmentInput, command_environment};
-use newgate_policy::{Audit as AuditMode, DEFAULT_POLICY, LoadOptions, Policy, Request, Verdict, handoff, load};
-use newgate_system::{Account, host_name, target_group, target_user};
+use newgate_policy::{Audit as AuditMode, DEFAULT_POLICY, Options, Policy, Request, Settings, Verdict, handoff};
+use newgate_system::{Account, PolicyRefused, host_name, load_enforcing, target_group, target_user};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{Group, Pid, Uid};
-use pam_sys::types::PamItemType;
+use pam_sys::types::{PamItemType, PamReturnCode};
 
 use crate::audit::{Audit, Event};
+use crate::conversation::Terminal;
+use crate::failure::{AuthError, FAILURE, Failure, UsageError};
 use crate::sys::Credentials;
 
 const USAGE: &str = "\
@@ -49,23 +53,6 @@ usage: newgate [-n] [-g GROUP] [-u USER] [--] COMMAND [ARGS...]
 Without -g and -u, the target is root. The policy is /etc/newgate/policy.
 ";
 
-/// newgate's own failures and denials; a command's own status passes through.
-const FAILURE: u8 = 1;
-const NOT_EXECUTABLE: u8 = 126;
-const NOT_FOUND: u8 = 127;
-
-struct Failure {
-    code: u8,
-    message: String,
-}
-
-fn fail<T>(message: impl Into<String>) -> Result<T, Failure> {
-    Err(Failure {
-        code: FAILURE,
-        message: message.into(),
-    })
-}
-
 fn main() -> ExitCode {
     let caller_limits = match harden::own_limits() {
         Ok(limits) => limits,
@@ -76,13 +63,70 @@ fn main() -> ExitCode {
     };
     match run(caller_limits) {
         Ok(code) => ExitCode::from(code),
-        Err(Failure { code, message }) => {
-            if !message.is_empty() {
-                eprintln!("newgate: {message}");
-            }
-            ExitCode::from(code)
+        Err(failure) => {
+            eprintln!("newgate: {failure}");
+            ExitCode::from(failure.code())
         }
     }
+}
+
+fn run(caller_limits: harden::CallerLimits) -> Result<u8, Failure> {
+    // As typed, for the log of a command line that cannot be read.
+    let typed: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let invocation = parse_args(typed.clone());
+    harden::self_check().map_err(Failure::System)?;
+    let (signals, inherited) = harden::harden(caller_limits).map_err(Failure::System)?;
+    let policy = load_enforcing(Path::new(DEFAULT_POLICY));
+    let mut log = AuditLog::open(policy.as_ref().ok().map(|p| &p.settings))?;
+    let mut record = Record::new(typed);
+    let outcome = stages(invocation, policy, &mut record, &mut log, &signals, &inherited);
+    if let Err(failure) = &outcome {
+        log.refusal(&record, failure);
+    }
+    outcome
+}
+
+/// The stages of a run, each named for what it does; `record` follows the
+/// request as it becomes known, for the audit line of whatever ends the run.
+fn stages(
+    invocation: Result<Args, UsageError>,
+    policy: Result<Policy, PolicyRefused>,
+    record: &mut Record,
+    log: &mut AuditLog,
+    signals: &SignalFd,
+    inherited: &harden::Inherited,
+) -> Result<u8, Failure> {
+    let caller = identify_caller(record)?;
+    let args = invocation.map_err(Failure::Usage)?;
+    record.requested(&args, &caller);
+    if args.forget {
+        persist::forget(caller.uid.as_raw()).map_err(|e| Failure::System(format!("cannot forget: {e}")))?;
+        return Ok(0);
+    }
+    let policy = policy.map_err(Failure::Policy)?;
+    if args.list {
+        return Ok(list(&policy, &caller));
+    }
+    let resolved = resolve_targets_and_command(&args, &caller, &policy.settings, record)?;
+    let grant = decide(&policy, &caller, &args, &resolved)?;
+    let pam = authenticate(&caller, &args, &resolved, &grant.options, &policy.settings)?;
+    let mut session = open_account_and_session(pam)?;
+    let environment = build_environment(&mut session, &caller, &resolved, &grant.options, &policy.settings);
+    record.rule = Some(grant.rule);
+    if !grant.options.nolog {
+        log.permit(record)?;
+    }
+    let credentials = credentials(&caller, resolved.target_user.as_ref(), resolved.target_group.as_ref());
+    let ended = switch_and_exec(
+        &resolved.program,
+        &resolved.args,
+        &environment,
+        credentials,
+        signals,
+        inherited,
+    );
+    drop(session);
+    ended
 }
 
 #[derive(Default)]
@@ -94,19 +138,6 @@ struct Args {
     list: bool,
     forget: bool,
     command: Vec<String>,
-}
-
-/// Why the command line could not be read; shown with the usage, and logged.
-#[derive(Debug, PartialEq, Eq)]
-struct UsageError(String);
-
-impl From<UsageError> for Failure {
-    fn from(UsageError(why): UsageError) -> Failure {
-        Failure {
-            code: FAILURE,
-            message: format!("{why}\n{USAGE}"),
-        }
-    }
 }
 
 /// What the command line asks for; `-h` and `-V` are answered here and exit.
@@ -158,11 +189,6 @@ fn parse_args(arguments: impl IntoIterator<Item = OsString>) -> Result<Args, Usa
     Ok(args)
 }
 
-fn user_named(name: &str) -> Result<Account, Failure> {
-    let user = target_user(name).or_else(|e| fail(e.to_string()))?;
-    newgate_system::target_account(user).or_else(|e| fail(e.to_string()))
-}
-
 /// Looks the command up with the caller's own rights: the effective uid is
 /// the caller's while it runs (the saved uid, root, brings it back), so that
 /// whether newgate finds, refuses or cannot run a path tells the caller
@@ -173,6 +199,7 @@ fn resolve_as_caller(
     cwd: &Path,
     caller: Uid,
 ) -> Result<Result<PathBuf, ResolveError>, Failure> {
+    let fail = |why: String| Failure::System(why);
     // A change of effective uid resets the dumpable flag from fs.suid_dumpable:
     // until it is cleared again, a signal that dumps core waits.
     let mut dumping = SigSet::empty();
@@ -192,30 +219,119 @@ fn resolve_as_caller(
     }
     let mut before = SigSet::empty();
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&dumping), Some(&mut before))
-        .or_else(|e| fail(format!("cannot block signals: {e}")))?;
-    nix::unistd::seteuid(caller).or_else(|e| fail(format!("cannot take the caller's rights: {e}")))?;
+        .map_err(|e| fail(format!("cannot block signals: {e}")))?;
+    nix::unistd::seteuid(caller).map_err(|e| fail(format!("cannot take the caller's rights: {e}")))?;
     let found = resolve_command(name, secure_path, cwd);
-    nix::unistd::seteuid(Uid::from_raw(0)).or_else(|e| fail(format!("cannot take root's rights back: {e}")))?;
-    harden::not_dumpable().or_else(fail)?;
+    nix::unistd::seteuid(Uid::from_raw(0)).map_err(|e| fail(format!("cannot take root's rights back: {e}")))?;
+    harden::not_dumpable().map_err(fail)?;
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&before), None)
-        .or_else(|e| fail(format!("cannot restore the signal mask: {e}")))?;
+        .map_err(|e| fail(format!("cannot restore the signal mask: {e}")))?;
     Ok(found)
 }
 
-/// Logs a refusal from before the run's own audit is set up; best effort, as
-/// the caller is refused either way.
-fn log_refusal(format: newgate_policy::LogFormat, event: &Event) {
-    if let Ok(mut audit) = Audit::connect(format) {
-        let _ = audit.log(event);
+/// The audit log for this run: where events go, and whether a failure to write one stops the run.
+struct AuditLog {
+    audit: Audit,
+    required: bool,
+}
+
+impl AuditLog {
+    /// Connects to the system log; `settings` are the policy's, when it can be used.
+    fn open(settings: Option<&Settings>) -> Result<AuditLog, Failure> {
+        let format = settings.map_or(newgate_policy::LogFormat::Sudo, |s| s.log_format);
+        let required = settings.is_some_and(|s| s.audit == AuditMode::Required);
+        let audit = match Audit::connect(format) {
+            Ok(audit) => audit,
+            Err(why) if required => {
+                return Err(Failure::AuditRequired(format!(
+                    "{why}; the policy requires an audit log (set audit = required), so nothing runs"
+                )));
+            }
+            Err(why) => {
+                eprintln!("newgate: warning: {why}; going on without an audit log");
+                Audit::unavailable(format)
+            }
+        };
+        Ok(AuditLog { audit, required })
+    }
+
+    fn write(&mut self, event: &Event) -> Result<(), Failure> {
+        match self.audit.log(event) {
+            Ok(()) => Ok(()),
+            Err(why) if self.required => Err(Failure::AuditRequired(format!(
+                "{why}; the policy requires an audit log, so nothing runs"
+            ))),
+            Err(why) => {
+                eprintln!("newgate: warning: {why}");
+                Ok(())
+            }
+        }
+    }
+
+    /// The line of a permitted run, written before the command starts.
+    fn permit(&mut self, record: &Record) -> Result<(), Failure> {
+        self.write(&record.event(None))
+    }
+
+    /// The line of a refusal or failure; the caller is refused either way, so
+    /// a log that cannot be written only adds a message.
+    fn refusal(&mut self, record: &Record, failure: &Failure) {
+        let Some(problem) = failure.logged() else { return };
+        if let Err(why) = self.write(&record.event(Some(problem))) {
+            eprintln!("newgate: {why}");
+        }
     }
 }
 
-/// The log format the policy asks for, for a refusal that comes before the
-/// policy is otherwise read; the sudo format when it cannot be read.
-fn configured_log_format() -> newgate_policy::LogFormat {
-    load(Path::new(DEFAULT_POLICY), &LoadOptions::enforcing())
-        .policy
-        .map_or(newgate_policy::LogFormat::Sudo, |p| p.settings.log_format)
+/// What the audit line says of the request, filled in as the stages learn it.
+struct Record {
+    user: String,
+    tty: String,
+    pwd: String,
+    run_as_user: String,
+    run_as_group: Option<String>,
+    /// `FILE:LINE` of the deciding rule, once the run is permitted.
+    rule: Option<String>,
+    /// The command line as typed, then as resolved.
+    command: Vec<OsString>,
+}
+
+impl Record {
+    fn new(typed: Vec<OsString>) -> Record {
+        Record {
+            user: format!("#{}", nix::unistd::getuid()),
+            tty: tty::name(),
+            pwd: working_folder(),
+            run_as_user: String::new(),
+            run_as_group: None,
+            rule: None,
+            command: typed,
+        }
+    }
+
+    /// The request as the caller typed it.
+    fn requested(&mut self, args: &Args, caller: &Account) {
+        self.run_as_user = match (&args.user, &args.group) {
+            (Some(user), _) => user.clone(),
+            (None, Some(_)) => caller.name.clone(),
+            (None, None) => "root".into(),
+        };
+        self.run_as_group = args.group.clone();
+        self.command = args.command.iter().map(OsString::from).collect();
+    }
+
+    fn event(&self, problem: Option<String>) -> Event<'_> {
+        Event {
+            user: &self.user,
+            problem,
+            tty: &self.tty,
+            pwd: &self.pwd,
+            run_as_user: &self.run_as_user,
+            run_as_group: self.run_as_group.as_deref(),
+            rule: self.rule.clone(),
+            command: &self.command,
+        }
+    }
 }
 
 /// The caller's working folder as logged; a folder removed since the caller entered it has no path.
@@ -225,295 +341,225 @@ fn working_folder() -> String {
 
 /// The caller, with every group they belong to. A group that cannot be looked
 /// up would silently stop a `deny %group`: any failure refuses, and is logged.
-fn caller() -> Result<Account, Failure> {
+fn identify_caller(record: &mut Record) -> Result<Account, Failure> {
     let uid = nix::unistd::getuid();
-    let refuse = |user: &str, why: String| {
-        log_refusal(
-            newgate_policy::LogFormat::Sudo,
-            &Event {
-                user,
-                problem: Some(why.clone()),
-                tty: &tty::name(),
-                pwd: "",
-                run_as_user: "",
-                run_as_group: None,
-                rule: None,
-                command: &[],
-            },
-        );
-        Failure {
-            code: FAILURE,
-            message: format!("{why}; nothing is permitted"),
-        }
-    };
-    let user = match newgate_system::user_by_uid(uid) {
-        Ok(Some(user)) => user,
-        Ok(None) => return fail(format!("you (uid {uid}) do not exist in the user database")),
-        Err(why) => return Err(refuse(&format!("#{uid}"), why.to_string())),
-    };
-    let name = user.name.clone();
-    newgate_system::requester(user).map_err(|why| refuse(&name, why.to_string()))
+    let user = newgate_system::user_by_uid(uid)
+        .map_err(Failure::Caller)?
+        .ok_or(Failure::CallerUnknown(uid))?;
+    record.user = user.name.clone();
+    newgate_system::requester(user).map_err(Failure::Caller)
 }
 
-fn run(caller_limits: harden::CallerLimits) -> Result<u8, Failure> {
-    // As typed, for the log of a command line that cannot be read.
-    let typed: Vec<OsString> = std::env::args_os().skip(1).collect();
-    let parsed = parse_args(typed.clone());
-    harden::self_check().or_else(fail)?;
-    let (signals, inherited) = harden::harden(caller_limits).or_else(fail)?;
+/// The targets and the program, as they will be switched to and run.
+struct Resolved {
+    target_user: Option<Account>,
+    target_group: Option<Group>,
+    program: PathBuf,
+    args: Vec<String>,
+}
 
-    let caller = caller()?;
-    let args = match parsed {
-        Ok(args) => args,
-        Err(usage) => {
-            log_refusal(
-                configured_log_format(),
-                &Event {
-                    user: &caller.name,
-                    problem: Some(format!("usage error: {}", usage.0)),
-                    tty: &tty::name(),
-                    pwd: &working_folder(),
-                    run_as_user: "",
-                    run_as_group: None,
-                    rule: None,
-                    command: &typed,
-                },
-            );
-            return Err(usage.into());
-        }
-    };
-    if args.forget {
-        persist::forget(caller.uid.as_raw()).or_else(|e| fail(format!("cannot forget: {e}")))?;
-        return Ok(0);
+impl Resolved {
+    /// Whose account the command runs in: the target user's, or the caller's for a group alone.
+    fn runs_as<'a>(&'a self, caller: &'a Account) -> &'a Account {
+        self.target_user.as_ref().unwrap_or(caller)
     }
 
-    let loaded = load(Path::new(DEFAULT_POLICY), &LoadOptions::enforcing());
-    let Some(policy) = loaded.policy else {
-        let reason = loaded
-            .diagnostics
-            .first()
-            .map_or("unknown".into(), |d| d.message.clone());
-        log_refusal(
-            newgate_policy::LogFormat::Sudo,
-            &Event {
-                user: &caller.name,
-                problem: Some(format!("policy {DEFAULT_POLICY} refused: {reason}")),
-                tty: &tty::name(),
-                pwd: "",
-                run_as_user: "",
-                run_as_group: None,
-                rule: None,
-                command: &[],
-            },
-        );
-        // The policy may be readable by root alone: say what to do, not what it holds.
-        return fail(format!(
-            "the policy {DEFAULT_POLICY} cannot be used, so nothing is permitted; an administrator can run `newgatectl check`"
-        ));
-    };
-
-    if args.list {
-        return Ok(list(&policy, &caller));
+    fn command_line(&self) -> String {
+        std::iter::once(self.program.display().to_string())
+            .chain(self.args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
+}
 
-    // A working folder removed since the caller entered it has no path.
-    let cwd = std::env::current_dir().ok();
-    let pwd = working_folder();
-    let tty_name = tty::name();
-    // Refusals before the decision are logged too, with the command as typed.
-    let typed_command: Vec<OsString> = args.command.iter().map(OsString::from).collect();
-    let refused = |failure: Failure| -> Failure {
-        log_refusal(
-            policy.settings.log_format,
-            &Event {
-                user: &caller.name,
-                problem: Some(failure.message.clone()),
-                tty: &tty_name,
-                pwd: &pwd,
-                run_as_user: args
-                    .user
-                    .as_deref()
-                    .unwrap_or(if args.group.is_some() { &caller.name } else { "root" }),
-                run_as_group: args.group.as_deref(),
-                rule: None,
-                command: &typed_command,
-            },
-        );
-        failure
-    };
+fn user_named(name: &str) -> Result<Account, Failure> {
+    let user = target_user(name).map_err(Failure::Target)?;
+    newgate_system::target_account(user).map_err(|e| Failure::Target(e.into()))
+}
 
+/// Looks up the target user and group by their one names, and the program
+/// with the caller's rights; without a command, the target's shell.
+fn resolve_targets_and_command(
+    args: &Args,
+    caller: &Account,
+    settings: &Settings,
+    record: &mut Record,
+) -> Result<Resolved, Failure> {
     let target_user = match &args.user {
-        Some(name) => Some(user_named(name).map_err(refused)?),
-        None if args.group.is_none() => Some(user_named("root").map_err(refused)?),
+        Some(name) => Some(user_named(name)?),
+        None if args.group.is_none() => Some(user_named("root")?),
         None => None,
     };
     let target_group = match &args.group {
-        Some(name) => Some(target_group(name).or_else(|e| fail(e.to_string())).map_err(refused)?),
+        Some(name) => Some(target_group(name).map_err(Failure::Target)?),
         None => None,
     };
-    let runs_as = target_user.as_ref().unwrap_or(&caller);
-
     let mut command = args.command.clone();
     if command.is_empty() {
-        command.push(runs_as.shell.clone());
+        command.push(target_user.as_ref().unwrap_or(caller).shell.clone());
     }
     let relative = command[0].contains('/') && !command[0].starts_with('/');
-    let cwd = match cwd {
-        Some(cwd) => cwd,
-        None if relative => {
-            return Err(refused(Failure {
-                code: NOT_FOUND,
-                message: format!("{}: the working folder no longer exists", command[0]),
-            }));
+    let cwd = match std::env::current_dir() {
+        Ok(cwd) => cwd,
+        Err(_) if relative => {
+            return Err(Failure::WorkingFolderGone {
+                command: command[0].clone(),
+            });
         }
         // Only a name with a `/` is read against it.
-        None => PathBuf::from("/"),
+        Err(_) => PathBuf::from("/"),
     };
-    let program = match resolve_as_caller(&command[0], &policy.settings.secure_path, &cwd, caller.uid)? {
-        Ok(path) => path,
-        Err(e) => {
-            let code = if matches!(e, ResolveError::NotFound(_)) {
-                NOT_FOUND
-            } else {
-                NOT_EXECUTABLE
-            };
-            return Err(refused(Failure {
-                code,
-                message: e.to_string(),
-            }));
-        }
+    let program = resolve_as_caller(&command[0], &settings.secure_path, &cwd, caller.uid)?.map_err(Failure::Command)?;
+    let resolved = Resolved {
+        target_user,
+        target_group,
+        program,
+        args: command[1..].to_vec(),
     };
-    let command_args: Vec<String> = command[1..].to_vec();
-    let command_line = std::iter::once(program.display().to_string())
-        .chain(command_args.iter().cloned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let logged_command: Vec<OsString> = std::iter::once(program.clone().into_os_string())
-        .chain(command_args.iter().map(OsString::from))
+    record.run_as_user = resolved.runs_as(caller).name.clone();
+    record.command = std::iter::once(resolved.program.clone().into_os_string())
+        .chain(resolved.args.iter().map(OsString::from))
         .collect();
+    Ok(resolved)
+}
 
-    let mut audit = match Audit::connect(policy.settings.log_format) {
-        Ok(audit) => audit,
-        Err(why) if policy.settings.audit == AuditMode::Required => {
-            return fail(format!(
-                "{why}; the policy requires an audit log (set audit = required), so nothing runs"
-            ));
-        }
-        Err(why) => {
-            eprintln!("newgate: warning: {why}; going on without an audit log");
-            Audit::unavailable(policy.settings.log_format)
-        }
-    };
-    let required = policy.settings.audit == AuditMode::Required;
-    let mut event = Event {
-        user: &caller.name,
-        problem: None,
-        tty: &tty_name,
-        pwd: &pwd,
-        run_as_user: &runs_as.name,
-        run_as_group: args.group.as_deref(),
-        rule: None,
-        command: &logged_command,
-    };
-    let mut log = |event: &Event| -> Result<(), Failure> {
-        match audit.log(event) {
-            Ok(()) => Ok(()),
-            Err(why) if required => fail(format!("{why}; the policy requires an audit log, so nothing runs")),
-            Err(why) => {
-                eprintln!("newgate: warning: {why}");
-                Ok(())
-            }
-        }
-    };
+/// What the deciding rule grants.
+struct Grant {
+    /// `FILE:LINE` of the deciding rule.
+    rule: String,
+    options: Options,
+}
 
+fn decide(policy: &Policy, caller: &Account, args: &Args, resolved: &Resolved) -> Result<Grant, Failure> {
     let host = host_name().unwrap_or_default();
     let request = Request {
         user: &caller.name,
         groups: &caller.groups.names,
         target_user: args.user.as_deref(),
         target_group: args.group.as_deref(),
-        command: Some(&program),
-        args: &command_args,
+        command: Some(&resolved.program),
+        args: &resolved.args,
         host: &host,
         service: "newgate",
         time: jiff::Timestamp::now(),
     };
     let decision = policy.decide(&request);
-    if decision.verdict == Verdict::Deny {
-        event.problem = Some("command not allowed".into());
-        log(&event)?;
-        return fail(format!(
-            "{} may not run {command_line} as {} here",
-            caller.name,
-            describe_target(&args, runs_as)
-        ));
+    match (decision.verdict, decision.rule) {
+        (Verdict::Permit, Some(rule)) => Ok(Grant {
+            rule: rule.location.to_string(),
+            options: decision.options.clone(),
+        }),
+        _ => Err(Failure::NotPermitted {
+            caller: caller.name.clone(),
+            command_line: resolved.command_line(),
+            target: describe_target(args, resolved.runs_as(caller)),
+        }),
     }
-    let rule = decision.rule.map(|r| r.location.to_string());
-    let options = decision.options.clone();
+}
 
-    let stopped = Rc::new(Cell::new(None));
-    let conversation = Terminal {
-        user: caller.name.clone(),
-        non_interactive: args.non_interactive,
-        signals: Rc::new(harden::signal_descriptor().or_else(fail)?),
-        stopped: stopped.clone(),
-    };
-    let started = start_pam(&caller.name, &tty_name, &args, &program, &command_args, conversation);
-    let mut pam = match started {
-        Ok(pam) => pam,
-        Err(why) => {
-            event.problem = Some(format!("cannot start PAM: {why}"));
-            log(&event)?;
-            return fail(format!("cannot start PAM: {why}"));
-        }
-    };
-
+/// Starts PAM and, unless the rule or a remembered authentication spares it,
+/// asks for the caller's password; PAM must then still name the caller.
+fn authenticate(
+    caller: &Account,
+    args: &Args,
+    resolved: &Resolved,
+    options: &Options,
+    settings: &Settings,
+) -> Result<pam::Pam<Terminal>, Failure> {
+    let signals = harden::signal_descriptor().map_err(Failure::System)?;
+    let conversation = Terminal::new(&caller.name, args.non_interactive, signals);
+    let mut pam = start_pam(&caller.name, args, resolved, conversation).map_err(Failure::PamStart)?;
     let session = persist::Session::current();
     let remembered = match (options.persist, &session) {
         (Some(timeout), Some(session)) => persist::is_fresh(caller.uid.as_raw(), session, timeout),
         _ => false,
     };
     if !options.nopass && !remembered && !caller.uid.is_root() {
-        authenticate(&mut pam, policy.settings.passwd_tries, &stopped, &mut event, &mut log)?;
+        ask_password(&mut pam, settings.passwd_tries)?;
+    }
+    // A module may set PAM_USER; the account checks and the session that
+    // follow must be the caller's, whom the policy decided for.
+    let user = pam.user().map_err(|e| Failure::Auth(AuthError::Pam(e)))?;
+    if user.as_deref() != Some(caller.name.as_str()) {
+        return Err(Failure::Auth(AuthError::NotTheCaller { authenticated: user }));
     }
     // `persist` never comes with `nopass`: here the caller has just authenticated
     // or was remembered, and the record starts or is refreshed.
     if let (Some(_), Some(session)) = (options.persist, &session) {
         persist::remember(caller.uid.as_raw(), session);
     }
-    account_checks(&mut pam, &mut event, &mut log)?;
+    Ok(pam)
+}
 
-    let credentials = credentials(&caller, target_user.as_ref(), target_group.as_ref());
-    let status = pam.setcred(true);
-    if status != pam::SUCCESS {
-        let why = pam.describe(status);
-        event.problem = Some(format!("PAM could not establish credentials: {why}"));
-        log(&event)?;
-        return fail(format!("PAM could not establish credentials: {why}"));
+/// Asks for the password up to `tries` times; each failure is told.
+fn ask_password(pam: &mut pam::Pam<Terminal>, tries: u32) -> Result<(), Failure> {
+    for attempt in 1..=tries {
+        let status = pam.authenticate();
+        // When the conversation itself could not go on, asking again would not help.
+        if let Some(stop) = pam.conversation().take_stop() {
+            return Err(Failure::Auth(stop.into()));
+        }
+        match status {
+            Ok(()) => return Ok(()),
+            Err(e) if e.code == PamReturnCode::AUTH_ERR && attempt < tries => tty::tell("Sorry, try again."),
+            Err(e) if e.code == PamReturnCode::AUTH_ERR => break,
+            Err(e) => return Err(Failure::Auth(AuthError::Pam(e))),
+        }
     }
-    let status = pam.open_session();
-    if status != pam::SUCCESS {
-        let why = pam.describe(status);
-        event.problem = Some(format!("PAM could not open a session: {why}"));
-        log(&event)?;
+    Err(Failure::Auth(AuthError::Incorrect { tries }))
+}
+
+/// A PAM session with credentials established; closed when dropped.
+struct OpenSession(pam::Pam<Terminal>);
+
+impl Drop for OpenSession {
+    fn drop(&mut self) {
+        let _ = self.0.close_session();
+        let _ = self.0.setcred(false);
+    }
+}
+
+/// `pam_acct_mgmt` (with a password change when the account requires one),
+/// then the credentials and the session.
+fn open_account_and_session(mut pam: pam::Pam<Terminal>) -> Result<OpenSession, Failure> {
+    match pam.acct_mgmt() {
+        Err(e) if e.code == PamReturnCode::NEW_AUTHTOK_REQD => pam.chauthtok_expired(),
+        other => other,
+    }
+    .map_err(Failure::Account)?;
+    pam.setcred(true).map_err(Failure::Credentials)?;
+    if let Err(why) = pam.open_session() {
         let _ = pam.setcred(false);
-        return fail(format!("cannot open a session: {why}"));
+        return Err(Failure::Session(why));
     }
+    Ok(OpenSession(pam))
+}
 
+/// The command's environment from the caller's, PAM's and the policy's.
+fn build_environment(
+    session: &mut OpenSession,
+    caller: &Account,
+    resolved: &Resolved,
+    options: &Options,
+    settings: &Settings,
+) -> Vec<(String, String)> {
     // The hand-off variables were for pam_newgate, in this process; a module
     // that copies the PAM environment must not carry them to the command.
     let caller_env: Vec<(String, String)> = std::env::vars_os()
         .filter_map(|(n, v)| Some((n.into_string().ok()?, v.into_string().ok()?)))
         .chain(
-            pam.environment()
+            session
+                .0
+                .environment()
                 .into_iter()
                 .filter(|(name, _)| !handoff::NAMES.contains(&name.as_str())),
         )
         .collect();
-    let environment = command_environment(&EnvironmentInput {
+    let runs_as = resolved.runs_as(caller);
+    command_environment(&EnvironmentInput {
         caller_env: &caller_env,
-        options: &options,
-        settings: &policy.settings,
+        options,
+        settings,
         target: env::Account {
             name: &runs_as.name,
             home: &runs_as.home,
@@ -522,72 +568,28 @@ fn run(caller_limits: harden::CallerLimits) -> Result<u8, Failure> {
         caller_name: &caller.name,
         caller_uid: caller.uid.as_raw(),
         caller_gid: caller.gid.as_raw(),
-        command_line: &command_line,
-    });
-
-    event.rule = rule;
-    if !options.nolog
-        && let Err(failure) = log(&event)
-    {
-        close(&mut pam);
-        return Err(failure);
-    }
-    let outcome = execute(&program, &command_args, &environment, credentials, &signals, &inherited);
-    close(&mut pam);
-    match outcome {
-        Ok(code) => Ok(code),
-        Err(Ended::NotStarted(why)) => {
-            // The permit line is already written: the failure follows it.
-            event.problem = Some(format!("cannot run the command: {why}"));
-            log(&event)?;
-            Err(Failure {
-                code: NOT_EXECUTABLE,
-                message: format!("cannot run {}: {why}", program.display()),
-            })
-        }
-        Err(Ended::Lost) => fail("lost track of the command"),
-    }
-}
-
-/// How running the command went wrong.
-enum Ended {
-    /// fork or exec failed, or the switch of credentials in the child: the command never ran.
-    NotStarted(String),
-    /// The command ran, but waiting for it failed.
-    Lost,
-}
-
-/// Why the command could not be started, for the caller and the log.
-fn not_started(error: &std::io::Error) -> String {
-    match error.raw_os_error() {
-        Some(libc::E2BIG) => format!(
-            "{error}: the arguments and environment are too long for the system \
-             (at most 128 KiB each, and altogether a quarter of the stack size limit)"
-        ),
-        _ => error.to_string(),
-    }
+        command_line: &resolved.command_line(),
+    })
 }
 
 /// Starts the PAM transaction with the caller's items and the hand-off for pam_newgate.
 fn start_pam(
     caller: &str,
-    tty_name: &str,
     args: &Args,
-    program: &Path,
-    command_args: &[String],
+    resolved: &Resolved,
     conversation: Terminal,
-) -> Result<pam::Pam, String> {
-    let mut pam = pam::Pam::start("newgate", caller, Box::new(conversation))?;
+) -> Result<pam::Pam<Terminal>, pam::PamError> {
+    let mut pam = pam::Pam::start("newgate", caller, conversation)?;
     pam.set_item(PamItemType::RUSER, caller)?;
-    pam.set_item(PamItemType::TTY, tty_name)?;
+    pam.set_item(PamItemType::TTY, &tty::name())?;
     if let Some(group) = &args.group {
         pam.putenv(handoff::GROUP, group)?;
     }
     if let Some(user) = &args.user {
         pam.putenv(handoff::TARGET_USER, user)?;
     }
-    pam.putenv(handoff::COMMAND, &program.display().to_string())?;
-    pam.putenv(handoff::ARGS, &handoff::encode_args(command_args))?;
+    pam.putenv(handoff::COMMAND, &resolved.program.display().to_string())?;
+    pam.putenv(handoff::ARGS, &handoff::encode_args(&resolved.args))?;
     Ok(pam)
 }
 
@@ -615,68 +617,6 @@ fn list(policy: &Policy, caller: &Account) -> u8 {
     0
 }
 
-/// Asks for the password up to `tries` times; each failure is told, the last one logged.
-fn authenticate(
-    pam: &mut pam::Pam,
-    tries: u32,
-    stopped: &Cell<Option<Stop>>,
-    event: &mut Event,
-    log: &mut impl FnMut(&Event) -> Result<(), Failure>,
-) -> Result<(), Failure> {
-    let mut refuse = |event: &mut Event, why: String| -> Result<(), Failure> {
-        event.problem = Some(why.clone());
-        log(event)?;
-        fail(why)
-    };
-    for attempt in 1..=tries {
-        let status = pam.authenticate();
-        // When the conversation itself could not go on, asking again would not help.
-        match stopped.get() {
-            Some(Stop::Interrupted(signal)) => {
-                event.problem = Some(format!("interrupted at the password prompt by signal {signal}"));
-                // The caller asked to stop: a log that cannot be written does not change that.
-                let _ = log(event);
-                return Err(Failure {
-                    code: 128 + signal as u8,
-                    message: "interrupted".into(),
-                });
-            }
-            Some(Stop::NonInteractive) => return refuse(event, "a password is required".into()),
-            Some(Stop::NoTerminal) => return refuse(event, "no terminal to read a password from".into()),
-            None => {}
-        }
-        match status {
-            pam::SUCCESS => return Ok(()),
-            pam::AUTH_ERR if attempt < tries => tty::tell("Sorry, try again."),
-            pam::AUTH_ERR => {
-                let plural = if tries == 1 { "" } else { "s" };
-                return refuse(event, format!("{tries} incorrect password attempt{plural}"));
-            }
-            other => return refuse(event, format!("authentication failed: {}", pam.describe(other))),
-        }
-    }
-    fail("no password attempts allowed (set passwd_tries)")
-}
-
-/// `pam_acct_mgmt`, and a password change when the account requires one.
-fn account_checks(
-    pam: &mut pam::Pam,
-    event: &mut Event,
-    log: &mut impl FnMut(&Event) -> Result<(), Failure>,
-) -> Result<(), Failure> {
-    let mut status = pam.acct_mgmt();
-    if status == pam::NEW_AUTHTOK_REQD {
-        status = pam.chauthtok_expired();
-    }
-    if status == pam::SUCCESS {
-        return Ok(());
-    }
-    let why = pam.describe(status);
-    event.problem = Some(format!("account not permitted: {why}"));
-    log(event)?;
-    fail(format!("account not permitted: {why}"))
-}
-
 fn credentials(caller: &Account, target_user: Option<&Account>, target_group: Option<&Group>) -> Credentials {
     let (uid, mut gid, mut groups) = match target_user {
         Some(user) => (user.uid, user.gid, user.groups.ids.clone()),
@@ -691,29 +631,38 @@ fn credentials(caller: &Account, target_user: Option<&Account>, target_group: Op
     Credentials { uid, gid, groups }
 }
 
-fn close(pam: &mut pam::Pam) {
-    pam.close_session();
-    pam.setcred(false);
+/// Why the command could not be started, for the caller and the log.
+fn not_started(error: &std::io::Error) -> String {
+    match error.raw_os_error() {
+        Some(libc::E2BIG) => format!(
+            "{error}: the arguments and environment are too long for the system \
+             (at most 128 KiB each, and altogether a quarter of the stack size limit)"
+        ),
+        _ => error.to_string(),
+    }
 }
 
 /// Runs the command as `creds`, waits for it, and forwards the signals sent to newgate.
 /// The command inherits the caller's working folder: it is never entered again by
 /// its path, which the caller could have pointed elsewhere, with root's rights.
-fn execute(
+fn switch_and_exec(
     program: &Path,
     args: &[String],
     environment: &[(String, String)],
     creds: Credentials,
     signals: &SignalFd,
     inherited: &harden::Inherited,
-) -> Result<u8, Ended> {
+) -> Result<u8, Failure> {
     let mut command = Command::new(program);
     command
         .args(args)
         .env_clear()
         .envs(environment.iter().map(|(n, v)| (n, v)));
     sys::switch_before_exec(&mut command, creds, inherited);
-    let child = command.spawn().map_err(|e| Ended::NotStarted(not_started(&e)))?;
+    let child = command.spawn().map_err(|e| Failure::NotStarted {
+        program: program.display().to_string(),
+        why: not_started(&e),
+    })?;
     let pid = Pid::from_raw(child.id() as i32);
     loop {
         match waitpid(pid, Some(WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED)) {
@@ -727,7 +676,7 @@ fn execute(
                 continue;
             }
             Ok(_) => {}
-            Err(nix::errno::Errno::ECHILD) => return Err(Ended::Lost),
+            Err(nix::errno::Errno::ECHILD) => return Err(Failure::Lost),
             Err(_) => {}
         }
         let mut fds = [nix::poll::PollFd::new(
@@ -747,56 +696,6 @@ fn execute(
                 let _ = kill(pid, signal);
             }
         }
-    }
-}
-
-/// Why the conversation could not get an answer.
-#[derive(Clone, Copy, Debug)]
-enum Stop {
-    NonInteractive,
-    NoTerminal,
-    Interrupted(Signal),
-}
-
-/// The PAM conversation at the terminal.
-struct Terminal {
-    user: String,
-    non_interactive: bool,
-    signals: Rc<SignalFd>,
-    stopped: Rc<Cell<Option<Stop>>>,
-}
-
-impl pam::Conversation for Terminal {
-    fn ask(&mut self, prompt: &str, echo: bool) -> Result<tty::Secret, ()> {
-        if self.non_interactive {
-            self.stopped.set(Some(Stop::NonInteractive));
-            return Err(());
-        }
-        // The stock prompt names no one; say whose password, as sudo does.
-        let prompt = if prompt.trim_end() == "Password:" {
-            format!("[newgate] password for {}: ", self.user)
-        } else {
-            prompt.to_string()
-        };
-        match tty::prompt(&prompt, echo, &self.signals) {
-            Ok(secret) => Ok(secret),
-            Err(tty::PromptError::Interrupted(signal)) => {
-                self.stopped.set(Some(Stop::Interrupted(signal)));
-                Err(())
-            }
-            Err(tty::PromptError::NoTerminal) => {
-                self.stopped.set(Some(Stop::NoTerminal));
-                Err(())
-            }
-            Err(tty::PromptError::Io(why)) => {
-                tty::tell(&format!("newgate: cannot read the password: {why}"));
-                Err(())
-            }
-        }
-    }
-
-    fn tell(&mut self, message: &str, _error: bool) {
-        tty::tell(message);
     }
 }
 

@@ -47,16 +47,28 @@ pub fn ignore_file_size_signal() -> nix::Result<SigHandler> {
     unsafe { nix::sys::signal::signal(Signal::SIGXFSZ, SigHandler::SigIgn) }
 }
 
+/// Whether `got` and `wanted` hold the same ids, repeats aside; compares in
+/// place, as it runs in the child between fork and exec.
+fn same_ids(got: &[libc::gid_t], wanted: &[libc::gid_t]) -> bool {
+    got.iter().all(|g| wanted.contains(g)) && wanted.iter().all(|w| got.contains(w))
+}
+
 /// Makes the child give the command what the caller started newgate with
 /// (limits, signal mask, SIGXFSZ's disposition), then switch to `creds`
 /// between fork and exec: setgroups, then setresgid, then setresuid, and
 /// check each id afterwards; any difference stops the exec, so nothing runs
 /// with ids other than those asked for.
 pub fn switch_before_exec(command: &mut Command, creds: Credentials, inherited: &Inherited) {
-    // Copied before the fork: the child only reads them.
+    // Everything the child uses is made here, before the fork: PAM modules
+    // may have started threads, whose locks (the allocator's among them) a
+    // forked child could find held forever.
     let limits = inherited.limits.clone();
     let mask = inherited.mask;
     let file_size_signal = inherited.file_size_signal;
+    let wanted: Vec<libc::gid_t> = creds.groups.iter().map(|g| g.as_raw()).collect();
+    // One more than asked for, so that an extra group shows as a longer list.
+    let mut got: Vec<libc::gid_t> = vec![0; wanted.len() + 1];
+    let denied = || io::Error::from_raw_os_error(libc::EPERM);
     let check = move || -> io::Result<()> {
         // While still root: a limit newgate raised for itself is lowered back,
         // one it left alone is set to the value it has. Only RLIMIT_CORE,
@@ -81,21 +93,33 @@ pub fn switch_before_exec(command: &mut Command, creds: Credentials, inherited: 
         let gids = nix::unistd::getresgid()?;
         let same_uid = [uids.real, uids.effective, uids.saved].iter().all(|&u| u == creds.uid);
         let same_gid = [gids.real, gids.effective, gids.saved].iter().all(|&g| g == creds.gid);
-        let mut groups = nix::unistd::getgroups()?;
-        groups.sort_by_key(|g| g.as_raw());
-        let mut wanted = creds.groups.clone();
-        wanted.sort_by_key(|g| g.as_raw());
-        wanted.dedup();
-        groups.dedup();
-        if !same_uid || !same_gid || groups != wanted {
-            return Err(io::Error::other("the credentials are not what was asked for"));
+        // SAFETY: `got` holds `got.len()` writable gids, and getgroups writes
+        // at most that many (or fails with EINVAL when there are more).
+        let count = unsafe { libc::getgroups(got.len() as libc::c_int, got.as_mut_ptr()) };
+        if count < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if !same_uid || !same_gid || !same_ids(&got[..count as usize], &wanted) {
+            return Err(denied());
         }
         Ok(())
     };
-    // SAFETY: the closure runs in the forked child of a single-threaded
-    // process; it only makes system calls and compares ids it owns (the
-    // limits and vectors were allocated before the fork, getgroups allocates in the child
-    // of a single-threaded parent, where the allocator lock cannot be held).
-    // The standard library itself resets SIGPIPE to its default in the child.
+    // SAFETY: the closure runs in the forked child; it only makes system
+    // calls and reads or writes memory allocated before the fork, so it
+    // takes no lock another thread of the parent could have held. The
+    // standard library itself resets SIGPIPE to its default in the child.
     unsafe { command.pre_exec(check) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_lists_compare_as_sets() {
+        assert!(same_ids(&[3, 1, 2, 2], &[1, 2, 3]));
+        assert!(same_ids(&[], &[]));
+        assert!(!same_ids(&[1, 2], &[1, 2, 3]));
+        assert!(!same_ids(&[1, 2, 4], &[1, 2]));
+    }
 }
