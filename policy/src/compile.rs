@@ -10,7 +10,7 @@ use crate::diag::{Collector, Severity, Sources, Span, did_you_mean};
 use crate::env;
 use crate::glob::Glob;
 use crate::policy::{
-    Action, ArgsMatch, Audit, CommandMatch, EnvChange, Index, Location, LogFormat, Names, Options, Policy, Rule,
+    Action, ArgsMatch, Audit, Chdir, CommandMatch, EnvChange, Index, Location, LogFormat, Names, Options, Policy, Rule,
     Settings, Subjects, Target,
 };
 use crate::syntax::{ActionAst, AliasKind, ConditionAst, EnvItemAst, OptionAst, RuleAst, Statement, Word};
@@ -182,7 +182,10 @@ impl<'s> Compiler<'s, '_> {
     fn setting(&mut self, name: &Word, value: &Word, context: &Context) {
         let v = value.text.as_str();
         let result: Result<(), String> = match name.text.as_str() {
-            "persist" => parse_duration(v).map(|d| self.settings.persist = d),
+            "persist" => parse_duration(v).map(|d| {
+                self.settings.persist = d;
+                self.settings.persist_default = Some(d);
+            }),
             "secure_path" => {
                 let dirs: Vec<PathBuf> = v.split(':').map(PathBuf::from).collect();
                 if v.is_empty() || dirs.iter().any(|d| !d.is_absolute()) {
@@ -613,6 +616,7 @@ impl<'s> Compiler<'s, '_> {
                 OptionAst::Nolog(s) => ("nolog", *s),
                 OptionAst::Persist(s, _) => ("persist", *s),
                 OptionAst::Setenv(s, _) => ("setenv", *s),
+                OptionAst::Chdir(s, _) => ("chdir", *s),
             };
             if action != Action::Permit {
                 self.error(
@@ -637,6 +641,8 @@ impl<'s> Compiler<'s, '_> {
                 OptionAst::Keepenv(_) => result.keepenv = true,
                 OptionAst::Nolog(_) => result.nolog = true,
                 OptionAst::Persist(_, None) => result.persist = Some(self.settings.persist),
+                // The way out of `set persist` for one rule: ask every time.
+                OptionAst::Persist(_, Some(value)) if value.text == "0" => result.persist = None,
                 OptionAst::Persist(_, Some(value)) => match parse_duration(&value.text) {
                     Ok(d) => result.persist = Some(d),
                     Err(why) => {
@@ -648,7 +654,26 @@ impl<'s> Compiler<'s, '_> {
                     Some(changes) => result.setenv = changes,
                     None => ok = false,
                 },
+                OptionAst::Chdir(_, None) => result.chdir = Some(Chdir::Any),
+                OptionAst::Chdir(_, Some(folder)) => match Glob::new(&folder.text) {
+                    Ok(_) if folder.text.starts_with('/') => result.chdir = Some(Chdir::Matching(folder.text.clone())),
+                    Ok(_) => {
+                        self.error(
+                            folder.span,
+                            format!("`chdir={}` is not an absolute folder", folder.text),
+                            Some("write the folders as an absolute path, which may hold globs: `chdir=/srv/*`".into()),
+                        );
+                        ok = false;
+                    }
+                    Err(why) => {
+                        self.error(folder.span, format!("invalid `chdir` folder: {why}"), None);
+                        ok = false;
+                    }
+                },
             }
+        }
+        if action == Action::Permit && !result.nopass && !seen.contains(&"persist") {
+            result.persist = self.settings.persist_default;
         }
         if result.nopass && result.persist.is_some() {
             let span = options
