@@ -385,6 +385,22 @@ impl Sandbox {
         )
     }
 
+    /// Runs without a terminal, `input` on standard input; stdout and stderr apart.
+    pub fn run_with_input(&self, user: &str, args: &[&str], input: &str) -> (Outcome, String) {
+        let mut child = self
+            .command(user, args, &[], false)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The command may exit before reading it all: a broken pipe is its business.
+        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (outcome(out), stderr)
+    }
+
     /// Runs without a terminal, with arguments that need not be UTF-8.
     pub fn run_bytes(&self, user: &str, args: &[&std::ffi::OsStr]) -> Outcome {
         let mut command = self.command(user, &[], &[], false);

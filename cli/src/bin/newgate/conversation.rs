@@ -1,5 +1,6 @@
-//! The PAM conversation at the terminal; it keeps why it stopped, for the
-//! authentication stage to read back from the PAM handle that owns it.
+//! The PAM conversation at the terminal (or on standard input with `-S`); it
+//! keeps why it stopped, for the authentication stage to read back from the
+//! PAM handle that owns it.
 
 use nix::sys::signal::Signal;
 use nix::sys::signalfd::SignalFd;
@@ -13,7 +14,17 @@ use crate::tty;
 pub enum Stop {
     NonInteractive,
     NoTerminal,
+    NoPassword,
     Interrupted(Signal),
+}
+
+/// Where answers are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The controlling terminal, with echo off for passwords.
+    Terminal,
+    /// `-S`: a line of standard input, the prompt on standard error.
+    StandardInput,
 }
 
 impl From<Stop> for AuthError {
@@ -21,24 +32,28 @@ impl From<Stop> for AuthError {
         match stop {
             Stop::NonInteractive => AuthError::PasswordRequired,
             Stop::NoTerminal => AuthError::NoTerminal,
+            Stop::NoPassword => AuthError::NoPassword,
             Stop::Interrupted(signal) => AuthError::Interrupted(signal),
         }
     }
 }
 
 pub struct Terminal {
-    user: String,
+    /// Shown instead of PAM's stock `Password:`.
+    prompt: String,
     non_interactive: bool,
+    source: Source,
     signals: SignalFd,
     /// Why the last question had no answer; taken by the authentication stage.
     stopped: Option<Stop>,
 }
 
 impl Terminal {
-    pub fn new(user: &str, non_interactive: bool, signals: SignalFd) -> Terminal {
+    pub fn new(prompt: String, non_interactive: bool, source: Source, signals: SignalFd) -> Terminal {
         Terminal {
-            user: user.to_string(),
+            prompt,
             non_interactive,
+            source,
             signals,
             stopped: None,
         }
@@ -58,11 +73,15 @@ impl pam::Conversation for Terminal {
         }
         // The stock prompt names no one; say whose password, as sudo does.
         let prompt = if prompt.trim_end() == "Password:" {
-            format!("[newgate] password for {}: ", self.user)
+            &self.prompt
         } else {
-            prompt.to_string()
+            prompt
         };
-        match tty::prompt(&prompt, echo, &self.signals) {
+        let answer = match self.source {
+            Source::Terminal => tty::prompt(prompt, echo, &self.signals),
+            Source::StandardInput => tty::prompt_on_stdin(prompt, &self.signals),
+        };
+        match answer {
             Ok(secret) => Some(secret),
             Err(tty::PromptError::Interrupted(signal)) => {
                 self.stopped = Some(Stop::Interrupted(signal));
@@ -70,6 +89,10 @@ impl pam::Conversation for Terminal {
             }
             Err(tty::PromptError::NoTerminal) => {
                 self.stopped = Some(Stop::NoTerminal);
+                None
+            }
+            Err(tty::PromptError::EndOfInput) => {
+                self.stopped = Some(Stop::NoPassword);
                 None
             }
             Err(tty::PromptError::Io(why)) => {

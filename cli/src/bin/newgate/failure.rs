@@ -27,6 +27,8 @@ pub enum AuthError {
     PasswordRequired,
     /// Nowhere to read a password from.
     NoTerminal,
+    /// `-S`, and standard input ended before a password.
+    NoPassword,
     /// A signal that means "stop" arrived at the prompt.
     Interrupted(Signal),
     /// Every try had a wrong password.
@@ -55,6 +57,23 @@ pub enum Failure {
         caller: String,
         command_line: String,
         target: String,
+    },
+    /// `-E`, and the deciding rule has no `keepenv`.
+    MayNotKeepEnvironment {
+        caller: String,
+        rule: String,
+    },
+    /// `-D`, and the deciding rule's `chdir` does not allow the folder.
+    MayNotChdir {
+        caller: String,
+        folder: String,
+        rule: String,
+    },
+    /// `-l -U USER` from someone other than root and USER.
+    ListOthers,
+    /// `-v` from someone no rule permits anything.
+    NothingPermitted {
+        caller: String,
     },
     PamStart(PamError),
     Auth(AuthError),
@@ -124,6 +143,16 @@ impl fmt::Display for Failure {
                 command_line,
                 target,
             } => write!(f, "{caller} may not run {command_line} as {target} here"),
+            Failure::MayNotKeepEnvironment { caller, rule } => write!(
+                f,
+                "{caller} may not keep the environment (-E): the deciding rule, {rule}, does not say keepenv"
+            ),
+            Failure::MayNotChdir { caller, folder, rule } => write!(
+                f,
+                "{caller} may not run the command in {folder} (-D): the deciding rule, {rule}, does not allow it with chdir"
+            ),
+            Failure::ListOthers => f.write_str("only root may ask about another user (-l -U USER)"),
+            Failure::NothingPermitted { caller } => write!(f, "{caller} may not switch to anything here"),
             Failure::PamStart(why) => write!(f, "cannot start PAM: {why}"),
             Failure::Auth(why) => why.fmt(f),
             Failure::Account(why) => write!(f, "account not permitted: {why}"),
@@ -140,6 +169,7 @@ impl fmt::Display for AuthError {
         match self {
             AuthError::PasswordRequired => f.write_str("a password is required"),
             AuthError::NoTerminal => f.write_str("no terminal to read a password from"),
+            AuthError::NoPassword => f.write_str("no password on standard input (-S)"),
             AuthError::Interrupted(_) => f.write_str("interrupted"),
             AuthError::Incorrect { tries } => {
                 let plural = if *tries == 1 { "" } else { "s" };

@@ -38,18 +38,31 @@ use crate::failure::{AuthError, FAILURE, Failure, UsageError};
 use crate::sys::Credentials;
 
 const USAGE: &str = "\
-usage: newgate [-n] [-g GROUP] [-u USER] [--] COMMAND [ARGS...]
-       newgate [-n] -g GROUP          your own shell with GROUP, like newgrp and sg
-       newgate -s [-g GROUP] [-u USER] the target's shell
-       newgate -l                     what may I do here
-       newgate -k                     forget my remembered authentication
-       newgate -h | --help            this help
-       newgate -V | --version         newgate's version
+usage: newgate [-n] [-S] [-H] [-E] [-k] [-p PROMPT] [-D DIR] [-g GROUP] [-u USER] [--] COMMAND [ARGS...]
+       newgate [-n] -g GROUP           your own shell with GROUP, like newgrp and sg
+       newgate -s [-g GROUP] [-u USER]  the target's shell
+       newgate -i [-u USER] [COMMAND...] the target's login shell, in its home
+       newgate -l                      the rules that concern me
+       newgate -l [-U USER] [-g GROUP] [-u USER] COMMAND [ARGS...]
+                                       may I run this? (-U: about USER, root only)
+       newgate -v                      authenticate, and remember it (persist)
+       newgate -k | -K                 forget my remembered authentication (-K: and say so)
+       newgate -h | --help             this help
+       newgate -V | --version          newgate's version
 
-  -g GROUP  stay yourself, with GROUP as primary group (and among your groups)
-  -u USER   become USER, with USER's groups (with -g too: primary group GROUP)
-  -n        never prompt; fail if a password would be needed
-  -s        run the target's shell
+  -g GROUP   stay yourself, with GROUP as primary group (and among your groups)
+  -u USER    become USER, with USER's groups (with -g too: primary group GROUP)
+  -n         never prompt; fail if a password would be needed
+  -S         read the password from standard input (prompt on standard error)
+  -p PROMPT  the password prompt: %u you, %U the target user, %h the host,
+             %p whose password, %% a %
+  -s         run the target's shell
+  -i         run the target's login shell in its home, with its login
+             environment; with COMMAND, through that shell, as sudo does
+  -E         keep your environment; only where the rule says keepenv
+  -D DIR     run the command in DIR; only where the rule says chdir
+  -H         accepted for sudo's sake: HOME is always the target's
+  -k         with a command: ask for the password whatever is remembered
 Without -g and -u, the target is root. The policy is /etc/newgate/policy.
 ";
 
@@ -99,45 +112,177 @@ fn stages(
     let caller = identify_caller(record)?;
     let args = invocation.map_err(Failure::Usage)?;
     record.requested(&args, &caller);
-    if args.forget {
-        persist::forget(caller.uid.as_raw()).map_err(|e| Failure::System(format!("cannot forget: {e}")))?;
-        return Ok(0);
+    if matches!(args.mode, Mode::Forget | Mode::ForgetLoudly) {
+        return forget(&caller, args.mode);
     }
     let policy = policy.map_err(Failure::Policy)?;
-    if args.list {
-        return Ok(list(&policy, &caller));
+    match args.mode {
+        Mode::List if args.command.is_empty() => return Ok(list_rules(&policy, &caller)),
+        Mode::List => return may_i(&args, &caller, &policy, record, log),
+        Mode::Validate => return validate(&args, &caller, &policy, record, log),
+        _ => {}
     }
     let resolved = resolve_targets_and_command(&args, &caller, &policy.settings, record)?;
     let grant = decide(&policy, &caller, &args, &resolved)?;
-    let pam = authenticate(&caller, &args, &resolved, &grant.options, &policy.settings)?;
+    let pam = authenticate(
+        &caller,
+        &args,
+        &resolved.runs_as(&caller).name,
+        &grant.options,
+        &policy.settings,
+        |pam| hand_off(pam, &args, &resolved),
+    )?;
     let mut session = open_account_and_session(pam)?;
-    let environment = build_environment(&mut session, &caller, &resolved, &grant.options, &policy.settings);
+    let environment = build_environment(
+        &mut session,
+        &caller,
+        &args,
+        &resolved,
+        &grant.options,
+        &policy.settings,
+    );
     record.rule = Some(grant.rule);
     if !grant.options.nolog {
         log.permit(record)?;
     }
     let credentials = credentials(&caller, resolved.target_user.as_ref(), resolved.target_group.as_ref());
-    let ended = switch_and_exec(
-        &resolved.program,
-        &resolved.args,
-        &environment,
-        credentials,
-        signals,
-        inherited,
-    );
+    let ended = switch_and_exec(&resolved, &environment, credentials, signals, inherited);
     drop(session);
     ended
 }
 
-#[derive(Default)]
+/// `-k` and `-K`: every remembered authentication of the caller is removed.
+fn forget(caller: &Account, mode: Mode) -> Result<u8, Failure> {
+    let removed = persist::forget(caller.uid.as_raw()).map_err(|e| Failure::System(format!("cannot forget: {e}")))?;
+    if mode == Mode::ForgetLoudly {
+        let plural = if removed == 1 { "" } else { "s" };
+        eprintln!(
+            "newgate: removed {removed} remembered authentication{plural} of {}: the next run asks for a password",
+            caller.name
+        );
+    }
+    Ok(0)
+}
+
+/// `-l CMD`: whether the command would be permitted, and by which rule,
+/// without running anything. Exit 0 and the rule, or exit 1 and one line.
+fn may_i(
+    args: &Args,
+    caller: &Account,
+    policy: &Policy,
+    record: &mut Record,
+    log: &mut AuditLog,
+) -> Result<u8, Failure> {
+    let asked = match &args.list_user {
+        None => caller.clone(),
+        Some(name) if *name == caller.name => caller.clone(),
+        // The policy is root's to read: others may only ask about themselves.
+        Some(_) if !caller.uid.is_root() => return Err(Failure::ListOthers),
+        Some(name) => {
+            let user = newgate_system::user_by_name(name)
+                .map_err(|e| Failure::Target(e.into()))?
+                .ok_or_else(|| {
+                    Failure::Target(newgate_system::TargetError::Unknown(newgate_system::Entry::User(
+                        name.clone(),
+                    )))
+                })?;
+            newgate_system::requester(user).map_err(Failure::Caller)?
+        }
+    };
+    let resolved = resolve_targets_and_command(args, &asked, &policy.settings, record)?;
+    let grant = decide(policy, &asked, args, &resolved)?;
+    record.rule = Some(grant.rule.clone());
+    log.permit(record)?;
+    println!("{}: {}", grant.rule, grant.text);
+    println!("options: {}", grant.options);
+    Ok(0)
+}
+
+/// `-v`: authenticates (unless a remembered authentication is fresh) and
+/// starts or refreshes the record, running nothing.
+fn validate(
+    args: &Args,
+    caller: &Account,
+    policy: &Policy,
+    record: &mut Record,
+    log: &mut AuditLog,
+) -> Result<u8, Failure> {
+    let permitted = policy
+        .rules_for(&caller.name, &caller.groups.names)
+        .iter()
+        .any(|rule| rule.action == newgate_policy::Action::Permit);
+    if !permitted {
+        return Err(Failure::NothingPermitted {
+            caller: caller.name.clone(),
+        });
+    }
+    let options = Options {
+        persist: Some(policy.settings.persist_default.unwrap_or(policy.settings.persist)),
+        ..Options::default()
+    };
+    let pam = authenticate(caller, args, "root", &options, &policy.settings, |_| Ok(()))?;
+    open_account(pam)?;
+    if persist::Session::current().is_none() {
+        eprintln!("newgate: warning: no terminal session, so there is nothing to remember the authentication for");
+    }
+    log.permit(record)?;
+    Ok(0)
+}
+
+/// What newgate is asked to do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Mode {
+    /// Run a command (or a shell).
+    #[default]
+    Run,
+    /// `-l`: list the caller's rules, or with a command say whether it may run.
+    List,
+    /// `-v`: authenticate and refresh the remembered authentication.
+    Validate,
+    /// `-k` alone: forget the caller's remembered authentication.
+    Forget,
+    /// `-K`: the same, and say so.
+    ForgetLoudly,
+}
+
+#[derive(Debug, Default)]
 struct Args {
+    mode: Mode,
     non_interactive: bool,
     group: Option<String>,
     user: Option<String>,
+    /// `-s`: the target's shell.
     shell: bool,
-    list: bool,
-    forget: bool,
+    /// `-i`: the target's login shell, in its home, with its login environment.
+    login: bool,
+    /// `-S`: the password from standard input.
+    password_from_stdin: bool,
+    /// `-p`: the password prompt, with `%u %U %h %p %%`.
+    prompt: Option<String>,
+    /// `-E`: keep the environment, where the rule allows it.
+    keep_environment: bool,
+    /// `-D`: the folder to run the command in.
+    folder: Option<String>,
+    /// `-k` with a command: ask for the password whatever is remembered.
+    ignore_remembered: bool,
+    /// `-U`: with `-l`, the user asked about (root only, or oneself).
+    list_user: Option<String>,
     command: Vec<String>,
+}
+
+/// A folder for `-D`: absolute and plain, so that what the rule's glob
+/// matches is the folder entered (no `..` climbing out of `/srv/*`).
+fn plain_folder(folder: &str) -> Result<(), UsageError> {
+    let plain = folder.starts_with('/')
+        && !folder.contains("//")
+        && folder.split('/').skip(1).all(|part| part != "." && part != "..");
+    if plain {
+        Ok(())
+    } else {
+        Err(UsageError(format!(
+            "-D {folder}: give an absolute folder without `.`, `..` or `//`"
+        )))
+    }
 }
 
 /// What the command line asks for; `-h` and `-V` are answered here and exit.
@@ -148,15 +293,26 @@ fn parse_args(arguments: impl IntoIterator<Item = OsString>) -> Result<Args, Usa
             .map_err(|_| UsageError("arguments must be UTF-8 text".into()))
     };
     let mut args = Args::default();
+    let (mut list, mut forget, mut forget_loudly, mut validate) = (false, false, false, false);
     let mut parser = lexopt::Parser::from_args(arguments);
     while let Some(arg) = parser.next().map_err(usage)? {
         match arg {
             Short('n') => args.non_interactive = true,
             Short('s') => args.shell = true,
-            Short('l') => args.list = true,
-            Short('k') => args.forget = true,
+            Short('i') => args.login = true,
+            Short('l') => list = true,
+            Short('k') => forget = true,
+            Short('K') => forget_loudly = true,
+            Short('v') => validate = true,
+            Short('S') => args.password_from_stdin = true,
+            Short('E') => args.keep_environment = true,
+            // HOME is always the target's: -H asks for what newgate does anyway.
+            Short('H') => {}
             Short('g') => args.group = Some(text(parser.value().map_err(usage)?)?),
             Short('u') => args.user = Some(text(parser.value().map_err(usage)?)?),
+            Short('U') => args.list_user = Some(text(parser.value().map_err(usage)?)?),
+            Short('p') => args.prompt = Some(text(parser.value().map_err(usage)?)?),
+            Short('D') => args.folder = Some(text(parser.value().map_err(usage)?)?),
             Short('h') | Long("help") => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -174,18 +330,47 @@ fn parse_args(arguments: impl IntoIterator<Item = OsString>) -> Result<Args, Usa
             other => return Err(usage(other.unexpected())),
         }
     }
-    if (args.list || args.forget)
-        && (args.list && args.forget
-            || args.group.is_some()
-            || args.user.is_some()
-            || args.shell
-            || !args.command.is_empty())
-    {
-        return Err(UsageError("-l and -k stand alone".into()));
+    let refuse = |why: &str| Err(UsageError(why.into()));
+    let targets = args.group.is_some() || args.user.is_some();
+    let running = args.shell || args.login || args.keep_environment || args.folder.is_some();
+    if list && (forget || forget_loudly) {
+        return refuse("-l and -k stand alone");
+    }
+    if forget_loudly && (forget || validate || targets || running || !args.command.is_empty()) {
+        return refuse("-K stands alone");
+    }
+    if validate && (list || forget || targets || running || !args.command.is_empty()) {
+        return refuse("-v stands alone (with -n, -S or -p)");
+    }
+    if list && (running || (args.command.is_empty() && targets)) {
+        return refuse("-l lists your rules, or with a command (and -g, -u) says whether you may run it");
+    }
+    if args.list_user.is_some() && !list {
+        return refuse("-U USER goes with -l");
+    }
+    if args.shell && args.login {
+        return refuse("-s and -i both run a shell; give one of them");
     }
     if args.shell && !args.command.is_empty() {
-        return Err(UsageError("-s runs the target's shell; give no command with it".into()));
+        return refuse("-s runs the target's shell; give no command with it");
     }
+    if args.login && (args.folder.is_some() || args.keep_environment) {
+        return refuse("-i starts in the target's home with its login environment; -D and -E do not go with it");
+    }
+    if let Some(folder) = &args.folder {
+        plain_folder(folder)?;
+    }
+    args.mode = match (list, validate, forget, forget_loudly) {
+        (true, ..) => Mode::List,
+        (_, true, ..) => Mode::Validate,
+        (_, _, true, _) if args.command.is_empty() && !targets && !running => Mode::Forget,
+        (_, _, true, _) => {
+            args.ignore_remembered = true;
+            Mode::Run
+        }
+        (.., true) => Mode::ForgetLoudly,
+        _ => Mode::Run,
+    };
     Ok(args)
 }
 
@@ -309,15 +494,24 @@ impl Record {
         }
     }
 
-    /// The request as the caller typed it.
+    /// The request as the caller typed it; `-l` and `-v` logged as what they are.
     fn requested(&mut self, args: &Args, caller: &Account) {
+        if args.mode == Mode::Validate {
+            self.command = vec!["validate".into()];
+            return;
+        }
         self.run_as_user = match (&args.user, &args.group) {
             (Some(user), _) => user.clone(),
             (None, Some(_)) => caller.name.clone(),
             (None, None) => "root".into(),
         };
         self.run_as_group = args.group.clone();
-        self.command = args.command.iter().map(OsString::from).collect();
+        self.set_command(args.mode, args.command.iter().map(OsString::from));
+    }
+
+    fn set_command(&mut self, mode: Mode, words: impl Iterator<Item = OsString>) {
+        let list = (mode == Mode::List).then(|| OsString::from("list"));
+        self.command = list.into_iter().chain(words).collect();
     }
 
     fn event(&self, problem: Option<String>) -> Event<'_> {
@@ -356,6 +550,11 @@ struct Resolved {
     target_group: Option<Group>,
     program: PathBuf,
     args: Vec<String>,
+    /// `-i`: the shell's name with a `-` in front, which makes it a login shell.
+    arg0: Option<String>,
+    /// The folder the command starts in (`-D`, or the target's home for `-i`);
+    /// `None`: the caller's own.
+    folder: Option<PathBuf>,
 }
 
 impl Resolved {
@@ -379,6 +578,24 @@ fn user_named(name: &str) -> Result<Account, Failure> {
 
 /// Looks up the target user and group by their one names, and the program
 /// with the caller's rights; without a command, the target's shell.
+/// `-i CMD ARGS` runs `SHELL -c LINE` as sudo does: every character of the
+/// words but letters, digits, `_`, `-` and `$` escaped with `\\`, so that the
+/// shell sees the words as typed while still expanding variables.
+fn login_shell_line(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|word| {
+            word.chars()
+                .flat_map(|c| {
+                    let escape = !(c.is_alphanumeric() || matches!(c, '_' | '-' | '$'));
+                    escape.then_some('\\').into_iter().chain(std::iter::once(c))
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn resolve_targets_and_command(
     args: &Args,
     caller: &Account,
@@ -394,10 +611,24 @@ fn resolve_targets_and_command(
         Some(name) => Some(target_group(name).map_err(Failure::Target)?),
         None => None,
     };
+    let runs_as = target_user.as_ref().unwrap_or(caller);
     let mut command = args.command.clone();
-    if command.is_empty() {
-        command.push(target_user.as_ref().unwrap_or(caller).shell.clone());
+    if args.login && !command.is_empty() {
+        command = vec![runs_as.shell.clone(), "-c".into(), login_shell_line(&args.command)];
+    } else if command.is_empty() {
+        command.push(runs_as.shell.clone());
     }
+    let arg0 = args.login.then(|| {
+        let name = Path::new(&runs_as.shell)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        format!("-{}", name.unwrap_or_default())
+    });
+    let folder = match (&args.folder, args.login) {
+        (Some(folder), _) => Some(PathBuf::from(folder)),
+        (None, true) => Some(PathBuf::from(&runs_as.home)),
+        (None, false) => None,
+    };
     let relative = command[0].contains('/') && !command[0].starts_with('/');
     let cwd = match std::env::current_dir() {
         Ok(cwd) => cwd,
@@ -415,11 +646,14 @@ fn resolve_targets_and_command(
         target_group,
         program,
         args: command[1..].to_vec(),
+        arg0,
+        folder,
     };
     record.run_as_user = resolved.runs_as(caller).name.clone();
-    record.command = std::iter::once(resolved.program.clone().into_os_string())
-        .chain(resolved.args.iter().map(OsString::from))
-        .collect();
+    record.set_command(
+        args.mode,
+        std::iter::once(resolved.program.clone().into_os_string()).chain(resolved.args.iter().map(OsString::from)),
+    );
     Ok(resolved)
 }
 
@@ -427,6 +661,8 @@ fn resolve_targets_and_command(
 struct Grant {
     /// `FILE:LINE` of the deciding rule.
     rule: String,
+    /// The deciding rule as written.
+    text: String,
     options: Options,
 }
 
@@ -444,32 +680,96 @@ fn decide(policy: &Policy, caller: &Account, args: &Args, resolved: &Resolved) -
         time: jiff::Timestamp::now(),
     };
     let decision = policy.decide(&request);
-    match (decision.verdict, decision.rule) {
-        (Verdict::Permit, Some(rule)) => Ok(Grant {
+    let grant = match (decision.verdict, decision.rule) {
+        (Verdict::Permit, Some(rule)) => Grant {
             rule: rule.location.to_string(),
+            text: rule.text.clone(),
             options: decision.options.clone(),
-        }),
-        _ => Err(Failure::NotPermitted {
+        },
+        _ => {
+            return Err(Failure::NotPermitted {
+                caller: caller.name.clone(),
+                command_line: resolved.command_line(),
+                target: describe_target(args, resolved.runs_as(caller)),
+            });
+        }
+    };
+    // What the rule does not allow is refused before any password is asked.
+    if args.keep_environment && !grant.options.keepenv {
+        return Err(Failure::MayNotKeepEnvironment {
             caller: caller.name.clone(),
-            command_line: resolved.command_line(),
-            target: describe_target(args, resolved.runs_as(caller)),
-        }),
+            rule: grant.rule,
+        });
     }
+    if let Some(folder) = &args.folder
+        && !grant.options.chdir.as_ref().is_some_and(|chdir| chdir.allows(folder))
+    {
+        return Err(Failure::MayNotChdir {
+            caller: caller.name.clone(),
+            folder: folder.clone(),
+            rule: grant.rule,
+        });
+    }
+    Ok(grant)
 }
 
-/// Starts PAM and, unless the rule or a remembered authentication spares it,
-/// asks for the caller's password; PAM must then still name the caller.
+/// The password prompt: `-p`'s with sudo's escapes (`%u` the caller, `%U`
+/// the target user, `%h` the host, `%p` whose password, `%%` a `%`), or
+/// newgate's own, which names whose password it is.
+fn password_prompt(custom: Option<&str>, caller: &str, target: &str) -> String {
+    let Some(custom) = custom else {
+        return format!("[newgate] password for {caller}: ");
+    };
+    let host = host_name().unwrap_or_default();
+    let short_host = host.split('.').next().unwrap_or_default();
+    let mut prompt = String::new();
+    let mut chars = custom.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            prompt.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('u') | Some('p') => prompt.push_str(caller),
+            Some('U') => prompt.push_str(target),
+            Some('h') => prompt.push_str(short_host),
+            Some('%') => prompt.push('%'),
+            Some(other) => {
+                prompt.push('%');
+                prompt.push(other);
+            }
+            None => prompt.push('%'),
+        }
+    }
+    prompt
+}
+
+/// Starts PAM (with `items` set by the caller of this stage) and, unless the
+/// rule or a fresh remembered authentication spares it, asks for the
+/// caller's password; PAM must then still name the caller.
 fn authenticate(
     caller: &Account,
     args: &Args,
-    resolved: &Resolved,
+    target: &str,
     options: &Options,
     settings: &Settings,
+    items: impl FnOnce(&mut pam::Pam<Terminal>) -> Result<(), pam::PamError>,
 ) -> Result<pam::Pam<Terminal>, Failure> {
     let signals = harden::signal_descriptor().map_err(Failure::System)?;
-    let conversation = Terminal::new(&caller.name, args.non_interactive, signals);
-    let mut pam = start_pam(&caller.name, args, resolved, conversation).map_err(Failure::PamStart)?;
-    let session = persist::Session::current();
+    let source = if args.password_from_stdin {
+        conversation::Source::StandardInput
+    } else {
+        conversation::Source::Terminal
+    };
+    let prompt = password_prompt(args.prompt.as_deref(), &caller.name, target);
+    let conversation = Terminal::new(prompt, args.non_interactive, source, signals);
+    let mut pam = pam::Pam::start("newgate", &caller.name, conversation).map_err(Failure::PamStart)?;
+    pam.set_item(PamItemType::RUSER, &caller.name)
+        .and_then(|()| pam.set_item(PamItemType::TTY, &tty::name()))
+        .and_then(|()| items(&mut pam))
+        .map_err(Failure::PamStart)?;
+    // `-k CMD` asks whatever is remembered, and leaves the record as it was.
+    let session = persist::Session::current().filter(|_| !args.ignore_remembered);
     let remembered = match (options.persist, &session) {
         (Some(timeout), Some(session)) => persist::is_fresh(caller.uid.as_raw(), session, timeout),
         _ => false,
@@ -519,14 +819,19 @@ impl Drop for OpenSession {
     }
 }
 
-/// `pam_acct_mgmt` (with a password change when the account requires one),
-/// then the credentials and the session.
-fn open_account_and_session(mut pam: pam::Pam<Terminal>) -> Result<OpenSession, Failure> {
+/// `pam_acct_mgmt`, with a password change when the account requires one.
+fn open_account(mut pam: pam::Pam<Terminal>) -> Result<pam::Pam<Terminal>, Failure> {
     match pam.acct_mgmt() {
         Err(e) if e.code == PamReturnCode::NEW_AUTHTOK_REQD => pam.chauthtok_expired(),
         other => other,
     }
     .map_err(Failure::Account)?;
+    Ok(pam)
+}
+
+/// The account checks, then the credentials and the session.
+fn open_account_and_session(pam: pam::Pam<Terminal>) -> Result<OpenSession, Failure> {
+    let mut pam = open_account(pam)?;
     pam.setcred(true).map_err(Failure::Credentials)?;
     if let Err(why) = pam.open_session() {
         let _ = pam.setcred(false);
@@ -539,10 +844,22 @@ fn open_account_and_session(mut pam: pam::Pam<Terminal>) -> Result<OpenSession, 
 fn build_environment(
     session: &mut OpenSession,
     caller: &Account,
+    args: &Args,
     resolved: &Resolved,
     options: &Options,
     settings: &Settings,
 ) -> Vec<(String, String)> {
+    // `-i` is the target's login: the caller's environment stays behind even under `keepenv`.
+    let login_options;
+    let options = if args.login {
+        login_options = Options {
+            keepenv: false,
+            ..options.clone()
+        };
+        &login_options
+    } else {
+        options
+    };
     // The hand-off variables were for pam_newgate, in this process; a module
     // that copies the PAM environment must not carry them to the command.
     let caller_env: Vec<(String, String)> = std::env::vars_os()
@@ -572,16 +889,8 @@ fn build_environment(
     })
 }
 
-/// Starts the PAM transaction with the caller's items and the hand-off for pam_newgate.
-fn start_pam(
-    caller: &str,
-    args: &Args,
-    resolved: &Resolved,
-    conversation: Terminal,
-) -> Result<pam::Pam<Terminal>, pam::PamError> {
-    let mut pam = pam::Pam::start("newgate", caller, conversation)?;
-    pam.set_item(PamItemType::RUSER, caller)?;
-    pam.set_item(PamItemType::TTY, &tty::name())?;
+/// The request, handed to pam_newgate in the PAM environment.
+fn hand_off(pam: &mut pam::Pam<Terminal>, args: &Args, resolved: &Resolved) -> Result<(), pam::PamError> {
     if let Some(group) = &args.group {
         pam.putenv(handoff::GROUP, group)?;
     }
@@ -589,8 +898,7 @@ fn start_pam(
         pam.putenv(handoff::TARGET_USER, user)?;
     }
     pam.putenv(handoff::COMMAND, &resolved.program.display().to_string())?;
-    pam.putenv(handoff::ARGS, &handoff::encode_args(&resolved.args))?;
-    Ok(pam)
+    pam.putenv(handoff::ARGS, &handoff::encode_args(&resolved.args))
 }
 
 fn describe_target(args: &Args, runs_as: &Account) -> String {
@@ -601,7 +909,7 @@ fn describe_target(args: &Args, runs_as: &Account) -> String {
     }
 }
 
-fn list(policy: &Policy, caller: &Account) -> u8 {
+fn list_rules(policy: &Policy, caller: &Account) -> u8 {
     let rules = policy.rules_for(&caller.name, &caller.groups.names);
     if rules.is_empty() {
         println!("{} may not switch to anything here.", caller.name);
@@ -643,25 +951,39 @@ fn not_started(error: &std::io::Error) -> String {
 }
 
 /// Runs the command as `creds`, waits for it, and forwards the signals sent to newgate.
-/// The command inherits the caller's working folder: it is never entered again by
-/// its path, which the caller could have pointed elsewhere, with root's rights.
+/// Without `-D` or `-i`, the command inherits the caller's working folder: it
+/// is never entered again by its path, which the caller could have pointed
+/// elsewhere, with root's rights. A folder that is asked for is entered after
+/// the switch, with the target's rights.
 fn switch_and_exec(
-    program: &Path,
-    args: &[String],
+    resolved: &Resolved,
     environment: &[(String, String)],
     creds: Credentials,
     signals: &SignalFd,
     inherited: &harden::Inherited,
 ) -> Result<u8, Failure> {
-    let mut command = Command::new(program);
+    let mut command = Command::new(&resolved.program);
     command
-        .args(args)
+        .args(&resolved.args)
         .env_clear()
         .envs(environment.iter().map(|(n, v)| (n, v)));
-    sys::switch_before_exec(&mut command, creds, inherited);
+    if let Some(arg0) = &resolved.arg0 {
+        std::os::unix::process::CommandExt::arg0(&mut command, arg0);
+    }
+    let folder = match &resolved.folder {
+        Some(folder) => Some(
+            std::ffi::CString::new(folder.as_os_str().as_encoded_bytes())
+                .map_err(|_| Failure::System("the folder holds a NUL byte".into()))?,
+        ),
+        None => None,
+    };
+    sys::switch_before_exec(&mut command, creds, folder, inherited);
     let child = command.spawn().map_err(|e| Failure::NotStarted {
-        program: program.display().to_string(),
-        why: not_started(&e),
+        program: resolved.program.display().to_string(),
+        why: match &resolved.folder {
+            Some(folder) => format!("{} (in {})", not_started(&e), folder.display()),
+            None => not_started(&e),
+        },
     })?;
     let pid = Pid::from_raw(child.id() as i32);
     loop {
@@ -710,22 +1032,106 @@ mod tests {
 
     #[test]
     fn l_and_k_stand_alone_even_together() {
-        for words in [
-            &["-kl"][..],
-            &["-lk"],
-            &["-l", "-k"],
-            &["-k", "-l"],
-            &["-l", "-g", "x"],
-            &["-k", "id"],
-        ] {
+        for words in [&["-kl"][..], &["-lk"], &["-l", "-k"], &["-k", "-l"]] {
             assert_eq!(
                 parse(words).err(),
                 Some(UsageError("-l and -k stand alone".into())),
                 "{words:?}"
             );
         }
-        assert!(parse(&["-l"]).is_ok_and(|a| a.list && !a.forget));
-        assert!(parse(&["-k"]).is_ok_and(|a| a.forget && !a.list));
+        assert!(parse(&["-l"]).is_ok_and(|a| a.mode == Mode::List));
+        assert!(parse(&["-k"]).is_ok_and(|a| a.mode == Mode::Forget && !a.ignore_remembered));
+        assert!(parse(&["-K"]).is_ok_and(|a| a.mode == Mode::ForgetLoudly));
+    }
+
+    #[test]
+    fn k_with_a_command_runs_it_asking_for_the_password() {
+        let args = parse(&["-k", "-g", "x", "id"]).unwrap();
+        assert_eq!(args.mode, Mode::Run);
+        assert!(args.ignore_remembered);
+        assert_eq!(args.command, ["id"]);
+    }
+
+    #[test]
+    fn the_flags_sudo_users_and_ansible_use_are_read() {
+        let args = parse(&[
+            "-H",
+            "-S",
+            "-n",
+            "-p",
+            "[sudo via ansible, key=x] password:",
+            "-u",
+            "root",
+            "/bin/sh",
+            "-c",
+            "echo hi",
+        ])
+        .unwrap();
+        assert!(args.password_from_stdin && args.non_interactive);
+        assert_eq!(args.prompt.as_deref(), Some("[sudo via ansible, key=x] password:"));
+        assert_eq!(args.user.as_deref(), Some("root"));
+        assert_eq!(args.command, ["/bin/sh", "-c", "echo hi"]);
+        assert!(parse(&["-i"]).is_ok_and(|a| a.login && a.command.is_empty()));
+        assert!(
+            parse(&["-E", "-D", "/srv/www", "ls"])
+                .is_ok_and(|a| a.keep_environment && a.folder.as_deref() == Some("/srv/www"))
+        );
+        assert!(parse(&["-v"]).is_ok_and(|a| a.mode == Mode::Validate));
+        assert!(
+            parse(&["-l", "-U", "bob", "-g", "docker", "id"]).is_ok_and(|a| a.mode == Mode::List
+                && a.list_user.as_deref() == Some("bob")
+                && a.group.as_deref() == Some("docker"))
+        );
+    }
+
+    #[test]
+    fn flags_that_do_not_go_together_are_refused() {
+        for (words, why) in [
+            (&["-K", "id"][..], "-K stands alone"),
+            (&["-v", "id"], "-v stands alone (with -n, -S or -p)"),
+            (&["-v", "-g", "x"], "-v stands alone (with -n, -S or -p)"),
+            (
+                &["-l", "-g", "x"],
+                "-l lists your rules, or with a command (and -g, -u) says whether you may run it",
+            ),
+            (&["-U", "bob", "id"], "-U USER goes with -l"),
+            (&["-s", "-i"], "-s and -i both run a shell; give one of them"),
+            (
+                &["-i", "-D", "/tmp"],
+                "-i starts in the target's home with its login environment; -D and -E do not go with it",
+            ),
+        ] {
+            assert_eq!(parse(words).err(), Some(UsageError(why.into())), "{words:?}");
+        }
+        for folder in ["srv", "/srv/../etc", "/srv/./x", "/srv//x", "/srv/.."] {
+            assert!(parse(&["-D", folder, "ls"]).is_err(), "{folder}");
+        }
+        assert!(parse(&["-D", "/", "ls"]).is_ok());
+    }
+
+    #[test]
+    fn prompts_take_sudos_escapes() {
+        let host = host_name().unwrap_or_default();
+        let short = host.split('.').next().unwrap_or_default().to_string();
+        assert_eq!(
+            password_prompt(Some("%u to %U on %h, %p's password (100%%) %x%"), "alice", "bob"),
+            format!("alice to bob on {short}, alice's password (100%) %x%")
+        );
+        assert_eq!(password_prompt(None, "alice", "bob"), "[newgate] password for alice: ");
+    }
+
+    #[test]
+    fn a_login_shell_gets_the_words_as_typed() {
+        assert_eq!(
+            login_shell_line(&[
+                "echo".into(),
+                "a b".into(),
+                "$HOME".into(),
+                "it's;x".into(),
+                "-n_1".into()
+            ]),
+            r"echo a\ b $HOME it\'s\;x -n_1"
+        );
     }
 
     #[test]

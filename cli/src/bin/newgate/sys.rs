@@ -1,6 +1,7 @@
 //! The few system operations that need `unsafe`: each is small and says why it is sound.
 #![allow(unsafe_code)]
 
+use std::ffi::CString;
 use std::io;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -58,7 +59,7 @@ fn same_ids(got: &[libc::gid_t], wanted: &[libc::gid_t]) -> bool {
 /// between fork and exec: setgroups, then setresgid, then setresuid, and
 /// check each id afterwards; any difference stops the exec, so nothing runs
 /// with ids other than those asked for.
-pub fn switch_before_exec(command: &mut Command, creds: Credentials, inherited: &Inherited) {
+pub fn switch_before_exec(command: &mut Command, creds: Credentials, folder: Option<CString>, inherited: &Inherited) {
     // Everything the child uses is made here, before the fork: PAM modules
     // may have started threads, whose locks (the allocator's among them) a
     // forked child could find held forever.
@@ -101,6 +102,13 @@ pub fn switch_before_exec(command: &mut Command, creds: Credentials, inherited: 
         }
         if !same_uid || !same_gid || !same_ids(&got[..count as usize], &wanted) {
             return Err(denied());
+        }
+        // With the target's rights: a folder the target cannot enter stops the exec.
+        if let Some(folder) = &folder {
+            // SAFETY: `folder` is a NUL-terminated string made before the fork.
+            if unsafe { libc::chdir(folder.as_ptr()) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
         }
         Ok(())
     };
