@@ -785,7 +785,7 @@ fn audit_required_refuses_to_run_without_a_log() {
     let out = best_effort.run(&user("alice"), &["-g", &user("docker"), "id"], &[]);
     assert_eq!(out.code, Some(0), "{}", out.output);
     assert!(
-        out.output.contains("warning: cannot reach the system log"),
+        out.output.contains("warning: no audit log: /dev/log is not a socket"),
         "{}",
         out.output
     );
@@ -1215,4 +1215,150 @@ fn l_with_a_command_says_whether_it_may_run() {
             && l.ends_with("COMMAND=list /usr/bin/id")),
         "{lines:#?}"
     );
+}
+
+#[test]
+fn the_command_keeps_the_callers_umask_and_the_policys_bits() {
+    if !root_or_skip("umask") {
+        return;
+    }
+    let alice = user("alice");
+    let docker = user("docker");
+    let rule = policy("permit nopass alice as group docker\n");
+    let with_umask = |sandbox: &Sandbox, mask: &str| {
+        let out = sandbox.run_under(
+            &alice,
+            &["/bin/sh", "-c", &format!("umask {mask}; exec \"$0\" \"$@\"")],
+            &["-g", &docker, "/bin/sh", "-c", "umask"],
+        );
+        assert_eq!(out.code, Some(0), "{}", out.output);
+        out.output.trim().to_string()
+    };
+    let default = Sandbox::new("umask-default", &rule, 0o440);
+    assert_eq!(with_umask(&default, "077"), "0077", "a caller's 077 stays 077");
+    assert_eq!(with_umask(&default, "000"), "0022", "at least the policy's 022");
+    assert_eq!(with_umask(&default, "027"), "0027");
+    let strict = Sandbox::new("umask-strict", &format!("set umask = 007\n{rule}"), 0o440);
+    assert_eq!(with_umask(&strict, "022"), "0027", "the union of both");
+}
+
+#[test]
+fn wrong_passwords_are_logged_in_sudos_words_whatever_pam_says() {
+    if !root_or_skip("incorrect password attempts") {
+        return;
+    }
+    // pam_unix on its own (not behind Debian's pam_deny) answers the third
+    // failure of one transaction with PAM_MAXTRIES, "Have exhausted maximum
+    // number of retries for service": still wrong passwords, three of them.
+    let stack = "auth required pam_unix.so\n\
+                 @include common-account\n\
+                 @include common-session-noninteractive\n";
+    let sandbox = Sandbox::with_pam(
+        "maxtries",
+        &policy("set passwd_tries = 5\npermit alice as group docker\n"),
+        stack,
+    );
+    let alice = user("alice");
+    let out = sandbox.run_on_tty(&alice, &["-g", &user("docker"), "id"], &["a", "b", "c", "d", "e"]);
+    assert_eq!(out.code, Some(1), "{}", out.output);
+    assert_eq!(out.output.matches("password for").count(), 3, "{}", out.output);
+    assert!(
+        out.output.contains("newgate: 3 incorrect password attempts\n"),
+        "{}",
+        out.output
+    );
+    assert!(!out.output.contains("exhausted"), "{}", out.output);
+    let lines = sandbox.harness().wait_for_log(&sandbox.cwd().display().to_string(), 1);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("{alice} : 3 incorrect password attempts ; TTY=pts/"))),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn a_refused_policy_is_logged_with_its_first_error_and_the_request() {
+    if !root_or_skip("refused policy audit") {
+        return;
+    }
+    let sandbox = Sandbox::new(
+        "refused-policy",
+        &policy("permit nopass alice as group docker\npermit alice as grup www\n"),
+        0o440,
+    );
+    let alice = user("alice");
+    let out = sandbox.run(&alice, &["-g", &user("docker"), "id", "-u"], &[]);
+    assert_eq!(out.code, Some(1), "{}", out.output);
+    assert!(
+        out.output.contains("cannot be used, so nothing is permitted"),
+        "{}",
+        out.output
+    );
+    let listed = sandbox.run(&alice, &["-l", "-g", &user("docker"), "id"], &[]);
+    assert_eq!(listed.code, Some(1), "{}", listed.output);
+    let marker = sandbox.cwd().display().to_string();
+    let lines = sandbox.harness().wait_for_log(&marker, 2);
+    let refused = format!("{alice} : policy /etc/newgate/policy refused: /etc/newgate/policy:2:");
+    for (command, what) in [("COMMAND=id -u", "a run"), ("COMMAND=list id", "-l")] {
+        assert!(
+            lines.iter().any(|l| l.starts_with("<81>")
+                && l.contains(&refused)
+                && l.contains(&format!("USER={alice} ; GROUP={} ; ", user("docker")))
+                && l.ends_with(command)),
+            "{what}: {lines:#?}"
+        );
+    }
+}
+
+#[test]
+fn without_a_controlling_terminal_newgate_says_why_and_logs_no_tty() {
+    if !root_or_skip("no controlling terminal") {
+        return;
+    }
+    let sandbox = Sandbox::new("no-ctty", &policy("permit alice as group docker\n"), 0o440);
+    let alice = user("alice");
+    // Standard input is a terminal, but not the session's: `su - alice -c 'newgate ...'`.
+    let out = sandbox.run_on_tty_without_control(&alice, &["-g", &user("docker"), "id"]);
+    assert_eq!(out.code, Some(1), "{}", out.output);
+    assert!(
+        out.output.contains("no terminal to read a password from")
+            && out
+                .output
+                .contains("use `su -P`, give the password on standard input with -S"),
+        "{}",
+        out.output
+    );
+    let lines = sandbox.harness().wait_for_log(&sandbox.cwd().display().to_string(), 1);
+    assert!(
+        lines.iter().any(
+            |l| l.contains(&format!("{alice} : no terminal to read a password from"))
+                && l.contains(" ; TTY=unknown ; ")
+        ),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn without_a_syslog_daemon_one_short_warning_and_none_with_audit_off() {
+    if !root_or_skip("no syslog daemon") {
+        return;
+    }
+    let rule = policy("permit nopass alice as group docker\n");
+    let alice = user("alice");
+    let docker = user("docker");
+    let best_effort = Sandbox::without_log("no-syslog", &rule);
+    let out = best_effort.run(&alice, &["-g", &docker, "id", "-gn"], &[]);
+    assert_eq!(out.code, Some(0), "{}", out.output);
+    assert_eq!(
+        out.output,
+        format!(
+            "{docker}\nnewgate: warning: no audit log: /dev/log is not a socket: no syslog daemon or journald made it; going on without one (set audit = off to say so)\n"
+        )
+    );
+    // Written out: policy() would rename the setting `audit` along with the group.
+    let off = Sandbox::without_log("audit-off", &format!("set audit = off\n{rule}"));
+    let out = off.run(&alice, &["-g", &docker, "id", "-gn"], &[]);
+    assert_eq!(out.code, Some(0), "{}", out.output);
+    assert_eq!(out.output, format!("{docker}\n"));
 }

@@ -41,7 +41,7 @@ pub(crate) struct Context<'a> {
     pub lint: bool,
 }
 
-const SETTINGS: [&str; 8] = [
+const SETTINGS: [&str; 9] = [
     "persist",
     "secure_path",
     "log_format",
@@ -50,6 +50,7 @@ const SETTINGS: [&str; 8] = [
     "audit",
     "env_keep",
     "editor",
+    "umask",
 ];
 
 #[derive(Clone, Debug)]
@@ -213,7 +214,10 @@ impl<'s> Compiler<'s, '_> {
             "audit" => match v {
                 "best-effort" => Ok(Audit::BestEffort),
                 "required" => Ok(Audit::Required),
-                _ => Err(format!("`{v}` is not an audit mode; use `best-effort` or `required`")),
+                "off" => Ok(Audit::Off),
+                _ => Err(format!(
+                    "`{v}` is not an audit mode; use `best-effort`, `required` or `off`"
+                )),
             }
             .map(|audit| self.settings.audit = audit),
             "env_keep" => {
@@ -235,6 +239,13 @@ impl<'s> Compiler<'s, '_> {
                 false => Err(format!("`{v}` is not an absolute path to an editor")),
             }
             .map(|editor| self.settings.editor = Some(editor)),
+            "umask" => match u32::from_str_radix(v, 8) {
+                Ok(mask) if mask <= 0o777 && v.bytes().all(|b| (b'0'..=b'7').contains(&b)) => Ok(mask),
+                _ => Err(format!(
+                    "`{v}` is not a umask; write it in octal, from `000` to `777`, like `027`"
+                )),
+            }
+            .map(|mask| self.settings.umask = mask),
             other => {
                 let hint = did_you_mean(other, SETTINGS)
                     .map(|s| format!("did you mean `{s}`?"))

@@ -273,6 +273,8 @@ pub enum LogFormat {
 pub enum Audit {
     BestEffort,
     Required,
+    /// No audit log at all, and no warning that there is none.
+    Off,
 }
 
 /// The policy's `set` statements, with their defaults.
@@ -292,6 +294,8 @@ pub struct Settings {
     pub audit: Audit,
     pub env_keep: Vec<String>,
     pub editor: Option<String>,
+    /// `set umask`: the bits the command's umask always has, on top of the caller's.
+    pub umask: u32,
 }
 
 pub const DEFAULT_SECURE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -309,6 +313,7 @@ impl Default for Settings {
             audit: Audit::BestEffort,
             env_keep: Vec::new(),
             editor: None,
+            umask: 0o022,
         }
     }
 }

@@ -435,6 +435,11 @@ fn settings_have_defaults_and_later_ones_win() {
     let d = policy("");
     assert_eq!(d.settings.passwd_tries, 3);
     assert_eq!(d.settings.persist.as_secs(), 300);
+    assert_eq!(d.settings.umask, 0o022);
+    assert_eq!(d.settings.audit, newgate_policy::Audit::BestEffort);
+    let set = policy("set umask = 077\nset audit = off\n");
+    assert_eq!(set.settings.umask, 0o077);
+    assert_eq!(set.settings.audit, newgate_policy::Audit::Off);
 }
 
 #[test]

@@ -423,6 +423,12 @@ impl Sandbox {
         on_tty(self.command(user, args, &[("TERM", "dumb")], true), answers)
     }
 
+    /// Runs with standard input, output and error on a pseudo-terminal that
+    /// is not the session's controlling terminal, as `su USER -c` leaves a command.
+    pub fn run_on_tty_without_control(&self, user: &str, args: &[&str]) -> Outcome {
+        on_tty(self.command(user, args, &[("TERM", "dumb")], false), &[])
+    }
+
     /// Runs on a pseudo-terminal; `at_prompt` acts at each password prompt, see [`on_tty_driven`].
     pub fn run_on_tty_driven(&self, user: &str, args: &[&str], at_prompt: impl FnMut(Prompt) -> bool) -> Outcome {
         on_tty_driven(self.command(user, args, &[("TERM", "dumb")], true), at_prompt)

@@ -168,7 +168,11 @@ impl fmt::Display for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AuthError::PasswordRequired => f.write_str("a password is required"),
-            AuthError::NoTerminal => f.write_str("no terminal to read a password from"),
+            AuthError::NoTerminal => f.write_str(
+                "no terminal to read a password from: this process has no controlling terminal \
+                 (`su USER -c` and cron start commands without one); use `su -P`, \
+                 give the password on standard input with -S, or run newgate from a terminal",
+            ),
             AuthError::NoPassword => f.write_str("no password on standard input (-S)"),
             AuthError::Interrupted(_) => f.write_str("interrupted"),
             AuthError::Incorrect { tries } => {

@@ -12,6 +12,7 @@ mod audit;
 mod conversation;
 mod failure;
 mod harden;
+mod logsocket;
 mod pam;
 mod persist;
 mod sys;
@@ -146,7 +147,9 @@ fn stages(
         log.permit(record)?;
     }
     let credentials = credentials(&caller, resolved.target_user.as_ref(), resolved.target_group.as_ref());
-    let ended = switch_and_exec(&resolved, &environment, credentials, signals, inherited);
+    // The caller's umask, and the policy's bits on top, as sudo does: a caller's 077 stays 077.
+    let umask = inherited.umask.bits() | policy.settings.umask;
+    let ended = switch_and_exec(&resolved, &environment, credentials, umask, signals, inherited);
     drop(session);
     ended
 }
@@ -424,16 +427,28 @@ impl AuditLog {
     /// Connects to the system log; `settings` are the policy's, when it can be used.
     fn open(settings: Option<&Settings>) -> Result<AuditLog, Failure> {
         let format = settings.map_or(newgate_policy::LogFormat::Sudo, |s| s.log_format);
-        let required = settings.is_some_and(|s| s.audit == AuditMode::Required);
+        let mode = settings.map_or(AuditMode::BestEffort, |s| s.audit);
+        let required = mode == AuditMode::Required;
+        if mode == AuditMode::Off {
+            return Ok(AuditLog {
+                audit: Audit::unavailable(format),
+                required,
+            });
+        }
         let audit = match Audit::connect(format) {
             Ok(audit) => audit,
-            Err(why) if required => {
+            // The library's own words name neither the socket nor the cause.
+            Err(_) if required => {
                 return Err(Failure::AuditRequired(format!(
-                    "{why}; the policy requires an audit log (set audit = required), so nothing runs"
+                    "no audit log: {}; the policy requires an audit log (set audit = required), so nothing runs",
+                    logsocket::problem(Path::new(logsocket::SOCKET))
                 )));
             }
-            Err(why) => {
-                eprintln!("newgate: warning: {why}; going on without an audit log");
+            Err(_) => {
+                eprintln!(
+                    "newgate: warning: no audit log: {}; going on without one (set audit = off to say so)",
+                    logsocket::problem(Path::new(logsocket::SOCKET))
+                );
                 Audit::unavailable(format)
             }
         };
@@ -803,6 +818,11 @@ fn ask_password(pam: &mut pam::Pam<Terminal>, tries: u32) -> Result<(), Failure>
             Ok(()) => return Ok(()),
             Err(e) if e.code == PamReturnCode::AUTH_ERR && attempt < tries => tty::tell("Sorry, try again."),
             Err(e) if e.code == PamReturnCode::AUTH_ERR => break,
+            // pam_unix counts the failures of one PAM transaction and stops
+            // after its own maximum: that too is wrong passwords, as many as typed.
+            Err(e) if e.code == PamReturnCode::MAXTRIES => {
+                return Err(Failure::Auth(AuthError::Incorrect { tries: attempt }));
+            }
             Err(e) => return Err(Failure::Auth(AuthError::Pam(e))),
         }
     }
@@ -959,6 +979,7 @@ fn switch_and_exec(
     resolved: &Resolved,
     environment: &[(String, String)],
     creds: Credentials,
+    umask: libc::mode_t,
     signals: &SignalFd,
     inherited: &harden::Inherited,
 ) -> Result<u8, Failure> {
@@ -977,7 +998,7 @@ fn switch_and_exec(
         ),
         None => None,
     };
-    sys::switch_before_exec(&mut command, creds, folder, inherited);
+    sys::switch_before_exec(&mut command, creds, folder, umask, inherited);
     let child = command.spawn().map_err(|e| Failure::NotStarted {
         program: resolved.program.display().to_string(),
         why: match &resolved.folder {

@@ -42,6 +42,13 @@ impl Session {
     }
 }
 
+/// The device number of this process's controlling terminal; `None` without one.
+pub fn controlling_terminal() -> Option<u64> {
+    read_stat(Path::new("/proc/self/stat"))
+        .map(|s| s.tty)
+        .filter(|&tty| tty != 0)
+}
+
 struct Stat {
     session: i32,
     tty: u64,

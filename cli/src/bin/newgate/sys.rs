@@ -59,7 +59,13 @@ fn same_ids(got: &[libc::gid_t], wanted: &[libc::gid_t]) -> bool {
 /// between fork and exec: setgroups, then setresgid, then setresuid, and
 /// check each id afterwards; any difference stops the exec, so nothing runs
 /// with ids other than those asked for.
-pub fn switch_before_exec(command: &mut Command, creds: Credentials, folder: Option<CString>, inherited: &Inherited) {
+pub fn switch_before_exec(
+    command: &mut Command,
+    creds: Credentials,
+    folder: Option<CString>,
+    umask: libc::mode_t,
+    inherited: &Inherited,
+) {
     // Everything the child uses is made here, before the fork: PAM modules
     // may have started threads, whose locks (the allocator's among them) a
     // forked child could find held forever.
@@ -87,6 +93,8 @@ pub fn switch_before_exec(command: &mut Command, creds: Credentials, folder: Opt
         unsafe { nix::sys::signal::signal(Signal::SIGXFSZ, file_size_signal) }?;
         // newgate blocks signals to handle them itself; the command gets the caller's mask.
         nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&mask), None)?;
+        // SAFETY: umask only sets the process's file mode mask; it cannot fail.
+        unsafe { libc::umask(umask) };
         nix::unistd::setgroups(&creds.groups)?;
         nix::unistd::setresgid(creds.gid, creds.gid, creds.gid)?;
         nix::unistd::setresuid(creds.uid, creds.uid, creds.uid)?;

@@ -258,20 +258,40 @@ pub fn tell(message: &str) {
     }
 }
 
-/// The terminal's name for logs and PAM (`pts/0`), from the first standard
-/// descriptor that is one; `unknown` without a terminal.
+/// The controlling terminal's name for logs and PAM (`pts/0`); `unknown`
+/// without one, even when a standard descriptor is a terminal (`su -c`
+/// starts its command in a session of its own, on the caller's terminal).
 pub fn name() -> String {
+    let Some(device) = crate::persist::controlling_terminal() else {
+        return "unknown".into();
+    };
+    let is_it = |path: &std::path::Path| {
+        nix::sys::stat::stat(path).is_ok_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFCHR && s.st_rdev == device)
+    };
     for fd in [
         std::io::stdin().as_fd(),
         std::io::stdout().as_fd(),
         std::io::stderr().as_fd(),
     ] {
-        if let Ok(path) = nix::unistd::ttyname(fd) {
+        if let Ok(path) = nix::unistd::ttyname(fd)
+            && is_it(&path)
+        {
             let path = path.to_string_lossy().into_owned();
             return path.strip_prefix("/dev/").unwrap_or(&path).to_string();
         }
     }
-    "unknown".into()
+    // Not on 0-2 (all redirected): its name from its numbers, checked.
+    let (major, minor) = (libc::major(device), libc::minor(device));
+    let guess = match major {
+        136..=143 => format!("pts/{}", (major - 136) * 256 + minor),
+        4 if minor < 64 => format!("tty{minor}"),
+        _ => return "unknown".into(),
+    };
+    if is_it(&std::path::Path::new("/dev").join(&guess)) {
+        guess
+    } else {
+        "unknown".into()
+    }
 }
 
 #[cfg(test)]
