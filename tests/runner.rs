@@ -1325,14 +1325,14 @@ fn without_a_controlling_terminal_newgate_says_why_and_logs_no_tty() {
         out.output.contains("no terminal to read a password from")
             && out
                 .output
-                .contains("use `su -P`, give the password on standard input with -S"),
+                .contains("Use `su -P`, give the password on standard input with -S"),
         "{}",
         out.output
     );
     let lines = sandbox.harness().wait_for_log(&sandbox.cwd().display().to_string(), 1);
     assert!(
         lines.iter().any(
-            |l| l.contains(&format!("{alice} : no terminal to read a password from"))
+            |l| l.contains(&format!("{alice} : no terminal to read a password from: "))
                 && l.contains(" ; TTY=unknown ; ")
         ),
         "{lines:#?}"

@@ -169,8 +169,8 @@ impl fmt::Display for AuthError {
         match self {
             AuthError::PasswordRequired => f.write_str("a password is required"),
             AuthError::NoTerminal => f.write_str(
-                "no terminal to read a password from: this process has no controlling terminal \
-                 (`su USER -c` and cron start commands without one); use `su -P`, \
+                "no terminal to read a password from: this process has no controlling terminal, \
+                 as under `su USER -c` or cron. Use `su -P`, \
                  give the password on standard input with -S, or run newgate from a terminal",
             ),
             AuthError::NoPassword => f.write_str("no password on standard input (-S)"),
