@@ -14,9 +14,10 @@ step() { printf '\n==> %s\n' "$*"; }
 # libpam0g-dev: to link against libpam; pamtester, valgrind, libnss-wrapper,
 # libuid-wrapper: the PAM module's suites; man-db: the man page checks; bash-completion,
 # zsh, fish: the completion checks; dpkg-dev and lintian: to build and check the Debian package;
-# util-linux and passwd: unshare, nsenter, setpriv, su, useradd, chpasswd for the root suites.
+# util-linux and passwd: unshare, nsenter, setpriv, su, useradd, chpasswd for the root suites;
+# python3-venv: the Ansible suite installs ansible-core from PyPI into a virtual environment.
 packages=(libpam0g-dev pamtester valgrind libnss-wrapper libuid-wrapper man-db bash-completion zsh fish dpkg-dev
-    lintian util-linux passwd)
+    lintian util-linux passwd python3-venv)
 need_debian_packages "${packages[@]}"
 
 step "cargo fmt --check"

@@ -385,6 +385,19 @@ impl Sandbox {
         )
     }
 
+    /// Runs `program` (a path and its arguments) as `user` in the sandbox,
+    /// without a terminal, with only `PATH` and `env` in its environment.
+    pub fn run_program(&self, user: &str, program: &[&str], env: &[(&str, &str)]) -> Outcome {
+        let mut command = self.as_user(user, false);
+        command
+            .args(program)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null());
+        outcome(command.output().unwrap())
+    }
+
     /// Runs without a terminal, `input` on standard input; stdout and stderr apart.
     pub fn run_with_input(&self, user: &str, args: &[&str], input: &str) -> (Outcome, String) {
         let mut child = self
