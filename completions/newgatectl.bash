@@ -8,7 +8,7 @@ _newgatectl()
     _init_completion || return
 
     if ((cword == 1)); then
-        COMPREPLY=($(compgen -W 'check explain list fmt test edit install -h --help -V --version' -- "$cur"))
+        COMPREPLY=($(compgen -W 'check explain list fmt test edit install diff import -h --help -V --version' -- "$cur"))
         return
     fi
 
@@ -39,7 +39,7 @@ _newgatectl()
         --at)
             return
             ;;
-        --policy | --to)
+        --policy | --to | --out | --report)
             _filedir
             return
             ;;
@@ -48,6 +48,7 @@ _newgatectl()
     local options
     case ${words[1]} in
         check) options='--json --no-lookups' ;;
+        diff) options='--host --at --json' ;;
         explain)
             local i
             for ((i = 2; i < cword; i++)); do
@@ -63,6 +64,13 @@ _newgatectl()
         test) options='--policy --verbose' ;;
         edit) options= ;;
         install) options='--to --check' ;;
+        import)
+            if ((cword == 2)) && [[ $cur != -* ]]; then
+                COMPREPLY=($(compgen -W 'sudoers doas' -- "$cur"))
+                return
+            fi
+            options='--out --force --report --json'
+            ;;
         *) return ;;
     esac
 

@@ -2,7 +2,7 @@
 # user, group and PAM service names for the options that take them, files
 # for the policy and test files.
 
-set -l commands check explain list fmt test edit install
+set -l commands check explain list fmt test edit install diff import
 complete -c newgatectl -f
 
 complete -c newgatectl -n __fish_use_subcommand -s h -l help -d 'Print the usage'
@@ -14,9 +14,11 @@ complete -c newgatectl -n __fish_use_subcommand -a fmt -d 'Lay out policy files 
 complete -c newgatectl -n __fish_use_subcommand -a test -d 'Decide the expectations of test files'
 complete -c newgatectl -n __fish_use_subcommand -a edit -d 'Edit the policy safely'
 complete -c newgatectl -n __fish_use_subcommand -a install -d 'Check a new policy, then install it'
+complete -c newgatectl -n __fish_use_subcommand -a diff -d 'Compare two policies: rules and decisions that change'
+complete -c newgatectl -n __fish_use_subcommand -a import -d 'Convert a sudoers file or a doas.conf to a policy'
 
 # Policy and test files.
-complete -c newgatectl -n '__fish_seen_subcommand_from check fmt test edit install' -F
+complete -c newgatectl -n '__fish_seen_subcommand_from check fmt test edit install diff import' -F
 
 complete -c newgatectl -n '__fish_seen_subcommand_from check' -l json -d 'Print the diagnostics as JSON'
 complete -c newgatectl -n '__fish_seen_subcommand_from check' -l no-lookups -d 'No warnings about users, groups and hosts missing here'
@@ -46,3 +48,11 @@ complete -c newgatectl -n '__fish_seen_subcommand_from explain; and contains -- 
 complete -c newgatectl -n '__fish_seen_subcommand_from fmt install' -l check -d 'Only check; write nothing'
 complete -c newgatectl -n '__fish_seen_subcommand_from test' -l verbose -d 'Also show the expectations that hold'
 complete -c newgatectl -n '__fish_seen_subcommand_from install' -l to -r -F -d 'The file to replace'
+complete -c newgatectl -n '__fish_seen_subcommand_from diff' -l host -x -a '(__fish_print_hostnames)' -d 'The host name'
+complete -c newgatectl -n '__fish_seen_subcommand_from diff' -l at -x -d 'The time, like 2026-12-01T10:00'
+complete -c newgatectl -n '__fish_seen_subcommand_from diff' -l json -d 'Print the comparison as JSON'
+complete -c newgatectl -n '__fish_seen_subcommand_from import; and not __fish_seen_subcommand_from sudoers doas' -a 'sudoers doas' -d 'The format to read'
+complete -c newgatectl -n '__fish_seen_subcommand_from import' -l out -r -F -d 'Write the policy to FILE'
+complete -c newgatectl -n '__fish_seen_subcommand_from import' -l force -d 'Replace an existing --out or --report file'
+complete -c newgatectl -n '__fish_seen_subcommand_from import' -l report -r -F -d 'Write the report to FILE'
+complete -c newgatectl -n '__fish_seen_subcommand_from import' -l json -d 'Write the report as JSON'

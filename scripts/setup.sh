@@ -28,8 +28,17 @@ need_debian_packages() {
     ((${#missing[@]})) || return 0
     if [ "$(id -u)" -eq 0 ]; then
         echo "==> installing ${missing[*]}"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+        # apt's and debconf's chatter (progress, "delaying package
+        # configuration") is shown only when the installation fails.
+        local log
+        log=$(mktemp)
+        if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >"$log" 2>&1; then
+            cat "$log" >&2
+            rm -f "$log"
+            echo "installing ${missing[*]} failed (apt-get's output above)" >&2
+            exit 1
+        fi
+        rm -f "$log"
     else
         echo "missing Debian packages: ${missing[*]}" >&2
         echo "install them with: sudo apt-get install ${missing[*]}" >&2

@@ -15,9 +15,10 @@ step() { printf '\n==> %s\n' "$*"; }
 # libuid-wrapper: the PAM module's suites; man-db: the man page checks; bash-completion,
 # zsh, fish: the completion checks; dpkg-dev and lintian: to build and check the Debian package;
 # util-linux and passwd: unshare, nsenter, setpriv, su, useradd, chpasswd for the root suites;
+# sudo and opendoas: the real peers that newgatectl import is checked against;
 # python3-venv: the Ansible suite installs ansible-core from PyPI into a virtual environment.
 packages=(libpam0g-dev pamtester valgrind libnss-wrapper libuid-wrapper man-db bash-completion zsh fish dpkg-dev
-    lintian util-linux passwd python3-venv)
+    lintian util-linux passwd sudo opendoas python3-venv)
 need_debian_packages "${packages[@]}"
 
 step "cargo fmt --check"
@@ -35,7 +36,9 @@ bash scripts/package.sh
 debs=(target/debian/newgate_*.deb)
 echo "built ${debs[*]}"
 step "lintian (errors and warnings fail; debian/lintian-overrides says why each override is there)"
-lintian --fail-on error,warning "$PWD/${debs[0]}"
+# --allow-root: without the notice that lintian prefers not to run as root (it
+# unpacks and reads the package, it runs nothing of it); its findings stay.
+lintian --allow-root --fail-on error,warning "$PWD/${debs[0]}"
 
 step "cargo test"
 if [ "$(id -u)" -eq 0 ]; then

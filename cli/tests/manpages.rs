@@ -313,7 +313,9 @@ fn the_newgatectl_page_documents_exactly_the_commands_and_options_of_its_help() 
     let names: Vec<&str> = commands.keys().map(String::as_str).collect();
     assert_eq!(
         names,
-        ["", "check", "edit", "explain", "fmt", "install", "list", "test"],
+        [
+            "", "check", "diff", "edit", "explain", "fmt", "import", "install", "list", "test"
+        ],
         "--help as read:\n{help}"
     );
     assert!(commands["explain"].contains("--member-of") && commands["check"].contains("--no-lookups"));

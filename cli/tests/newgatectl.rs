@@ -340,3 +340,46 @@ fn check_warns_about_a_cmd_that_cannot_match_here() {
     assert!(!stderr(&quiet).contains("warning"), "{}", stderr(&quiet));
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn diff_names_the_rules_and_the_decisions_a_change_touches() {
+    let old = draft("diff-old", "permit alice as group docker\npermit %ops as user root\n");
+    let new = draft(
+        "diff-new",
+        "permit alice as group docker\npermit %ops as user root\ndeny %ops as user root cmd /usr/bin/su\n",
+    );
+    let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
+    let out = newgatectl(&["diff", "--host", "h", old, new]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "rules added:\n  + {new}:3: deny %ops as user root cmd /usr/bin/su\n"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("rules removed"), "{text}");
+    assert!(
+        text.contains("decisions that change (1 of ")
+            && text.contains(&format!(
+                "  %ops as user root, run /usr/bin/su, through newgate: permit ({old}:2) -> deny ({new}:3)\n"
+            )),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&newgatectl(&["diff", "--json", "--host", "h", old, new]))).unwrap();
+    assert_eq!(json["flips"][0]["request"]["command"], "/usr/bin/su");
+    assert_eq!(json["flips"][0]["new"]["rule"]["line"], 3);
+
+    let same = newgatectl(&["diff", "--host", "h", old, old]);
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    assert!(stdout(&same).starts_with("no decision changes ("), "{}", stdout(&same));
+    let broken = draft("diff-broken", "permit alice as gruop docker\n");
+    let out = newgatectl(&["diff", old, broken.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("the policy is invalid; nothing to compare"),
+        "{}",
+        stderr(&out)
+    );
+}

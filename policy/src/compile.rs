@@ -67,12 +67,81 @@ struct AliasDef<'s> {
     items: &'s [Word],
 }
 
+/// How deep aliases may nest: an alias of names only is one level deep, one
+/// that names aliases is one level deeper than the deepest of them.
+pub const MAX_ALIAS_DEPTH: usize = 64;
+
+/// An alias being expanded by [`Compiler::resolve`].
+struct Expansion<'s> {
+    name: &'s str,
+    kind: AliasKind,
+    items: &'s [Word],
+    /// The next item to read.
+    next: usize,
+    ok: bool,
+    depth: usize,
+    subjects: Subjects,
+    groups: Vec<String>,
+    globs: Vec<Glob>,
+    /// What the lists hold, so that a name reached through several aliases is
+    /// listed once: without this, `A1 = A0, A0`, `A2 = A1, A1`, ... doubles at
+    /// every level.
+    seen: HashSet<(Kind, String)>,
+    /// The aliases this one names.
+    named: HashSet<&'s str>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    User,
+    Group,
+    Glob,
+}
+
+impl Expansion<'_> {
+    /// Adds what an alias `depth` levels deep expands to (a literal is level 0).
+    fn merge(&mut self, resolved: &Resolved, depth: usize) {
+        self.depth = self.depth.max(depth + 1);
+        let seen = &mut self.seen;
+        let mut add = |kind: Kind, name: &str| seen.insert((kind, name.to_string()));
+        match resolved {
+            Resolved::Users(s) => {
+                self.subjects.anyone |= s.anyone;
+                for user in &s.users {
+                    if add(Kind::User, user) {
+                        self.subjects.users.push(user.clone());
+                    }
+                }
+                for group in &s.groups {
+                    if add(Kind::Group, group) {
+                        self.subjects.groups.push(group.clone());
+                    }
+                }
+            }
+            Resolved::Groups(groups) => {
+                for group in groups {
+                    if add(Kind::Group, group) {
+                        self.groups.push(group.clone());
+                    }
+                }
+            }
+            Resolved::Hosts(globs) | Resolved::Commands(globs) => {
+                for glob in globs {
+                    if add(Kind::Glob, glob.as_str()) {
+                        self.globs.push(glob.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
 struct Compiler<'s, 'c> {
     sources: &'s Sources,
     diags: &'c mut Collector,
     aliases: HashMap<&'s str, AliasDef<'s>>,
-    resolved: HashMap<String, Option<Resolved>>,
-    in_progress: Vec<String>,
+    /// Each alias expanded so far, with its depth; `None` when it cannot be.
+    resolved: HashMap<String, Option<(Resolved, usize)>>,
     used: HashSet<String>,
     /// Aliases whose definition did not parse: uses of them are not errors of their own.
     broken: HashSet<&'s str>,
@@ -90,7 +159,6 @@ pub(crate) fn compile(
         diags,
         aliases: HashMap::new(),
         resolved: HashMap::new(),
-        in_progress: Vec::new(),
         used: HashSet::new(),
         broken: HashSet::new(),
         settings: Settings {
@@ -294,82 +362,171 @@ impl<'s> Compiler<'s, '_> {
         self.aliases.insert(&name.text, AliasDef { kind, name, items });
     }
 
-    /// Expands an alias (memoised); reports cycles, undefined and wrong-kind references.
-    fn resolve(&mut self, name: &str) -> Option<Resolved> {
-        if let Some(done) = self.resolved.get(name) {
-            return done.clone();
+    /// Expands an alias (memoised); reports cycles, nesting deeper than
+    /// [`MAX_ALIAS_DEPTH`], undefined and wrong-kind references.
+    ///
+    /// The walk keeps its own stack on the heap: a policy can chain aliases as
+    /// deep as it likes, and the threads that load it (in `su`, `sshd`) have
+    /// small stacks of their own.
+    fn resolve(&mut self, root: &str) -> Option<Resolved> {
+        if let Some(done) = self.resolved.get(root) {
+            return done.as_ref().map(|(r, _)| r.clone());
         }
-        let def = self.aliases.get(name)?;
-        let (kind, items, def_span) = (def.kind, def.items, def.name.span);
-        if let Some(start) = self.in_progress.iter().position(|n| n == name) {
-            let mut cycle = self.in_progress[start..].to_vec();
-            cycle.push(name.to_string());
-            self.error(
-                def_span,
-                format!("alias `{name}` refers to itself: {}", cycle.join(" → ")),
-                None,
-            );
-            self.resolved.insert(name.to_string(), None);
-            return None;
-        }
-        self.in_progress.push(name.to_string());
-        let mut subjects = Subjects::default();
-        let mut globs = Vec::new();
-        let mut groups = Vec::new();
-        let mut ok = true;
-        for item in items {
-            if is_alias_ref(item) {
-                match self.reference(item, kind) {
-                    Some(Resolved::Users(s)) => merge_subjects(&mut subjects, &s),
-                    Some(Resolved::Groups(g)) => groups.extend(g),
-                    Some(Resolved::Hosts(g) | Resolved::Commands(g)) => globs.extend(g),
-                    None => ok = false,
+        let mut stack = vec![self.expansion(root)?];
+        // Where each alias on the stack stands, to find cycles without a scan.
+        let mut on_stack: HashMap<&'s str, usize> = HashMap::from([(stack[0].name, 0)]);
+        while let Some(top) = stack.last_mut() {
+            let items = top.items;
+            let Some(item) = items.get(top.next) else {
+                let done = stack.pop().expect("the loop holds a frame");
+                on_stack.remove(done.name);
+                let depth = done.depth;
+                let resolved = self.finish(done);
+                match (stack.last_mut(), resolved) {
+                    (None, resolved) => return resolved,
+                    (Some(parent), Some(r)) => parent.merge(&r, depth),
+                    (Some(parent), None) => parent.ok = false,
+                }
+                continue;
+            };
+            top.next += 1;
+            let kind = top.kind;
+            if !is_alias_ref(item) {
+                let ok = self.literal(item, kind, top);
+                top.ok &= ok;
+                continue;
+            }
+            let Some(name) = self.referenced(item, kind) else {
+                top.ok = false;
+                continue;
+            };
+            // Naming one alias twice adds nothing; merging it again would only cost time.
+            if !top.named.insert(name) {
+                continue;
+            }
+            if let Some(done) = self.resolved.get(name) {
+                match done {
+                    Some((r, depth)) => top.merge(r, *depth),
+                    None => top.ok = false,
                 }
                 continue;
             }
-            if is_star(item) {
+            if let Some(&start) = on_stack.get(name) {
+                let mut cycle: Vec<&str> = stack[start..].iter().map(|f| f.name).collect();
+                cycle.push(name);
+                let span = self.aliases[name].name.span;
                 self.error(
-                    item.span,
-                    "`*` cannot stand in an alias".into(),
-                    Some("write `*` in the rule itself".into()),
+                    span,
+                    format!("alias `{name}` refers to itself: {}", cycle_text(&cycle)),
+                    None,
                 );
-                ok = false;
+                // The frame of `name` finds this when it finishes, and keeps it.
+                self.resolved.insert(name.to_string(), None);
+                stack.last_mut().expect("the loop holds a frame").ok = false;
                 continue;
             }
-            match kind {
-                AliasKind::Users => ok &= self.subject_literal(item, &mut subjects),
-                AliasKind::Groups => match self.group_name(item) {
-                    Some(g) => groups.push(g),
-                    None => ok = false,
-                },
-                AliasKind::Hosts => match self.host_glob(item) {
-                    Some(g) => globs.push(g),
-                    None => ok = false,
-                },
-                AliasKind::Commands => match self.command_glob(item) {
-                    Some(g) => globs.push(g),
-                    None => ok = false,
-                },
-            }
+            let frame = self.expansion(name).expect("a referenced alias is defined");
+            on_stack.insert(name, stack.len());
+            stack.push(frame);
         }
-        self.in_progress.pop();
-        let resolved = ok.then_some(match kind {
+        unreachable!("the walk returns when its first frame finishes")
+    }
+
+    /// A frame of [`Compiler::resolve`]: an alias being expanded.
+    fn expansion(&self, name: &str) -> Option<Expansion<'s>> {
+        let (&name, def) = self.aliases.get_key_value(name)?;
+        Some(Expansion {
+            name,
+            kind: def.kind,
+            items: def.items,
+            next: 0,
+            ok: true,
+            depth: 1,
+            subjects: Subjects::default(),
+            groups: Vec::new(),
+            globs: Vec::new(),
+            seen: HashSet::new(),
+            named: HashSet::new(),
+        })
+    }
+
+    /// A literal item of an alias of `kind`, added to `into`.
+    fn literal(&mut self, item: &Word, kind: AliasKind, into: &mut Expansion) -> bool {
+        if is_star(item) {
+            self.error(
+                item.span,
+                "`*` cannot stand in an alias".into(),
+                Some("write `*` in the rule itself".into()),
+            );
+            return false;
+        }
+        match kind {
+            AliasKind::Users => {
+                let mut one = Subjects::default();
+                let ok = self.subject_literal(item, &mut one);
+                into.merge(&Resolved::Users(one), 0);
+                ok
+            }
+            AliasKind::Groups => self
+                .group_name(item)
+                .map(|g| into.merge(&Resolved::Groups(vec![g]), 0))
+                .is_some(),
+            AliasKind::Hosts => self
+                .host_glob(item)
+                .map(|g| into.merge(&Resolved::Hosts(vec![g]), 0))
+                .is_some(),
+            AliasKind::Commands => self
+                .command_glob(item)
+                .map(|g| into.merge(&Resolved::Commands(vec![g]), 0))
+                .is_some(),
+        }
+    }
+
+    /// Records what an alias expands to, once all its items are read.
+    fn finish(&mut self, done: Expansion<'s>) -> Option<Resolved> {
+        let Expansion {
+            name,
+            kind,
+            ok,
+            depth,
+            subjects,
+            groups,
+            globs,
+            ..
+        } = done;
+        let mut resolved = ok.then_some(match kind {
             AliasKind::Users => Resolved::Users(subjects),
             AliasKind::Groups => Resolved::Groups(groups),
             AliasKind::Hosts => Resolved::Hosts(globs),
             AliasKind::Commands => Resolved::Commands(globs),
         });
+        // Only the first alias past the limit is reported: the ones above it fail with it.
+        if resolved.is_some() && depth > MAX_ALIAS_DEPTH {
+            let span = self.aliases[name].name.span;
+            self.error(
+                span,
+                format!("alias `{name}` nests aliases more than {MAX_ALIAS_DEPTH} levels deep"),
+                Some(format!(
+                    "aliases may nest at most {MAX_ALIAS_DEPTH} levels; write the members of an inner alias in place of its name"
+                )),
+            );
+            resolved = None;
+        }
         // A cycle through this alias was already recorded while it was in progress.
-        self.resolved.entry(name.to_string()).or_insert(resolved.clone());
-        self.resolved.get(name).cloned().flatten()
+        let entry = self
+            .resolved
+            .entry(name.to_string())
+            .or_insert_with(|| resolved.map(|r| (r, depth)));
+        entry.as_ref().map(|(r, _)| r.clone())
     }
 
-    /// A use of an alias where one of `kind` is expected.
-    fn reference(&mut self, word: &Word, kind: AliasKind) -> Option<Resolved> {
+    /// The alias a word names where one of `kind` is expected, or `None` after
+    /// reporting why it cannot be used there.
+    fn referenced(&mut self, word: &Word, kind: AliasKind) -> Option<&'s str> {
         if self.broken.contains(word.text.as_str()) && !self.aliases.contains_key(word.text.as_str()) {
             return None;
         }
-        let Some(def) = self.aliases.get(word.text.as_str()) else {
+        let Some((&name, def)) = self.aliases.get_key_value(word.text.as_str()) else {
             let same_kind: Vec<&str> = self
                 .aliases
                 .values()
@@ -399,7 +556,13 @@ impl<'s> Compiler<'s, '_> {
             return None;
         }
         self.used.insert(word.text.clone());
-        self.resolve(&word.text)
+        Some(name)
+    }
+
+    /// A use of an alias where one of `kind` is expected.
+    fn reference(&mut self, word: &Word, kind: AliasKind) -> Option<Resolved> {
+        let name = self.referenced(word, kind)?;
+        self.resolve(name)
     }
 
     fn subject_literal(&mut self, word: &Word, subjects: &mut Subjects) -> bool {
@@ -705,14 +868,13 @@ impl<'s> Compiler<'s, '_> {
 
     fn setenv(&mut self, items: &[EnvItemAst]) -> Option<Vec<EnvChange>> {
         let mut changes = Vec::new();
+        let mut given: HashSet<&str> = HashSet::new();
         let mut ok = true;
         for item in items {
             let name = match item {
                 EnvItemAst::Unset(n) | EnvItemAst::Set(n, _) | EnvItemAst::Keep(n) => n,
             };
-            if changes.iter().any(|c: &EnvChange| match c {
-                EnvChange::Set(n, _) | EnvChange::Unset(n) | EnvChange::Keep(n) => *n == name.text,
-            }) {
+            if !given.insert(&name.text) {
                 self.error(
                     name.span,
                     format!("`{}` is given twice in one `setenv`", name.text),
@@ -1104,6 +1266,21 @@ fn overrides(later: &Rule, earlier: &Rule) -> bool {
             (Some(l), Some(e)) => l.same_as(e),
             (Some(_), None) => false,
         }
+}
+
+/// `A → B → A`; a long cycle shows its ends and how many aliases it runs through.
+fn cycle_text(cycle: &[&str]) -> String {
+    const SHOWN: usize = 8;
+    if cycle.len() <= SHOWN {
+        return cycle.join(" → ");
+    }
+    let (head, tail) = (&cycle[..3], &cycle[cycle.len() - 2..]);
+    format!(
+        "{} → … → {} ({} aliases)",
+        head.join(" → "),
+        tail.join(" → "),
+        cycle.len() - 1
+    )
 }
 
 fn merge_subjects(into: &mut Subjects, from: &Subjects) {

@@ -19,6 +19,17 @@ impl Severity {
     }
 }
 
+/// What a diagnostic is about: the policy, or the process that read it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DiagnosticKind {
+    /// Something in the policy or its files, for the administrator to fix there.
+    #[default]
+    Policy,
+    /// The process ran out of stack while reading: its stack limit
+    /// (`ulimit -s`) is too small, and nothing is known about the text.
+    OutOfStack,
+}
+
 /// A place in a policy file, resolved for display.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Position {
@@ -41,6 +52,7 @@ pub struct Diagnostic {
     pub position: Option<Position>,
     pub message: String,
     pub hint: Option<String>,
+    pub kind: DiagnosticKind,
 }
 
 impl Diagnostic {
@@ -173,6 +185,7 @@ impl Collector {
             position: Some(sources.position(span)),
             message,
             hint,
+            kind: DiagnosticKind::Policy,
         };
         self.diagnostics.push((Some(span), diagnostic));
     }
@@ -184,8 +197,35 @@ impl Collector {
             position: None,
             message,
             hint,
+            kind: DiagnosticKind::Policy,
         };
         self.diagnostics.push((None, diagnostic));
+    }
+
+    /// The parser gave up for want of stack while reading `file` (which
+    /// holds `what`): one error for the whole run, and no other is worth
+    /// reporting, since every line after it would fail the same way.
+    pub fn out_of_stack(&mut self, path: &Path, what: &str) {
+        if self.out_of_stack_found() {
+            return;
+        }
+        let diagnostic = Diagnostic {
+            severity: Severity::Error,
+            file: path.to_path_buf(),
+            position: None,
+            message: format!("out of stack space while reading {what}; the stack limit (`ulimit -s`) is too small"),
+            hint: Some(format!(
+                "raise it (8192 KiB is the usual default) and try again; {what} itself was not checked"
+            )),
+            kind: DiagnosticKind::OutOfStack,
+        };
+        self.diagnostics.push((None, diagnostic));
+    }
+
+    pub fn out_of_stack_found(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|(_, d)| d.kind == DiagnosticKind::OutOfStack)
     }
 
     pub fn has_errors(&self) -> bool {
@@ -202,9 +242,17 @@ impl Collector {
 
 /// The closest of `candidates` to `word`, when it is close enough to be a likely typo.
 pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
+    // Comparing costs the product of the lengths: a word of a million
+    // characters is no typo of a keyword, and must not cost a million squared.
+    const LONGEST: usize = 64;
+    let length = word.chars().count();
+    if length > LONGEST {
+        return None;
+    }
+    let limit = (length / 3).max(1);
     candidates
         .into_iter()
+        .filter(|c| c.len() <= LONGEST * 4)
         .map(|c| (edit_distance(&word.to_lowercase(), &c.to_lowercase()), c))
         .filter(|&(d, _)| d <= limit)
         .min_by_key(|&(d, _)| d)

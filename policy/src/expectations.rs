@@ -24,8 +24,8 @@ use crate::compile::rule_text;
 use crate::diag::{Collector, Diagnostic, Severity, Sources, Span, did_you_mean};
 use crate::policy::{Location, Request, Verdict};
 use crate::syntax::{
-    ErrorSite, KEYWORD_NAMES, OPTION_KEYWORDS, Word, is_alias_name, join_alternatives, lines_to_parse, pair_span,
-    unescape,
+    ErrorSite, KEYWORD_NAMES, OPTION_KEYWORDS, Word, gave_up, is_alias_name, join_alternatives, lines_to_parse,
+    pair_span, unescape,
 };
 use crate::time::parse_timestamp;
 
@@ -101,6 +101,10 @@ pub fn parse_expectations(path: &Path, text: &str, zone: &TimeZone) -> Result<Ve
                 {
                     expectations.push(expectation);
                 }
+            }
+            Err(error) if gave_up(&error) => {
+                diagnostics.out_of_stack(sources.path(file), "the tests");
+                break;
             }
             Err(error) => reader.syntax_error(line, &error),
         }

@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+mod compare;
 mod compile;
 mod diag;
 pub mod env;
@@ -18,8 +19,9 @@ mod policy;
 mod syntax;
 pub mod time;
 
-pub use compile::Directory;
-pub use diag::{Diagnostic, Position, Severity};
+pub use compare::{Changes, Flip, MAX_PROBES, Probe, compare};
+pub use compile::{Directory, MAX_ALIAS_DEPTH};
+pub use diag::{Diagnostic, DiagnosticKind, Position, Severity};
 pub use expectations::{Expectation, TEST_HOST, TEST_SERVICE, parse_expectations};
 pub use format::format_policy;
 pub use load::{LoadOptions, Loaded, MAX_FILE_SIZE, MAX_INCLUDE_DEPTH, Trust, load, load_replacing, load_str};

@@ -13,7 +13,7 @@ use jiff::tz::TimeZone;
 use nix::fcntl::OFlag;
 
 use crate::compile::{Context, Directory, compile};
-use crate::diag::{Collector, Diagnostic, Severity, Sources, Span};
+use crate::diag::{Collector, Diagnostic, DiagnosticKind, Severity, Sources, Span};
 use crate::glob::Glob;
 use crate::policy::Policy;
 use crate::syntax::{Statement, parse_file};
@@ -81,6 +81,12 @@ impl Loaded {
 
     pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
         self.diagnostics.iter().filter(|d| d.severity == Severity::Warning)
+    }
+
+    /// Whether the process ran out of stack while reading the policy: the
+    /// policy is refused without having been checked (see [`DiagnosticKind::OutOfStack`]).
+    pub fn out_of_stack(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.kind == DiagnosticKind::OutOfStack)
     }
 }
 
@@ -159,6 +165,15 @@ impl Loader {
         self.stack.push((id, path.clone()));
         let file = self.sources.add(path, text);
         self.statements(file, options.trust, &mut statements);
+        // Compiling would only add errors about the statements that could not
+        // be read, and reads time zones, which takes stack of its own.
+        if self.diags.out_of_stack_found() {
+            return Loaded {
+                policy: None,
+                diagnostics: self.diags.into_sorted(),
+                unreadable: self.unreadable,
+            };
+        }
         // A drop-in that no include reads (`ops` where the policy reads `*.conf`)
         // would be saved and silently ignored.
         if let Some((replaced, _)) = &self.replacement
@@ -193,6 +208,9 @@ impl Loader {
     /// Parses a file and splices in its includes, in place.
     fn statements(&mut self, file: u32, trust: Trust, out: &mut Vec<Statement>) {
         for statement in parse_file(&self.sources, file, &mut self.diags) {
+            if self.diags.out_of_stack_found() {
+                return;
+            }
             if let Statement::Include { span, pattern } = &statement {
                 let (span, pattern) = (*span, pattern.text.clone());
                 out.push(statement);

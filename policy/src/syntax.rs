@@ -234,6 +234,10 @@ pub(crate) fn parse_file(sources: &Sources, file: u32, diagnostics: &mut Collect
                     statements.push(statement);
                 }
             }
+            Err(error) if gave_up(&error) => {
+                diagnostics.out_of_stack(sources.path(file), "the policy");
+                break;
+            }
             Err(error) => {
                 builder.syntax_error(line, &error);
                 let mut words = line.split_whitespace();
@@ -612,7 +616,14 @@ pub(crate) fn reads_bare(place: WordPlace, text: &str) -> bool {
         && Grammar::parse(kind, text).is_ok_and(|mut pairs| pairs.next().is_some_and(|p| p.as_str() == text))
 }
 
-/// Where a pest error stands in a logical line, and what was expected there.
+/// Whether pest gave up instead of finding a syntax error. Our grammars
+/// define no custom errors: pest raises one only when a limit stops it, and
+/// of its limits only the stack guard is on (it fails a parse that starts
+/// with less than 64 KiB of stack left).
+pub(crate) fn gave_up<R>(error: &pest::error::Error<R>) -> bool {
+    matches!(error.variant, pest::error::ErrorVariant::CustomError { .. })
+}
+
 /// Where a parsed pair stands in its file: pairs of one logical line count
 /// from `base`, where that line starts.
 pub(crate) fn pair_span<R: pest::RuleType>(file: u32, base: usize, pair: &Pair<R>) -> Span {

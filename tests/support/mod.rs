@@ -26,7 +26,11 @@ pub fn root_or_skip(what: &str) -> bool {
     if nix::unistd::geteuid().is_root() {
         return true;
     }
-    eprintln!("SKIPPED (needs root; scripts/test.sh runs it as root in CI): {what}");
+    // Straight to stderr: the test harness hides what a passing test prints with eprintln.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED (needs root; scripts/test.sh runs it as root in CI): {what}"
+    );
     false
 }
 
@@ -550,7 +554,22 @@ impl Prompt<'_> {
 
 /// Runs `command` on a pseudo-terminal of its own; at each password prompt,
 /// `at_prompt` acts (types, signals, resizes); when it returns false the run is ended.
-pub fn on_tty_driven(mut command: Command, mut at_prompt: impl FnMut(Prompt) -> bool) -> Outcome {
+pub fn on_tty_driven(command: Command, at_prompt: impl FnMut(Prompt) -> bool) -> Outcome {
+    on_tty_prompted_by(command, "password for", at_prompt)
+}
+
+/// As [`on_tty`], for a program whose password prompt is `prompt` (su's `Password:`).
+pub fn on_tty_at(command: Command, prompt: &str, answers: &[&str]) -> Outcome {
+    on_tty_prompted_by(command, prompt, |mut at| match answers.get(at.number - 1) {
+        Some(answer) => {
+            at.type_line(answer);
+            true
+        }
+        None => false,
+    })
+}
+
+fn on_tty_prompted_by(mut command: Command, prompt: &str, mut at_prompt: impl FnMut(Prompt) -> bool) -> Outcome {
     let pty = nix::pty::openpty(None, None).unwrap();
     let slave: OwnedFd = pty.slave;
     command
@@ -574,7 +593,7 @@ pub fn on_tty_driven(mut command: Command, mut at_prompt: impl FnMut(Prompt) -> 
                 Ok(n) => output.extend_from_slice(&buf[..n]),
             }
             let text = String::from_utf8_lossy(&output);
-            let prompts = text.matches("password for").count();
+            let prompts = text.matches(prompt).count();
             if prompts > prompts_seen {
                 prompts_seen = prompts;
                 let prompt = Prompt {

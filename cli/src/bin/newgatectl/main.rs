@@ -2,8 +2,10 @@
 
 #![forbid(unsafe_code)]
 
+mod diff;
 mod edit;
 mod fmt;
+mod import;
 mod test;
 
 use std::io::Write;
@@ -30,6 +32,8 @@ usage: newgatectl check [--json] [--no-lookups] [FILE]
        newgatectl test [--policy FILE] [--verbose] TESTFILE...
        newgatectl edit [FILE]
        newgatectl install NEWFILE [--to FILE] [--check]
+       newgatectl diff [--host HOST] [--at TIME] [--json] OLD NEW
+       newgatectl import sudoers|doas [FILE] [--out FILE] [--force] [--report FILE] [--json]
        newgatectl -h | --help | -V | --version
 
 Commands:
@@ -43,6 +47,14 @@ Commands:
   test      decide the expectations of TESTFILEs; exit 0 when all pass, 1 on a failure
   edit      edit the policy (or a drop-in) safely: locked, checked, saved atomically
   install   check NEWFILE as the policy would be with it, then install it atomically
+  diff      the rules OLD and NEW add and remove, and the requests naming their users,
+            groups, targets, commands and services whose decision changes;
+            exit 0 no change, 1 changes
+  import    convert a sudoers file (default /etc/sudoers) or a doas.conf (default
+            /etc/doas.conf) to a policy, on standard output or --out (never over a
+            file without --force), with a report of what was not carried over on
+            standard error or --report (--json: as JSON); exit 0 all translated,
+            3 something left out (the policy permits less there), 1 unreadable source
 
 A FILE named on the command line is read as a draft, without the ownership
 checks that the installed policy (/etc/newgate/policy) must pass.
@@ -51,7 +63,7 @@ the policy could not be read for lack of permission (run as root).
 ";
 
 /// Exit codes scripts can rely on.
-const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_USAGE: u8 = 2;
 /// The policy could not be read for lack of permission: it is unknown, not invalid.
 const EXIT_UNREADABLE: u8 = 4;
 
@@ -93,7 +105,7 @@ fn run() -> Result<u8, Failure> {
         Some(other) => return Err(other.unexpected().into()),
         None => {
             return Err(Failure(
-                "a command is needed: check, explain, list, edit, install, fmt or test".into(),
+                "a command is needed: check, explain, list, edit, install, diff, import, fmt or test".into(),
             ));
         }
     };
@@ -105,12 +117,14 @@ fn run() -> Result<u8, Failure> {
         "test" => test::run(parser),
         "edit" => edit::edit(parser),
         "install" => edit::install(parser),
+        "diff" => diff::run(parser),
+        "import" => import::run(parser),
         other => Err(Failure(format!("unknown command `{other}`"))),
     }
 }
 
 /// The policy to read, and whether it is the installed one (checked) or a draft.
-fn policy_source(file: Option<PathBuf>) -> (PathBuf, Trust) {
+pub(crate) fn policy_source(file: Option<PathBuf>) -> (PathBuf, Trust) {
     match file {
         Some(f) if f != Path::new(DEFAULT_POLICY) => (f, Trust::Draft),
         _ => (PathBuf::from(DEFAULT_POLICY), Trust::ROOT),
@@ -128,7 +142,7 @@ fn draft_note(path: &Path, trust: Trust) {
 
 /// When the policy could not be read for lack of permission, says so (and
 /// what to do) instead of calling it invalid, and gives the exit status.
-fn refuse_unreadable(loaded: &Loaded, trust: Trust) -> Option<u8> {
+pub(crate) fn refuse_unreadable(loaded: &Loaded, trust: Trust) -> Option<u8> {
     let first = loaded.unreadable.first().filter(|_| loaded.policy.is_none())?;
     let hint = if trust != Trust::Draft && !nix::unistd::geteuid().is_root() {
         "; the installed policy is readable by root only: run newgatectl as root (sudo newgatectl ...)"

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use lexopt::prelude::*;
-use newgate_policy::{Decision, Diagnostic, Expectation, Policy, Severity, parse_expectations};
+use newgate_policy::{Decision, Diagnostic, DiagnosticKind, Expectation, Policy, Severity, parse_expectations};
 
 use crate::{EXIT_USAGE, Failure, describe_request, load_for_query, now, plural};
 
@@ -75,6 +75,7 @@ fn read_all(files: &[PathBuf], policy: &Policy) -> Result<Vec<Expectation>, usiz
                 position: None,
                 message: format!("cannot read the test file: {e}"),
                 hint: None,
+                kind: DiagnosticKind::Policy,
             }]),
         };
         match parsed {

@@ -1,0 +1,346 @@
+//! What both converters produce, and how it is written: the newgate rules
+//! (in the order that makes the last match decide as the source did), the
+//! report of what could not be carried over, and the policy text in the
+//! canonical `fmt` layout.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use newgate::json::Json;
+use newgate_policy::{LoadOptions, Trust, format_policy, load_str};
+
+/// One name in a list of the converted policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Term {
+    /// A user, group, host glob or command path, written quoted where it must be.
+    Name(String),
+    /// `%group`: the members of a group (subjects only).
+    Members(String),
+    /// An alias of the converted policy, by name.
+    Alias(String),
+    /// `*`
+    Any,
+}
+
+impl Term {
+    fn render(&self) -> String {
+        match self {
+            Term::Name(name) => quote(name),
+            Term::Members(group) => quote(&format!("%{group}")),
+            Term::Alias(name) => name.clone(),
+            Term::Any => "*".into(),
+        }
+    }
+}
+
+fn list(terms: &[Term]) -> String {
+    terms.iter().map(Term::render).collect::<Vec<_>>().join(", ")
+}
+
+/// `"text"` with the escapes of the policy language; `fmt` removes the
+/// quotes wherever the word reads the same without them.
+pub(crate) fn quote(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\n' => quoted.push_str("\\n"),
+            '\t' => quoted.push_str("\\t"),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Action {
+    Permit,
+    Deny,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    Users(Vec<Term>),
+    Groups(Vec<Term>),
+    UserAndGroup(Vec<Term>, Vec<Term>),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Options {
+    pub nopass: bool,
+    /// `persist` with this many minutes, or `None` for none.
+    pub persist: Option<u64>,
+    pub keepenv: bool,
+    /// The items of `setenv { ... }`, already written (`NAME=VALUE`, `-NAME`, `NAME`).
+    pub setenv: Vec<String>,
+    pub nolog: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Args {
+    pub words: Vec<String>,
+    /// A final `*`: any further arguments, or none.
+    pub rest: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Command {
+    pub path: Term,
+    /// `None`: any arguments.
+    pub args: Option<Args>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Rule {
+    pub action: Action,
+    pub options: Options,
+    pub subjects: Vec<Term>,
+    pub target: Target,
+    /// `on ...`; `None` on every host.
+    pub hosts: Option<Vec<Term>>,
+    /// `until ...`, as the policy language writes it.
+    pub until: Option<String>,
+    pub command: Option<Command>,
+}
+
+impl Rule {
+    fn render(&self) -> String {
+        let mut out = String::from(match self.action {
+            Action::Permit => "permit",
+            Action::Deny => "deny",
+        });
+        let o = &self.options;
+        if self.action == Action::Permit {
+            if o.nopass {
+                out.push_str(" nopass");
+            }
+            if let Some(minutes) = o.persist {
+                let _ = write!(out, " persist={minutes}m");
+            }
+            if o.keepenv {
+                out.push_str(" keepenv");
+            }
+            if !o.setenv.is_empty() {
+                let _ = write!(out, " setenv {{ {} }}", o.setenv.join(" "));
+            }
+            if o.nolog {
+                out.push_str(" nolog");
+            }
+        }
+        let _ = write!(out, " {} as ", list(&self.subjects));
+        match &self.target {
+            Target::Users(users) => {
+                let _ = write!(out, "user {}", list(users));
+            }
+            Target::Groups(groups) => {
+                let _ = write!(out, "group {}", list(groups));
+            }
+            Target::UserAndGroup(users, groups) => {
+                let _ = write!(out, "user {} group {}", list(users), list(groups));
+            }
+        }
+        if let Some(hosts) = &self.hosts {
+            let _ = write!(out, " on {}", list(hosts));
+        }
+        if let Some(until) = &self.until {
+            let _ = write!(out, " until {until}");
+        }
+        if let Some(command) = &self.command {
+            let _ = write!(out, " cmd {}", command.path.render());
+            if let Some(args) = &command.args {
+                out.push_str(" args");
+                for word in &args.words {
+                    let _ = write!(out, " {}", quote(word));
+                }
+                if args.rest {
+                    out.push_str(" *");
+                }
+            }
+        }
+        out
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AliasKind {
+    Users,
+    Hosts,
+    Commands,
+}
+
+/// The rules that one source line (statement) became, under `# from FILE:LINE`.
+#[derive(Debug)]
+pub(crate) struct Block {
+    pub from: String,
+    pub rules: Vec<Rule>,
+}
+
+/// A converted policy, before it is written.
+#[derive(Debug, Default)]
+pub(crate) struct Draft {
+    /// `set NAME = VALUE`, the value already written.
+    pub settings: Vec<(&'static str, String)>,
+    pub aliases: Vec<(AliasKind, String, Vec<Term>)>,
+    pub blocks: Vec<Block>,
+}
+
+impl Draft {
+    pub(crate) fn set(&mut self, name: &'static str, value: String) {
+        self.settings.retain(|(n, _)| *n != name);
+        self.settings.push((name, value));
+    }
+
+    /// Every rule so far, in order.
+    pub(crate) fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.blocks.iter().flat_map(|b| b.rules.iter())
+    }
+}
+
+/// One thing the converted policy does not carry over faithfully.
+#[derive(Clone, Debug)]
+pub(crate) struct Item {
+    pub file: PathBuf,
+    pub line: usize,
+    /// A short stable name for scripts: `negation`, `own-group`, `tag`, ...
+    pub kind: &'static str,
+    pub what: String,
+    pub why: String,
+    pub instead: String,
+    /// Whose requests it touches: user names, `%group`s; `None` for anyone.
+    pub users: Option<Vec<String>>,
+    /// Which command it touches (a path or glob as written); `None` for any.
+    pub command: Option<String>,
+}
+
+/// The report: every file read, every item left out.
+#[derive(Debug, Default)]
+pub(crate) struct Report {
+    pub files: Vec<PathBuf>,
+    pub items: Vec<Item>,
+}
+
+impl Report {
+    pub(crate) fn text(&self) -> String {
+        let mut out = String::new();
+        for file in &self.files {
+            let _ = writeln!(out, "read {}", file.display());
+        }
+        for item in &self.items {
+            let _ = writeln!(
+                out,
+                "{}:{}: {}, {}; {}",
+                item.file.display(),
+                item.line,
+                item.what,
+                item.why,
+                item.instead
+            );
+        }
+        if self.items.is_empty() {
+            out.push_str("everything was translated\n");
+        } else {
+            let n = self.items.len();
+            let _ = writeln!(
+                out,
+                "{n} construct{} not carried over faithfully; the converted policy permits less where it differs",
+                if n == 1 { "" } else { "s" }
+            );
+        }
+        out
+    }
+
+    pub(crate) fn json(&self, source: &str, written: Option<&Path>) -> Json {
+        let names = |list: &Option<Vec<String>>| match list {
+            Some(names) => Json::Array(names.iter().map(|n| n.as_str().into()).collect()),
+            None => Json::Null,
+        };
+        let items = self
+            .items
+            .iter()
+            .map(|item| {
+                Json::Object(vec![
+                    ("file", item.file.display().to_string().into()),
+                    ("line", Json::Number(item.line as i64)),
+                    ("kind", item.kind.into()),
+                    ("what", item.what.as_str().into()),
+                    ("why", item.why.as_str().into()),
+                    ("instead", item.instead.as_str().into()),
+                    ("users", names(&item.users)),
+                    ("command", item.command.as_deref().into()),
+                ])
+            })
+            .collect();
+        Json::Object(vec![
+            ("source", source.into()),
+            (
+                "files",
+                Json::Array(self.files.iter().map(|f| f.display().to_string().into()).collect()),
+            ),
+            ("written", written.map(|p| p.display().to_string()).into()),
+            ("complete", Json::Bool(self.items.is_empty())),
+            ("items", Json::Array(items)),
+        ])
+    }
+}
+
+/// Why a converted policy could not be written: a bug of the converter,
+/// which must never reach the disk.
+#[derive(Debug)]
+pub(crate) struct Invalid(pub String);
+
+/// The policy text: a header naming the source and the date, the settings,
+/// the aliases and the rules, laid out by the policy crate's formatter and
+/// checked by its loader.
+pub(crate) fn render(kind: &str, source: &Path, draft: &Draft) -> Result<String, Invalid> {
+    let date = jiff::Timestamp::now().strftime("%Y-%m-%d");
+    let mut text = format!(
+        "# Converted from {kind} {} by newgatectl import on {date}.\n\
+         # Review it, and the report of what was not carried over, before installing it.\n\n",
+        source.display()
+    );
+    for (name, value) in &draft.settings {
+        let _ = writeln!(text, "set {name} = {value}");
+    }
+    if !draft.settings.is_empty() {
+        text.push('\n');
+    }
+    for (kind, name, items) in &draft.aliases {
+        let keyword = match kind {
+            AliasKind::Users => "users",
+            AliasKind::Hosts => "hosts",
+            AliasKind::Commands => "commands",
+        };
+        let _ = writeln!(text, "{keyword} {name} = {}", list(items));
+    }
+    if !draft.aliases.is_empty() {
+        text.push('\n');
+    }
+    for block in &draft.blocks {
+        let _ = writeln!(text, "# from {}", block.from);
+        for rule in &block.rules {
+            let _ = writeln!(text, "{}", rule.render());
+        }
+        text.push('\n');
+    }
+    let name = Path::new("<converted>");
+    let formatted = format_policy(name, &text)
+        .map_err(|diagnostics| Invalid(diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("")))?;
+    let loaded = load_str(
+        name,
+        &formatted,
+        &LoadOptions {
+            trust: Trust::Draft,
+            directory: None,
+            now: None,
+            lint: false,
+        },
+    );
+    if loaded.policy.is_none() {
+        let errors: String = loaded.errors().map(|d| d.to_string()).collect();
+        return Err(Invalid(errors));
+    }
+    Ok(formatted)
+}
