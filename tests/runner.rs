@@ -1201,6 +1201,16 @@ fn l_with_a_command_says_whether_it_may_run() {
         String::from_utf8_lossy(&root.stdout).contains("options: nopass"),
         "{root:?}"
     );
+    let rules_of_bob = sandbox
+        .as_root(&sandbox.harness().newgate)
+        .args(["-l", "-U", &user("bob")])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&rules_of_bob.stdout);
+    assert!(
+        listed.contains(&format!("permit nopass {} as group {}", user("bob"), user("www"))) && !listed.contains(&alice),
+        "{rules_of_bob:?}"
+    );
     let marker = sandbox.cwd().display().to_string();
     let lines = sandbox.harness().wait_for_log(&marker, 3);
     assert!(

@@ -43,7 +43,7 @@ usage: newgate [-n] [-S] [-H] [-E] [-k] [-p PROMPT] [-D DIR] [-g GROUP] [-u USER
        newgate [-n] -g GROUP           your own shell with GROUP, like newgrp and sg
        newgate -s [-g GROUP] [-u USER]  the target's shell
        newgate -i [-u USER] [COMMAND...] the target's login shell, in its home
-       newgate -l                      the rules that concern me
+       newgate -l [-U USER]            the rules that concern me (-U: USER, root only)
        newgate -l [-U USER] [-g GROUP] [-u USER] COMMAND [ARGS...]
                                        may I run this? (-U: about USER, root only)
        newgate -v                      authenticate, and remember it (persist)
@@ -118,8 +118,7 @@ fn stages(
     }
     let policy = policy.map_err(Failure::Policy)?;
     match args.mode {
-        Mode::List if args.command.is_empty() => return Ok(list_rules(&policy, &caller)),
-        Mode::List => return may_i(&args, &caller, &policy, record, log),
+        Mode::List => return list(&args, &caller, &policy, record, log),
         Mode::Validate => return validate(&args, &caller, &policy, record, log),
         _ => {}
     }
@@ -167,9 +166,10 @@ fn forget(caller: &Account, mode: Mode) -> Result<u8, Failure> {
     Ok(0)
 }
 
-/// `-l CMD`: whether the command would be permitted, and by which rule,
-/// without running anything. Exit 0 and the rule, or exit 1 and one line.
-fn may_i(
+/// `-l`: the rules that concern the caller (or, for root, `-U USER`); with
+/// a command, whether it would be permitted, and by which rule, without
+/// running anything: exit 0 and the rule, or exit 1 and one line.
+fn list(
     args: &Args,
     caller: &Account,
     policy: &Policy,
@@ -192,6 +192,11 @@ fn may_i(
             newgate_system::requester(user).map_err(Failure::Caller)?
         }
     };
+    if args.command.is_empty() {
+        log.permit(record)?;
+        list_rules(policy, &asked);
+        return Ok(0);
+    }
     let resolved = resolve_targets_and_command(args, &asked, &policy.settings, record)?;
     let grant = decide(policy, &asked, args, &resolved)?;
     record.rule = Some(grant.rule.clone());
@@ -929,11 +934,11 @@ fn describe_target(args: &Args, runs_as: &Account) -> String {
     }
 }
 
-fn list_rules(policy: &Policy, caller: &Account) -> u8 {
+fn list_rules(policy: &Policy, caller: &Account) {
     let rules = policy.rules_for(&caller.name, &caller.groups.names);
     if rules.is_empty() {
         println!("{} may not switch to anything here.", caller.name);
-        return 0;
+        return;
     }
     println!(
         "The rules of {DEFAULT_POLICY} that concern {} (the last matching one decides):",
@@ -942,7 +947,6 @@ fn list_rules(policy: &Policy, caller: &Account) -> u8 {
     for rule in rules {
         println!("  {}", rule.text);
     }
-    0
 }
 
 fn credentials(caller: &Account, target_user: Option<&Account>, target_group: Option<&Group>) -> Credentials {
