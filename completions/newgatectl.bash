@@ -47,7 +47,7 @@ _newgatectl()
 
     local options
     case ${words[1]} in
-        check) options='--json --no-lookups' ;;
+        check) options='--json --no-lookups --at' ;;
         diff) options='--host --at --json' ;;
         explain)
             local i

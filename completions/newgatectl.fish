@@ -22,6 +22,7 @@ complete -c newgatectl -n '__fish_seen_subcommand_from check fmt test edit insta
 
 complete -c newgatectl -n '__fish_seen_subcommand_from check' -l json -d 'Print the diagnostics as JSON'
 complete -c newgatectl -n '__fish_seen_subcommand_from check' -l no-lookups -d 'No warnings about users, groups and hosts missing here'
+complete -c newgatectl -n '__fish_seen_subcommand_from check' -l at -x -d 'Check as of this time, like 2026-12-01T10:00'
 
 complete -c newgatectl -n '__fish_seen_subcommand_from explain list test' -l policy -r -F -d 'Read FILE as a draft policy'
 complete -c newgatectl -n '__fish_seen_subcommand_from explain list' -l user -x -a '(__fish_complete_users)' -d 'The user who asks'

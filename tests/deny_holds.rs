@@ -1,6 +1,7 @@
-//! The two ways past a `deny` that an adversarial review found, as the real
-//! setuid newgate meets them: an include folder the caller can empty, and a
-//! group too large for a look-up buffer. Each must refuse, never permit.
+//! What the adversarial reviews found, as the real setuid newgate meets them:
+//! two ways past a `deny` (an include folder the caller can empty, a group too
+//! large for a look-up buffer), each of which must refuse, never permit; and a
+//! group switch whose core dump would hand the caller the group's data.
 
 // Each suite uses its own part of the shared support.
 #[allow(dead_code)]
@@ -85,5 +86,39 @@ fn a_group_larger_than_a_megabyte_still_denies() {
         out.output.contains("may not run /usr/bin/id as user root"),
         "{}",
         out.output
+    );
+}
+
+/// A command switched to a group stays the caller's uid: its core dump would
+/// be a file the caller owns, holding what the group let the command read.
+/// It never dumps core; a switch to another user keeps the caller's limit.
+#[test]
+fn a_group_switch_never_dumps_core() {
+    if !root_or_skip("core dumps of group switches") {
+        return;
+    }
+    let alice = user("alice");
+    let policy = format!(
+        "permit nopass {alice} as group {} cmd /usr/bin/sh\npermit nopass {alice} as user {} cmd /usr/bin/sh\n",
+        user("docker"),
+        user("bob")
+    );
+    let sandbox = Sandbox::new("core-limit", &policy, 0o440);
+    let limits = "echo soft=$(ulimit -Sc) hard=$(ulimit -Hc)";
+    let group = sandbox.run(&alice, &["-g", &user("docker"), "/bin/sh", "-c", limits], &[]);
+    assert_eq!(group.code, Some(0), "{}", group.output);
+    assert!(group.output.contains("soft=0 hard=0"), "{}", group.output);
+    // The caller's own hard limit, as a shell in the test run sees it.
+    let caller = std::process::Command::new("sh")
+        .args(["-c", "ulimit -Hc"])
+        .output()
+        .unwrap();
+    let caller_hard = String::from_utf8_lossy(&caller.stdout).trim().to_string();
+    let other = sandbox.run(&alice, &["-u", &user("bob"), "/bin/sh", "-c", limits], &[]);
+    assert_eq!(other.code, Some(0), "{}", other.output);
+    assert!(
+        other.output.contains(&format!("hard={caller_hard}")),
+        "{} vs {caller_hard}",
+        other.output
     );
 }

@@ -551,9 +551,8 @@ fn a_file_size_limit_costs_only_the_persist_record() {
         );
         assert_eq!(records(&sandbox), "", "no record, no temporary file");
     }
-    let marker = sandbox.cwd().display().to_string();
-    let lines = sandbox.harness().wait_for_log(&marker, 1);
-    assert_eq!(lines.len(), 1, "the run is logged: {lines:?}");
+    let lines = sandbox.logged(&user("alice"));
+    assert_eq!(lines.len(), 1, "the run is logged, once: {lines:?}");
 }
 
 /// The system log goes away while newgate waits for the password.

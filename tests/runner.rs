@@ -356,9 +356,8 @@ fn commands_are_looked_up_with_the_callers_rights_and_refusals_are_logged() {
     let unknown = sandbox.run(&alice, &["-g", &user("nosuchgroup"), "id"], &[]);
     assert_eq!(unknown.code, Some(1), "{}", unknown.output);
 
-    let marker = sandbox.cwd().display().to_string();
-    let lines = sandbox.harness().wait_for_log(&marker, 4);
-    assert_eq!(lines.len(), 4, "every refusal is logged: {lines:?}");
+    let lines = sandbox.logged(&alice);
+    assert_eq!(lines.len(), 4, "every refusal is logged, once: {lines:?}");
     assert!(lines.iter().all(|l| l.starts_with("<81>")), "as alerts: {lines:?}");
     assert!(
         lines
@@ -801,7 +800,6 @@ fn json_audit_lines_and_nolog() {
         &policy("set log_format = json\npermit nopass alice as group docker\npermit nopass nolog alice as group www\n"),
         0o440,
     );
-    let marker = sandbox.cwd().display().to_string();
     assert_eq!(
         sandbox
             .run(&user("alice"), &["-g", &user("docker"), "echo", "a\"b"], &[])
@@ -816,7 +814,7 @@ fn json_audit_lines_and_nolog() {
         sandbox.run(&user("alice"), &["-g", &user("audit"), "true"], &[]).code,
         Some(1)
     );
-    let lines = sandbox.harness().wait_for_log(&marker, 2);
+    let lines = sandbox.logged(&user("alice"));
     assert_eq!(lines.len(), 2, "nolog leaves no line for the permitted run: {lines:#?}");
     let accept = lines
         .iter()

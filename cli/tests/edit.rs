@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use newgate_testkit::{KillOnCreate, stderr};
+
 const OLD: &str = "permit alice as group docker\n";
 const NEW: &str = "permit alice as group docker\npermit bob as group docker\n";
 const BROKEN: &str = "permit bob as gruop docker\n";
@@ -100,10 +102,6 @@ impl Drop for Bench {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.dir);
     }
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]
@@ -244,6 +242,24 @@ fn a_signal_during_the_edit_saves_nothing_and_cleans_up() {
     bench.assert_clean();
 }
 
+/// newgatectl's temporary files beside the policy (the save writes one, then renames it).
+fn saves_beside(bench: &Bench) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(&bench.dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".policy.newgatectl-"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// SIGKILL at 16 moments: half by the clock, half when the save's temporary
+/// file appears (plus 0 to 1.4 ms). Each leaves the old file or the new one,
+/// whole; some kills must be seen inside the save (a temporary file left, the
+/// old policy still in place), or the test proved nothing (the clock alone
+/// never gets there: the save is a millisecond of a run of a second); and
+/// the next save removes what the killed ones left.
 #[test]
 fn kill_9_during_the_save_leaves_the_old_file_or_the_new_one() {
     let bench = Bench::new("kill9");
@@ -252,33 +268,59 @@ fn kill_9_during_the_save_leaves_the_old_file_or_the_new_one() {
         .map(|i| format!("permit user{} as group g{} cmd /bin/x{i}\n", i % 20, i % 50))
         .collect();
     let editor = bench.editor(&[&large]);
-    for attempt in 0..15u64 {
+    let mut inside_the_save = 0;
+    let mut landed = Vec::new();
+    for attempt in 0..16u64 {
         let _ = fs::remove_file(bench.dir.join("count"));
         fs::write(bench.policy(), OLD).unwrap();
-        let child = bench
+        let before = saves_beside(&bench);
+        let watch = KillOnCreate::watch(&bench.dir);
+        let mut child = bench
             .command(&editor, &["edit", bench.policy().to_str().unwrap()])
+            .stdin(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_micros(2_000 + attempt * 8_000));
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(child.id() as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-        let _ = child.wait_with_output();
+        let status = if attempt % 2 == 0 {
+            drop(watch);
+            std::thread::sleep(Duration::from_micros(2_000 + attempt * 8_000));
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            child.wait().unwrap()
+        } else {
+            let armed = watch.arm(
+                ".policy.newgatectl-",
+                child.id() as i32,
+                Duration::from_micros(attempt / 2 * 200),
+            );
+            let status = child.wait().unwrap();
+            armed.finish();
+            status
+        };
         let text = bench.policy_text();
         assert!(
             text == OLD || text == large,
             "attempt {attempt}: a mix of {} bytes",
             text.len()
         );
+        let left = saves_beside(&bench).iter().any(|name| !before.contains(name));
+        let inside = status.code().is_none() && text == OLD && left;
+        inside_the_save += usize::from(inside);
+        landed.push((attempt, status.code(), text == large, left));
     }
-    // The edit itself works when it is left alone.
+    assert!(
+        inside_the_save >= 3,
+        "no kill landed inside the save, so nothing was tested: (attempt, exit code, saved, temporary file left) {landed:?}"
+    );
+    // The edit itself works when it is left alone, and clears the killed saves' leftovers.
     let _ = fs::remove_file(bench.dir.join("count"));
     fs::write(bench.policy(), OLD).unwrap();
     let out = bench.edit(&editor, "");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(bench.policy_text(), large);
+    assert_eq!(saves_beside(&bench), Vec::<String>::new(), "the next save removes them");
 }
 
 #[test]

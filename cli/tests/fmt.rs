@@ -4,19 +4,17 @@
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
+
+use newgate_testkit::{Scratch, stderr, stdout};
 
 const UNTIDY: &str = "set persist = 5m\nset passwd_tries=3\npermit  nolog nopass alice,bob as group docker # ok\n";
 const TIDY: &str =
     "set persist      = 5m\nset passwd_tries = 3\npermit nopass nolog alice, bob as group docker  # ok\n";
 
 fn newgatectl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_newgatectl"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("newgatectl runs")
+    newgate_testkit::run(env!("CARGO_BIN_EXE_newgatectl"), args)
 }
 
 fn newgatectl_with_input(args: &[&str], input: &str) -> Output {
@@ -31,34 +29,15 @@ fn newgatectl_with_input(args: &[&str], input: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A fresh folder for one test.
-fn folder(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fmt-{}-{test}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+/// A fresh folder for one test, removed afterwards (kept if the test fails).
+fn folder(test: &str) -> Scratch {
+    Scratch::new(env!("CARGO_TARGET_TMPDIR"), &format!("fmt-{test}"))
 }
 
 #[test]
 fn check_shows_a_diff_and_fails_until_the_file_is_formatted() {
-    let dir = folder("check");
+    let scratch = folder("check");
+    let dir = scratch.path.clone();
     let file = dir.join("policy");
     fs::write(&file, UNTIDY).unwrap();
     let name = file.to_str().unwrap();
@@ -87,7 +66,8 @@ fn check_shows_a_diff_and_fails_until_the_file_is_formatted() {
 
 #[test]
 fn check_of_several_files_shows_only_those_not_formatted() {
-    let dir = folder("several");
+    let scratch = folder("several");
+    let dir = scratch.path.clone();
     let (tidy, untidy) = (dir.join("tidy.conf"), dir.join("untidy.conf"));
     fs::write(&tidy, TIDY).unwrap();
     fs::write(&untidy, "deny   bob as group docker\n").unwrap();
@@ -104,7 +84,8 @@ fn check_of_several_files_shows_only_those_not_formatted() {
 
 #[test]
 fn a_rewritten_file_keeps_its_mode_and_no_temporary_file_is_left() {
-    let dir = folder("mode");
+    let scratch = folder("mode");
+    let dir = scratch.path.clone();
     let file = dir.join("policy");
     fs::write(&file, UNTIDY).unwrap();
     fs::set_permissions(&file, fs::Permissions::from_mode(0o640)).unwrap();
@@ -116,12 +97,13 @@ fn a_rewritten_file_keeps_its_mode_and_no_temporary_file_is_left() {
     assert_eq!(after.mode() & 0o7777, 0o640);
     assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
     assert_ne!(after.ino(), before.ino(), "a new file was renamed over the old one");
-    assert_eq!(names_in(&dir), ["policy"]);
+    assert_eq!(scratch.names(), ["policy"]);
 }
 
 #[test]
 fn a_formatted_file_is_not_written_at_all() {
-    let dir = folder("unchanged");
+    let scratch = folder("unchanged");
+    let dir = scratch.path.clone();
     let file = dir.join("policy");
     fs::write(&file, TIDY).unwrap();
     let before = fs::metadata(&file).unwrap();
@@ -136,7 +118,8 @@ fn a_formatted_file_is_not_written_at_all() {
 
 #[test]
 fn a_symbolic_link_stays_a_link_to_the_rewritten_file() {
-    let dir = folder("link");
+    let scratch = folder("link");
+    let dir = scratch.path.clone();
     let file = dir.join("real.conf");
     let link = dir.join("link.conf");
     fs::write(&file, UNTIDY).unwrap();
@@ -168,7 +151,8 @@ fn without_a_file_standard_input_is_formatted_to_standard_output() {
 
 #[test]
 fn an_invalid_file_is_reported_and_left_untouched() {
-    let dir = folder("invalid");
+    let scratch = folder("invalid");
+    let dir = scratch.path.clone();
     let (file, good) = (dir.join("policy"), dir.join("good"));
     let broken = "permit  alice as group docker\npermt bob as group docker\n";
     fs::write(&file, broken).unwrap();
@@ -200,7 +184,8 @@ fn an_invalid_file_is_reported_and_left_untouched() {
 
 #[test]
 fn a_missing_file_is_an_error() {
-    let dir = folder("missing");
+    let scratch = folder("missing");
+    let dir = scratch.path.clone();
     let out = newgatectl(&["fmt", dir.join("nothing").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("cannot read"), "{}", stderr(&out));

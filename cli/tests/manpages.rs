@@ -4,7 +4,6 @@
 //! options that `--help` prints; and every completion file offers them.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -28,11 +27,9 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Says that a check did not run. libtest captures only `print!` and
-/// `eprint!`; writing to stderr directly shows the skip in every run, not
-/// only in a failing one.
+/// Says that a check did not run, where every run shows it (see newgate-testkit).
 fn skipped(what: &str, why: &str) {
-    let _ = writeln!(std::io::stderr(), "SKIPPED ({why}): {what}");
+    newgate_testkit::skipped(newgate_testkit::Needs::Machine, what, why);
 }
 
 /// Runs `command` when its program is installed; `None` (and the skip said) when it is not.
@@ -67,13 +64,12 @@ fn newgatectl_help() -> String {
 #[test]
 fn every_page_renders_without_warnings() {
     for (path, name, _) in PAGES {
-        // At a fixed width, so that a line too long to break warns the same everywhere.
-        let mut man = Command::new("man");
-        man.args(["--warnings", "-l"])
-            .arg(repository(path))
-            .env("MANWIDTH", "80");
-        let Some(output) = run_if_installed(&mut man, &format!("rendering {path}"), "man-db") else {
-            continue;
+        let output = match newgate_testkit::render_man(&repository(path)) {
+            Ok(output) => output,
+            Err(why) => {
+                skipped(&format!("rendering {path}"), &why);
+                continue;
+            }
         };
         let stderr = text(&output.stderr);
         assert!(

@@ -3,21 +3,31 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use newgate_testkit::{Scratch, root_or_skip, stderr, stdout, with_etc_newgate};
+
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/policy");
+/// The moment `check` checks at, unless a test says otherwise: the example's
+/// `until 2027-12-31` must not start warning on the day it passes.
+const AT: &str = "2026-11-29T12:00:00Z";
 
 fn newgatectl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_newgatectl"))
-        .args(args)
-        .output()
-        .expect("newgatectl runs")
+    newgate_testkit::run(env!("CARGO_BIN_EXE_newgatectl"), args)
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+/// `newgatectl ARGS` as root, with `/etc/newgate` the test's own: holding
+/// `policy` (text and mode, root-owned), or no policy at all.
+fn with_installed(name: &str, policy: Option<(&str, u32)>, args: &[&str]) -> Output {
+    let scratch = Scratch::new(env!("CARGO_TARGET_TMPDIR"), &format!("ctl-installed-{name}"));
+    std::fs::create_dir(scratch.path.join("etc-newgate")).unwrap();
+    if let Some((text, mode)) = policy {
+        scratch.write("etc-newgate/policy", text, mode);
+    }
+    with_etc_newgate(
+        &scratch.path.join("overlay"),
+        &scratch.path.join("etc-newgate"),
+        env!("CARGO_BIN_EXE_newgatectl"),
+        args,
+    )
 }
 
 fn draft(name: &str, text: &str) -> PathBuf {
@@ -28,15 +38,35 @@ fn draft(name: &str, text: &str) -> PathBuf {
 
 #[test]
 fn check_accepts_the_example_and_says_it_is_a_draft() {
-    let out = newgatectl(&["check", EXAMPLE]);
+    let out = newgatectl(&["check", "--at", AT, EXAMPLE]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).ends_with("policy: OK\n"));
     assert!(stderr(&out).contains("read as a draft: ownership and permission checks skipped"));
     // The example's users are hypothetical: looking them up warns, --no-lookups does not.
     assert!(stderr(&out).contains("warning: user `carol` does not exist"));
-    let quiet = newgatectl(&["check", "--no-lookups", EXAMPLE]);
+    let quiet = newgatectl(&["check", "--no-lookups", "--at", AT, EXAMPLE]);
     assert_eq!(quiet.status.code(), Some(0));
     assert!(!stderr(&quiet).contains("warning"), "{}", stderr(&quiet));
+}
+
+/// `check` says which `until` dates have passed as of `--at` (in the policy's
+/// time zone, Europe/Berlin for the example), never as of the day the test runs.
+#[test]
+fn check_at_a_time_warns_about_the_rules_expired_by_then() {
+    let expired = "this rule expired at `until 2027-12-31`";
+    for (at, warns) in [
+        ("2027-12-31T23:59", false),
+        ("2028-01-01T00:00", true),
+        ("2027-12-31T22:59:00Z", false),
+        ("2027-12-31T23:00:00Z", true),
+    ] {
+        let out = newgatectl(&["check", "--no-lookups", "--at", at, EXAMPLE]);
+        assert_eq!(out.status.code(), Some(0), "{at}: {}", stderr(&out));
+        assert_eq!(stderr(&out).contains(expired), warns, "{at}: {}", stderr(&out));
+    }
+    let bad = newgatectl(&["check", "--at", "soon", EXAMPLE]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("--at: `soon` is not a time"), "{}", stderr(&bad));
 }
 
 #[test]
@@ -87,12 +117,32 @@ fn check_json_lists_diagnostics() {
     assert_eq!((unused["line"].as_u64(), unused["column"].as_u64()), (Some(2), Some(7)));
 }
 
+/// Without a FILE, `check` reads /etc/newgate/policy with every ownership
+/// check: the installed policy is the test's own, so each answer is asserted.
 #[test]
 fn check_without_a_file_checks_the_installed_policy() {
-    let out = newgatectl(&["check"]);
-    let all = stdout(&out) + &stderr(&out);
-    assert!(all.contains("/etc/newgate/policy"), "{all}");
-    assert!(!all.contains("draft"), "the installed policy gets every check: {all}");
+    if !root_or_skip("check of the installed policy (a private /etc/newgate)") {
+        return;
+    }
+    let rule = "permit alice as group docker\n";
+    let valid = with_installed("valid", Some((rule, 0o440)), &["check", "--no-lookups"]);
+    assert_eq!(valid.status.code(), Some(0), "{}", stderr(&valid));
+    assert_eq!(stdout(&valid), "/etc/newgate/policy: OK\n");
+    assert!(!stderr(&valid).contains("draft"), "{}", stderr(&valid));
+    let writable = with_installed("writable", Some((rule, 0o666)), &["check", "--no-lookups"]);
+    assert_eq!(writable.status.code(), Some(1), "{}", stderr(&writable));
+    assert!(
+        stderr(&writable).contains("writable by everyone") && stderr(&writable).contains("grants nothing"),
+        "the checks a draft is spared apply: {}",
+        stderr(&writable)
+    );
+    let missing = with_installed("missing", None, &["check"]);
+    assert_eq!(missing.status.code(), Some(1), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("/etc/newgate/policy") && stderr(&missing).contains("grants nothing"),
+        "{}",
+        stderr(&missing)
+    );
 }
 
 #[test]

@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use newgate_testkit::{Scratch, root_or_skip, stderr, stdout, with_etc_newgate};
+
 /// Runs newgatectl from the crate's folder, so that `../examples/...` names the examples.
 fn newgatectl(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_newgatectl"))
@@ -10,14 +12,6 @@ fn newgatectl(args: &[&str]) -> Output {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("newgatectl runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// A test file in the target's temporary folder.
@@ -228,17 +222,44 @@ fn usage_errors_exit_2() {
     assert!(stdout(&help).contains("newgatectl test [--policy FILE] [--verbose] TESTFILE..."));
 }
 
+/// Without --policy, /etc/newgate/policy is read with its checks: the
+/// installed policy is the test's own, so each answer is asserted.
 #[test]
 fn without_policy_the_installed_one_is_read_with_its_checks() {
-    let file = tests_file("installed", "deny nobody-at-all as group nothing\n");
-    let out = newgatectl(&["test", file.to_str().unwrap()]);
-    let err = stderr(&out);
-    assert!(!err.contains("draft"), "the installed policy is no draft: {err}");
-    if !Path::new("/etc/newgate/policy").exists() {
-        assert_eq!(out.status.code(), Some(2));
+    if !root_or_skip("test against the installed policy (a private /etc/newgate)") {
+        return;
+    }
+    let file = tests_file("installed", "permit alice as group docker\ndeny bob as group docker\n");
+    let run = |name: &str, policy: Option<(&str, u32)>| {
+        let scratch = Scratch::new(env!("CARGO_TARGET_TMPDIR"), &format!("policy-tests-installed-{name}"));
+        std::fs::create_dir(scratch.path.join("etc-newgate")).unwrap();
+        if let Some((text, mode)) = policy {
+            scratch.write("etc-newgate/policy", text, mode);
+        }
+        with_etc_newgate(
+            &scratch.path.join("overlay"),
+            &scratch.path.join("etc-newgate"),
+            env!("CARGO_BIN_EXE_newgatectl"),
+            &["test", file.to_str().unwrap()],
+        )
+    };
+    let rule = "permit alice as group docker\n";
+    let passes = run("valid", Some((rule, 0o440)));
+    assert_eq!(passes.status.code(), Some(0), "{}{}", stdout(&passes), stderr(&passes));
+    assert_eq!(stdout(&passes), "2 passed, 0 failed\n");
+    assert!(
+        !stderr(&passes).contains("draft"),
+        "the installed policy is no draft: {}",
+        stderr(&passes)
+    );
+    for (name, policy) in [("writable", Some((rule, 0o666))), ("missing", None)] {
+        let out = run(name, policy);
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
         assert!(
-            err.contains("/etc/newgate/policy: the policy is invalid and grants nothing"),
-            "{err}"
+            stderr(&out).contains("/etc/newgate/policy: the policy is invalid and grants nothing"),
+            "{name}: {}",
+            stderr(&out)
         );
+        assert!(stdout(&out).is_empty(), "{name}: no test runs: {}", stdout(&out));
     }
 }

@@ -4,13 +4,14 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+/// When the policy is checked: a fixed moment, so that an `until` in an
+/// example cannot start warning on the day it passes.
+const AT: &str = "2026-11-29T12:00:00Z";
 
 fn newgatectl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_newgatectl"))
-        .args(args)
-        .output()
-        .unwrap()
+    newgate_testkit::run(env!("CARGO_BIN_EXE_newgatectl"), args)
 }
 
 fn shipped() -> String {
@@ -38,7 +39,7 @@ fn the_shipped_policy_checks_clean_and_permits_nothing() {
         .collect();
     assert_eq!(statements, ["include policy.d/*.conf"]);
     let policy = installed_like("shipped", &text);
-    let check = newgatectl(&["check", policy.to_str().unwrap()]);
+    let check = newgatectl(&["check", "--at", AT, policy.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&check.stderr);
     assert!(check.status.success(), "{stderr}");
     assert!(!stderr.contains("warning"), "{stderr}");
@@ -73,7 +74,7 @@ fn the_shipped_examples_are_valid_rules() {
         .collect();
     assert!(examples.len() >= 4, "the policy shows examples: {examples:?}");
     let uncommented = installed_like("shipped-examples", &(examples.join("\n") + "\n"));
-    let check = newgatectl(&["check", "--no-lookups", uncommented.to_str().unwrap()]);
+    let check = newgatectl(&["check", "--no-lookups", "--at", AT, uncommented.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&check.stderr);
     assert!(check.status.success(), "{stderr}");
     assert!(!stderr.contains("warning"), "{stderr}");

@@ -64,7 +64,7 @@ fn quoted(word: &str) -> String {
     let bare = !word.is_empty()
         && !word
             .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "\"\\#".contains(c));
+            .any(|c| c.is_whitespace() || newgate_system::needs_escape(c) || "\"\\#".contains(c));
     if bare {
         return word.to_string();
     }
@@ -72,7 +72,7 @@ fn quoted(word: &str) -> String {
     for c in word.chars() {
         match c {
             '"' | '\\' | '\n' | '\t' => out.extend(c.escape_default()),
-            c if c.is_control() => out.extend(c.escape_unicode()),
+            c if newgate_system::needs_escape(c) => out.extend(c.escape_unicode()),
             c => out.push(c),
         }
     }

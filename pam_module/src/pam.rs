@@ -69,7 +69,7 @@ pub trait Handle {
 pub fn sanitize(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     for c in message.chars() {
-        if c.is_control() {
+        if newgate_system::needs_escape(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -134,5 +134,15 @@ mod tests {
             "evil\\nfake: permit\\u{1b}[2J as user root"
         );
         assert_eq!(sanitize("alice as group docker"), "alice as group docker");
+    }
+
+    /// A line separator or a bidi override in a command line would make a log
+    /// viewer show a line pam_newgate never wrote (found by the adversarial review).
+    #[test]
+    fn invisible_characters_are_escaped_as_newgate_escapes_them() {
+        assert_eq!(
+            sanitize("hi\u{2028}pam_newgate(newgate:account): permit\u{2029}\u{202e}denied"),
+            "hi\\u{2028}pam_newgate(newgate:account): permit\\u{2029}\\u{202e}denied"
+        );
     }
 }

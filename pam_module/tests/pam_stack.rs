@@ -26,8 +26,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use newgate_policy::handoff;
+use newgate_testkit::{Needs, Scratch};
 use nix::unistd::{getgid, getuid};
-use runner::{Case, Outcome, Scratch, built_module, loader_accepts};
+use runner::{Case, Outcome, built_module, loader_accepts};
 
 const NSS_WRAPPER: &str = "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so";
 const UID_WRAPPER: &str = "/usr/lib/x86_64-linux-gnu/libuid_wrapper.so";
@@ -120,7 +121,7 @@ struct World {
 
 impl World {
     fn new(case: &str) -> World {
-        let scratch = Scratch::new("pam_stack", case);
+        let scratch = Scratch::new(env!("CARGO_TARGET_TMPDIR"), &format!("pam_stack-{case}"));
         let caller = format!("caller:x:{}:{}:Caller:/:/bin/sh\n", getuid(), getgid());
         scratch.write("passwd", &format!("{caller}{PASSWD}"), 0o644);
         scratch.write("group", &format!("caller:x:{}:\n{GROUP}", getgid()), 0o644);
@@ -142,10 +143,10 @@ impl World {
             .write("probe/policy", "permit alice as user deploy\n", 0o644);
         match loader_accepts(&probe) {
             Ok(()) => Ok(()),
-            Err(_) if !getuid().is_root() => Err(Outcome::Skipped(format!(
-                "needs root: the loader refuses policy files owned by uid {}",
-                getuid()
-            ))),
+            Err(_) if !getuid().is_root() => Err(Outcome::Skipped(
+                Needs::Root,
+                format!("needs root: the loader refuses policy files owned by uid {}", getuid()),
+            )),
             Err(why) => panic!(
                 "as root, the policy written under {} must load: {why}",
                 self.scratch.path.display()
@@ -859,14 +860,9 @@ fn authenticate_and_chauthtok_are_ignored() -> Outcome {
 
 fn the_man_page_renders_without_warnings() -> Outcome {
     let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("pam_newgate.8");
-    let Ok(output) = Command::new("man")
-        .arg("--warnings")
-        .arg("-l")
-        .arg(&page)
-        .env("MANWIDTH", "80")
-        .output()
-    else {
-        return Outcome::Skipped("needs man (apt-get install man-db)".into());
+    let output = match newgate_testkit::render_man(&page) {
+        Ok(output) => output,
+        Err(why) => return Outcome::Skipped(Needs::Machine, why),
     };
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

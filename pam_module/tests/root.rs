@@ -25,9 +25,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Output};
 
+use newgate_testkit::{Needs, Scratch, remove_leftover_accounts, stderr, stdout};
 use nix::fcntl::{Flock, FlockArg};
 use nix::unistd::geteuid;
-use runner::{Case, Outcome, Scratch, built_module, loader_accepts};
+use runner::{Case, Outcome, built_module, loader_accepts};
 
 /// Every user and group these tests create starts with this.
 const PREFIX: &str = "ngtest-";
@@ -82,10 +83,13 @@ struct Fixture {
 impl Fixture {
     fn set_up(case: &str) -> Result<Fixture, Outcome> {
         if !geteuid().is_root() {
-            return Err(Outcome::Skipped(format!(
-                "needs root: adds users and groups, runs su and pamtester with services in /etc/pam.d (euid {})",
-                geteuid()
-            )));
+            return Err(Outcome::Skipped(
+                Needs::Root,
+                format!(
+                    "needs root: adds users and groups, runs su and pamtester with services in /etc/pam.d (euid {})",
+                    geteuid()
+                ),
+            ));
         }
         let file = OpenOptions::new()
             .create(true)
@@ -97,7 +101,7 @@ impl Fixture {
             .map_err(|(_, e)| e)
             .expect("lock");
         remove_leftovers();
-        let scratch = Scratch::new("root", case);
+        let scratch = Scratch::new(env!("CARGO_TARGET_TMPDIR"), &format!("root-{case}"));
         let pam_d = scratch.path.join("pam.d");
         run(
             Command::new("cp").arg("-a").arg("/etc/pam.d/.").arg(&pam_d),
@@ -217,13 +221,7 @@ fn run(command: &mut Command, what: &str) {
 
 /// Users and groups named `ngtest-*`, and scratch folders, of an interrupted run.
 fn remove_leftovers() {
-    for (file, tool) in [("/etc/passwd", "userdel"), ("/etc/group", "groupdel")] {
-        let text = std::fs::read_to_string(file).expect("read the user database");
-        for line in text.lines().filter(|l| l.starts_with(PREFIX)) {
-            let name = line.split(':').next().unwrap_or_default();
-            let _ = Command::new(tool).arg(name).status();
-        }
-    }
+    remove_leftover_accounts(PREFIX);
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     if let Ok(entries) = std::fs::read_dir(tmp) {
         for entry in entries.flatten() {
@@ -232,14 +230,6 @@ fn remove_leftovers() {
             }
         }
     }
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 // ---------------------------------------------------------------- pamtester

@@ -1,25 +1,38 @@
 //! Environment variables that no policy may pass to a command.
 //!
-//! These change how the dynamic loader, the C library or a shell behave, so a
-//! caller who controls them controls the program that runs with new rights.
-//! `keepenv`, `setenv` and `set env_keep` never let them through.
+//! These change how the dynamic loader, the C library, a shell or an
+//! interpreter behave (OpenSSL's configuration loads engines, NODE_OPTIONS and
+//! _JAVA_OPTIONS load code, LUA_INIT runs it), so a caller who controls them
+//! controls the program that runs with new rights. `keepenv`, `setenv` and
+//! `set env_keep` never let them through.
 
 const DANGEROUS_NAMES: &[&str] = &[
-    "BASH_ENV",
     "BASHOPTS",
+    "BASH_ENV",
     "CDPATH",
     "ENV",
     "FPATH",
     "GCONV_PATH",
+    "GIT_EXEC_PATH",
+    "GIT_SSH",
+    "GIT_SSH_COMMAND",
+    "GIT_TEMPLATE_DIR",
     "GLOBIGNORE",
     "HOSTALIASES",
     "IFS",
+    "_JAVA_OPTIONS",
     "JAVA_TOOL_OPTIONS",
+    "JDK_JAVA_OPTIONS",
     "LOCALDOMAIN",
     "LOCPATH",
     "NIS_PATH",
     "NLSPATH",
+    "NODE_OPTIONS",
+    "NODE_PATH",
     "NULLCMD",
+    "OPENSSL_CONF",
+    "OPENSSL_ENGINES",
+    "OPENSSL_MODULES",
     "PATH_LOCALE",
     "PERL5DB",
     "PERL5LIB",
@@ -27,14 +40,16 @@ const DANGEROUS_NAMES: &[&str] = &[
     "PERLIO_DEBUG",
     "PERLLIB",
     "PS4",
+    "PYTHONBREAKPOINT",
     "PYTHONHOME",
     "PYTHONINSPECT",
     "PYTHONPATH",
     "PYTHONSTARTUP",
     "PYTHONUSERBASE",
+    "PYTHONWARNINGS",
     "READNULLCMD",
-    "RES_OPTIONS",
     "RESOLV_HOST_CONF",
+    "RES_OPTIONS",
     "RUBYLIB",
     "RUBYOPT",
     "SHELLOPTS",
@@ -47,7 +62,18 @@ const DANGEROUS_NAMES: &[&str] = &[
     "ZDOTDIR",
 ];
 
-const DANGEROUS_PREFIXES: &[&str] = &["LD_", "_RLD", "DYLD_", "MALLOC_", "GLIBC_", "BASH_FUNC_"];
+const DANGEROUS_PREFIXES: &[&str] = &[
+    "LD_",
+    "_RLD",
+    "DYLD_",
+    "MALLOC_",
+    "GLIBC_",
+    "BASH_FUNC_",
+    "LUA_INIT",
+    "LUA_PATH",
+    "LUA_CPATH",
+    "GIT_CONFIG",
+];
 
 /// True for a variable that must never reach a command run with new rights.
 pub fn is_dangerous_name(name: &str) -> bool {
@@ -80,6 +106,14 @@ mod tests {
             "ENV",
             "IFS",
             "BASH_FUNC_x%%",
+            "OPENSSL_CONF",
+            "NODE_OPTIONS",
+            "_JAVA_OPTIONS",
+            "JDK_JAVA_OPTIONS",
+            "LUA_INIT_5_4",
+            "GIT_CONFIG_GLOBAL",
+            "GIT_SSH_COMMAND",
+            "PYTHONWARNINGS",
         ] {
             assert!(is_dangerous_name(name), "{name}");
         }
@@ -266,6 +300,9 @@ mod environment_tests {
         ("DISPLAY", "unix:/tmp/x"),
         ("EDITOR", "vim"),
         ("NEWGATE_USER", "root"),
+        ("OPENSSL_CONF", "/tmp/evil.cnf"),
+        ("NODE_OPTIONS", "--require /tmp/evil.js"),
+        ("GIT_CONFIG_GLOBAL", "/tmp/evil.gitconfig"),
     ];
 
     #[test]
@@ -318,6 +355,9 @@ mod environment_tests {
             "LC_MESSAGES",
             "COLORTERM",
             "DISPLAY",
+            "OPENSSL_CONF",
+            "NODE_OPTIONS",
+            "GIT_CONFIG_GLOBAL",
         ] {
             assert_eq!(get(&env, name), None, "{name}");
         }

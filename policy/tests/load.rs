@@ -274,7 +274,11 @@ fn a_sticky_root_folder_like_tmp_is_trusted_but_not_what_others_own_in_it() {
     // not replace ours, and the folders and files below it are checked themselves.
     let tmp = std::fs::metadata("/tmp").unwrap();
     if tmp.uid() != 0 || tmp.permissions().mode() & 0o1777 != 0o1777 {
-        eprintln!("SKIPPED: /tmp is not a root-owned sticky folder here");
+        newgate_testkit::skipped(
+            newgate_testkit::Needs::Machine,
+            "a sticky root folder is trusted",
+            "/tmp is not a root-owned sticky folder here",
+        );
         return;
     }
     let dir = std::env::temp_dir().join(format!("newgate-sticky-{}", std::process::id()));

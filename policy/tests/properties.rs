@@ -1,9 +1,9 @@
 //! Properties over random input: the parser never panics, and the indexed
-//! decision always equals a plain evaluation of every rule in order.
+//! decision and grants always equal a plain evaluation of every rule in order.
 
 use std::path::Path;
 
-use newgate_policy::{LoadOptions, Policy, Request, Trust, load_str};
+use newgate_policy::{LoadOptions, Login, Policy, Request, Trust, load_str};
 use proptest::prelude::*;
 
 fn options() -> LoadOptions<'static> {
@@ -126,8 +126,16 @@ const COMMANDS: &[&str] = &[
     "cmd /bin/b args x",
 ];
 
-fn rule() -> impl Strategy<Value = String> {
-    (
+/// The groups `grant` rules add; g4 is in no request, only granted.
+const GRANT_GROUPS: &[&str] = &["group g1", "group g2, g3", "group g4", "group g1, g4"];
+
+/// A random rule, twice: as written, and as the same line of a policy that
+/// decides "may GROUP be granted" by `explain`, rule by rule in order (see
+/// [`grants_by_explain`]). There, a `grant` becomes a `permit` of its groups,
+/// a `deny` that can take a grant back (a group target, no command) stays,
+/// and every other rule becomes a comment, so that lines keep their numbers.
+fn rule() -> impl Strategy<Value = (String, String)> {
+    let switch = (
         prop::bool::ANY,
         prop::sample::subsequence(SUBJECTS, 1..3),
         prop::sample::select(TARGETS),
@@ -136,12 +144,66 @@ fn rule() -> impl Strategy<Value = String> {
     )
         .prop_map(|(permit, subjects, target, condition, command)| {
             let action = if permit { "permit" } else { "deny" };
-            format!("{action} {} {target} {condition} {command}\n", subjects.join(", "))
-        })
+            let text = format!("{action} {} {target} {condition} {command}\n", subjects.join(", "));
+            let takes_back = !permit && target.starts_with("as group") && command.is_empty();
+            let reference = if takes_back {
+                text.clone()
+            } else {
+                "# not about grants\n".into()
+            };
+            (text, reference)
+        });
+    let grant = (
+        prop::sample::subsequence(SUBJECTS, 1..3),
+        prop::sample::select(GRANT_GROUPS),
+        prop::sample::select(CONDITIONS),
+    )
+        .prop_map(|(subjects, groups, condition)| {
+            let subjects = subjects.join(", ");
+            (
+                format!("grant {subjects} {groups} {condition}\n"),
+                format!("permit {subjects} as {groups} {condition}\n"),
+            )
+        });
+    prop_oneof![3 => switch, 1 => grant]
 }
 
-fn random_policy() -> impl Strategy<Value = String> {
-    prop::collection::vec(rule(), 0..25).prop_map(|rules| format!("users TEAM = carol, %g3\n{}", rules.concat()))
+/// A random policy, and its grants-by-explain twin (see [`rule`]).
+fn random_policy() -> impl Strategy<Value = (String, String)> {
+    prop::collection::vec(rule(), 0..25).prop_map(|rules| {
+        let head = "users TEAM = carol, %g3\n";
+        let (text, reference): (Vec<String>, Vec<String>) = rules.into_iter().unzip();
+        (
+            format!("{head}{}", text.concat()),
+            format!("{head}{}", reference.concat()),
+        )
+    })
+}
+
+/// The groups a login is granted, each with the line of the rule that
+/// grants it, found with no index: for each group, `explain` walks every rule
+/// of the twin policy in order, and the last `permit` (a grant) or `deny`
+/// naming the group decides.
+fn grants_by_explain(twin: &Policy, login: &Login) -> Vec<(String, u32)> {
+    let mut granted = Vec::new();
+    for group in ["g1", "g2", "g3", "g4"] {
+        let request = Request {
+            user: login.user,
+            groups: login.groups,
+            target_user: None,
+            target_group: Some(group),
+            command: None,
+            args: &[],
+            host: login.host,
+            service: login.service,
+            time: login.time,
+        };
+        let decision = twin.explain(&request);
+        if decision.verdict == newgate_policy::Verdict::Permit {
+            granted.push((group.to_string(), decision.rule.map_or(0, |r| r.location.line)));
+        }
+    }
+    granted
 }
 
 #[derive(Debug, Clone)]
@@ -213,7 +275,7 @@ proptest! {
     }
 
     #[test]
-    fn indexed_decision_equals_linear_evaluation(text in random_policy(), asked in prop::collection::vec(random_request(), 1..8)) {
+    fn indexed_decision_equals_linear_evaluation((text, _) in random_policy(), asked in prop::collection::vec(random_request(), 1..8)) {
         let policy = compile(&text);
         for a in &asked {
             let request = Request {
@@ -233,6 +295,54 @@ proptest! {
             prop_assert_eq!(fast.rule.map(|r| r.location.line), linear.rule.map(|r| r.location.line), "{:?}", a);
         }
     }
+
+    #[test]
+    fn indexed_grants_equal_linear_evaluation((text, twin) in random_policy(), asked in prop::collection::vec(random_request(), 1..8)) {
+        let policy = compile(&text);
+        let twin = compile(&twin);
+        for a in &asked {
+            let login = Login {
+                user: a.user,
+                groups: &a.groups,
+                host: a.host,
+                service: a.service,
+                time: a.time.parse().unwrap(),
+            };
+            let mut fast: Vec<(String, u32)> = policy
+                .grants(&login)
+                .into_iter()
+                .map(|g| (g.group, g.rule.location.line))
+                .collect();
+            fast.sort();
+            prop_assert_eq!(fast, grants_by_explain(&twin, &login), "{:?}\n{}", a, text);
+        }
+    }
+}
+
+/// The generators make `grant` rules, and logins that get groups from them:
+/// a property over policies that never grant would prove nothing about grants.
+#[test]
+fn the_generated_policies_grant_groups() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let (mut grant_rules, mut granted) = (0, 0);
+    for _ in 0..200 {
+        let (text, _) = random_policy().new_tree(&mut runner).unwrap().current();
+        grant_rules += text.lines().filter(|l| l.starts_with("grant ")).count();
+        let policy = compile(&text);
+        let asked = random_request().new_tree(&mut runner).unwrap().current();
+        let login = Login {
+            user: asked.user,
+            groups: &asked.groups,
+            host: asked.host,
+            service: asked.service,
+            time: asked.time.parse().unwrap(),
+        };
+        granted += usize::from(!policy.grants(&login).is_empty());
+    }
+    assert!(grant_rules > 200, "{grant_rules} grant rules in 200 policies");
+    assert!(granted > 20, "only {granted} of 200 logins were granted a group");
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod lookup;
 
 pub mod directory;
 pub mod enforce;
+pub mod text;
 
 pub use directory::SystemDirectory;
 pub use enforce::{PolicyRefused, load_enforcing};
@@ -19,6 +20,7 @@ pub use lookup::{
     Account, Entry, LookupError, Membership, TargetError, group_by_gid, group_by_name, groups_of, requester,
     target_account, target_group, target_user, user_by_name, user_by_uid,
 };
+pub use text::{is_invisible, needs_escape};
 
 use jiff::Timestamp;
 

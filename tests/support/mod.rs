@@ -5,6 +5,12 @@
 //! Nothing on the machine changes but the users and groups (prefix `ngt-`,
 //! removed afterwards, and at start if an earlier run was killed) and, when
 //! the machine has no /dev/log, an empty placeholder file there to mount on.
+//!
+//! The host's PAM stacks are used: the repository's pam/newgate, which
+//! sandboxes get unless a test brings its own, includes the host's
+//! /etc/pam.d/common-auth, common-account and common-session-noninteractive,
+//! so the suites expect Debian's layout with pam_unix checking the test
+//! users' passwords (as on the machines scripts/test.sh runs on).
 
 use std::fs;
 use std::io::{Read, Write};
@@ -21,18 +27,9 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 pub const PREFIX: &str = "ngt-";
 pub const PASSWORD: &str = "correct horse battery";
 
-/// True when the suite can run; otherwise says what it skips.
-pub fn root_or_skip(what: &str) -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    // Straight to stderr: the test harness hides what a passing test prints with eprintln.
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED (needs root; scripts/test.sh runs it as root in CI): {what}"
-    );
-    false
-}
+/// True when the suite can run; otherwise says what it skips, where every
+/// run shows it, and fails under CI (see newgate-testkit).
+pub use newgate_testkit::root_or_skip;
 
 fn run(program: &str, args: &[&str]) {
     let status = Command::new(program)
@@ -44,17 +41,6 @@ fn run(program: &str, args: &[&str]) {
 
 fn quiet(program: &str, args: &[&str]) {
     let _ = Command::new(program).args(args).stderr(Stdio::null()).status();
-}
-
-/// Users and groups left by an earlier, interrupted run.
-fn remove_leftovers() {
-    for (file, remove) in [("/etc/passwd", "userdel"), ("/etc/group", "groupdel")] {
-        for line in fs::read_to_string(file).unwrap_or_default().lines() {
-            if let Some(name) = line.split(':').next().filter(|n| n.starts_with(PREFIX)) {
-                quiet(remove, &[name]);
-            }
-        }
-    }
 }
 
 /// Everything the tests share: set up by the first test that asks, torn down
@@ -91,7 +77,8 @@ extern "C" fn tear_down() {
 
 impl Harness {
     fn new() -> Harness {
-        remove_leftovers();
+        // Users and groups left by an earlier, interrupted run.
+        newgate_testkit::remove_leftover_accounts(PREFIX);
         let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{}", std::process::id()));
         let _ = fs::remove_dir_all(&scratch);
         fs::create_dir_all(&scratch).unwrap();
@@ -173,6 +160,25 @@ impl Harness {
         lines.iter().filter(|l| l.contains(marker)).cloned().collect()
     }
 
+    /// The lines with `marker` that arrived before the first one naming
+    /// `sentinel`, which is waited for: a run logged after the test's runs
+    /// marks the end of their lines, so that a test that counts them also
+    /// catches a late extra one (waiting for N lines would stop at N).
+    pub fn lines_before(&self, marker: &str, sentinel: &str) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let lines = self.log_lines(marker);
+            if let Some(end) = lines.iter().position(|l| l.contains(sentinel)) {
+                return lines[..end].to_vec();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the sentinel line ({sentinel}) never arrived: {lines:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits briefly for `count` lines with `marker` (datagrams arrive asynchronously).
     pub fn wait_for_log(&self, marker: &str, count: usize) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -205,6 +211,10 @@ pub fn can_raise_hard_limits() -> bool {
     let effective = status.lines().find_map(|l| l.strip_prefix("CapEff:")).unwrap().trim();
     u64::from_str_radix(effective, 16).unwrap() & (1 << 24) != 0
 }
+
+/// A group that does not exist: newgate refuses a switch to it, and logs the
+/// refusal, whatever the policy says. Its line is a test's sentinel.
+pub const SENTINEL_GROUP: &str = "ngt-log-sentinel";
 
 pub fn user(name: &str) -> String {
     format!("{PREFIX}{name}")
@@ -320,6 +330,16 @@ impl Sandbox {
 
     pub fn harness(&self) -> &Harness {
         self.harness
+    }
+
+    /// Every line the runs in this sandbox logged, complete: one more run by
+    /// `user`, refused (see [`SENTINEL_GROUP`]), is logged after them and
+    /// waited for; its own line is left out.
+    pub fn logged(&self, user: &str) -> Vec<String> {
+        let out = self.run(user, &["-g", SENTINEL_GROUP, "/bin/true"], &[]);
+        assert_eq!(out.code, Some(1), "the sentinel run is refused: {}", out.output);
+        self.harness
+            .lines_before(&self.cwd().display().to_string(), SENTINEL_GROUP)
     }
 
     /// The folder commands run in: its path marks this test's log lines.
@@ -471,6 +491,19 @@ impl Sandbox {
             .env("PATH", "/usr/bin:/bin")
             .env("TERM", "dumb");
         on_tty(command, answers)
+    }
+
+    /// As [`Sandbox::run_script_on_tty`]; `at_prompt` acts at each line
+    /// that says "password for" (see [`on_tty_driven`]): a script can print
+    /// one to let the test change the world between two of its runs.
+    pub fn run_script_on_tty_driven(&self, user: &str, script: &str, at_prompt: impl FnMut(Prompt) -> bool) -> Outcome {
+        let mut command = self.as_user(user, true);
+        command
+            .args(["/bin/sh", "-c", script])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("TERM", "dumb");
+        on_tty_driven(command, at_prompt)
     }
 
     /// Runs a shell command as root inside the sandbox (to look at /run/newgate, say).

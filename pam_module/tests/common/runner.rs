@@ -1,11 +1,14 @@
 //! A small test runner for the suites that cannot use libtest's: one that
 //! re-executes itself as a PAM application, and one that must say which
-//! cases it skipped and why. It prints libtest's lines, so that the output
-//! reads like the other suites', and exits non-zero when a case fails.
+//! cases it skipped and why. It takes libtest's command line and prints
+//! libtest's lines, so that `cargo test` drives it like the other suites,
+//! and exits non-zero when a case fails.
 //!
-//! Arguments: names to run (substrings, or exact names after `--exact`) and
-//! `--list`; libtest's other flags (`--nocapture`, `--test-threads=N`, ...)
-//! are accepted and ignored: the cases run one after the other.
+//! Cases run one after the other whatever `--test-threads` says: the root
+//! suite's cases share a lock and the machine's user database. A run with no
+//! filter that selects no case fails: a suite that checks nothing must not
+//! say "ok". A case skipped for want of root fails under CI
+//! (newgate-testkit says why).
 
 #![forbid(unsafe_code)]
 
@@ -13,11 +16,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use newgate_testkit::{Needs, fails_under_ci, record_skip};
+
 /// How a case ended when it did not fail (a failure is a panic, from an `assert!`).
 pub enum Outcome {
     Passed,
-    /// Skipped, with the reason, printed next to the case's name.
-    Skipped(String),
+    /// Skipped for want of `Needs`, with the reason, printed next to the case's name.
+    Skipped(Needs, String),
 }
 
 pub struct Case {
@@ -25,25 +30,98 @@ pub struct Case {
     pub run: fn() -> Outcome,
 }
 
+/// What libtest's command line asks of this runner.
+#[derive(Debug, Default, PartialEq)]
+struct Options {
+    filters: Vec<String>,
+    skip: Vec<String>,
+    exact: bool,
+    list: bool,
+    quiet: bool,
+    /// `--ignored`: only ignored cases, and this runner has none.
+    ignored_only: bool,
+}
+
+impl Options {
+    /// libtest's flags; the ones about output capture, threads, colour and
+    /// timing change nothing here (cases print as they go, one at a time).
+    fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
+        let mut options = Options::default();
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((flag, value)) if flag.starts_with("--") => (flag.to_string(), Some(value.to_string())),
+                _ => (arg.clone(), None),
+            };
+            let mut value = |what: &str| {
+                inline
+                    .clone()
+                    .or_else(|| args.next())
+                    .ok_or_else(|| format!("{what} needs a value"))
+            };
+            match flag.as_str() {
+                "--exact" => options.exact = true,
+                "--list" => options.list = true,
+                "-q" | "--quiet" => options.quiet = true,
+                "--ignored" => options.ignored_only = true,
+                "--skip" => options.skip.push(value("--skip")?),
+                "--test-threads" => {
+                    let threads = value("--test-threads")?;
+                    if threads.parse::<usize>().map_or(true, |n| n == 0) {
+                        return Err(format!("--test-threads: {threads:?} is not a positive number"));
+                    }
+                }
+                "--color" | "--format" | "--logfile" | "--shuffle-seed" | "-Z" => {
+                    value(&flag)?;
+                }
+                "--nocapture"
+                | "--no-capture"
+                | "--show-output"
+                | "--include-ignored"
+                | "--test"
+                | "--bench"
+                | "--report-time"
+                | "--ensure-time"
+                | "--shuffle"
+                | "--exclude-should-panic"
+                | "--force-run-in-process" => {}
+                _ if flag.starts_with('-') => return Err(format!("unknown option {arg}")),
+                _ => options.filters.push(arg),
+            }
+        }
+        Ok(options)
+    }
+
+    fn matches(&self, pattern: &str, name: &str) -> bool {
+        if self.exact {
+            name == pattern
+        } else {
+            name.contains(pattern)
+        }
+    }
+
+    fn selects(&self, name: &str) -> bool {
+        !self.ignored_only
+            && (self.filters.is_empty() || self.filters.iter().any(|f| self.matches(f, name)))
+            && !self.skip.iter().any(|s| self.matches(s, name))
+    }
+
+    fn filtered(&self) -> bool {
+        self.ignored_only || !self.filters.is_empty() || !self.skip.is_empty()
+    }
+}
+
 /// Runs the cases that the command line selects and prints a summary.
 pub fn run(cases: &[Case]) -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let exact = args.iter().any(|a| a == "--exact");
-    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-    let selected: Vec<&Case> = cases
-        .iter()
-        .filter(|case| {
-            filters.is_empty()
-                || filters.iter().any(|f| {
-                    if exact {
-                        case.name == f.as_str()
-                    } else {
-                        case.name.contains(f.as_str())
-                    }
-                })
-        })
-        .collect();
-    if args.iter().any(|a| a == "--list") {
+    let options = match Options::parse(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(problem) => {
+            eprintln!("error: {problem}");
+            return ExitCode::from(101);
+        }
+    };
+    let selected: Vec<&Case> = cases.iter().filter(|case| options.selects(case.name)).collect();
+    if options.list {
         for case in &selected {
             println!("{}: test", case.name);
         }
@@ -54,12 +132,23 @@ pub fn run(cases: &[Case]) -> ExitCode {
     for case in &selected {
         match catch_unwind(AssertUnwindSafe(case.run)) {
             Ok(Outcome::Passed) => {
-                println!("test {} ... ok", case.name);
+                if !options.quiet {
+                    println!("test {} ... ok", case.name);
+                }
                 passed.push(case.name);
             }
-            Ok(Outcome::Skipped(why)) => {
-                println!("test {} ... skipped: {why}", case.name);
-                skipped.push((case.name, why));
+            Ok(Outcome::Skipped(needs, why)) => {
+                record_skip(needs, case.name, &why);
+                if fails_under_ci(needs) {
+                    println!(
+                        "test {} ... FAILED (under CI the root suites must run, not skip: {why})",
+                        case.name
+                    );
+                    failed.push(case.name);
+                } else {
+                    println!("test {} ... skipped: {why}", case.name);
+                    skipped.push((case.name, why));
+                }
             }
             Err(_) => {
                 println!("test {} ... FAILED", case.name);
@@ -82,19 +171,20 @@ pub fn run(cases: &[Case]) -> ExitCode {
             println!("    {name}");
         }
     }
+    let nothing_ran = selected.is_empty() && !options.filtered();
+    if nothing_ran {
+        println!("\nerror: no filter, yet no case ran: the suite would check nothing");
+    }
+    let ok = failed.is_empty() && !nothing_ran;
     println!(
         "\ntest result: {}. {} passed; {} failed; {} skipped; {} filtered out\n",
-        if failed.is_empty() { "ok" } else { "FAILED" },
+        if ok { "ok" } else { "FAILED" },
         passed.len(),
         failed.len(),
         skipped.len(),
         cases.len() - selected.len()
     );
-    if failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 /// The module as `cargo test` built it for this test binary: the cdylib in
@@ -110,48 +200,6 @@ pub fn built_module() -> PathBuf {
         module.display()
     );
     module
-}
-
-/// A fresh folder for one case under cargo's temp folder, removed when dropped.
-/// Its mode is 0755 whatever the umask, so that a root-owned policy inside it
-/// passes the loader's checks (when the folders above it do).
-pub struct Scratch {
-    pub path: PathBuf,
-}
-
-impl Scratch {
-    pub fn new(suite: &str, case: &str) -> Scratch {
-        use std::os::unix::fs::PermissionsExt;
-        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{suite}-{}-{case}", std::process::id()));
-        if path.exists() {
-            std::fs::remove_dir_all(&path).expect("remove an old scratch folder");
-        }
-        std::fs::create_dir_all(&path).expect("create the scratch folder");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod the scratch folder");
-        Scratch { path }
-    }
-
-    /// Writes a file inside, with the given mode.
-    pub fn write(&self, name: &str, text: &str, mode: u32) -> PathBuf {
-        use std::os::unix::fs::PermissionsExt;
-        let path = self.path.join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("create a folder");
-            std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o755)).expect("chmod a folder");
-        }
-        std::fs::write(&path, text).expect("write a file");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod a file");
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        // Kept after a failure, to be looked at; `cargo clean` removes it.
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
 }
 
 /// Whether the enforcing loader accepts this policy file (root-owned files

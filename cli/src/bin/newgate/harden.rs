@@ -161,7 +161,15 @@ pub fn harden(caller_limits: CallerLimits) -> Result<(SignalFd, Inherited), Stri
         let limit = limit.ok_or_else(|| format!("cannot read the limit {resource:?}"))?;
         limits.push(limit);
     }
-    setrlimit(Resource::RLIMIT_CORE, 0, 0).map_err(|e| format!("cannot disable core dumps: {e}"))?;
+    // The soft limit alone: newgate is not dumpable either, and the caller
+    // cannot change the limits of a process whose saved uid is root; the hard
+    // limit stays, so that the command gets the caller's back without needing
+    // CAP_SYS_RESOURCE (which containers withhold).
+    let core_hard = limits
+        .iter()
+        .find(|(resource, _, _)| *resource == Resource::RLIMIT_CORE)
+        .map_or(0, |&(_, _, hard)| hard);
+    setrlimit(Resource::RLIMIT_CORE, 0, core_hard).map_err(|e| format!("cannot disable core dumps: {e}"))?;
     // Past a file-size limit, a write fails with EFBIG and newgate cleans up,
     // instead of dying with a temporary file left behind and no audit line.
     let file_size_signal = crate::sys::ignore_file_size_signal().map_err(|e| format!("cannot ignore SIGXFSZ: {e}"))?;

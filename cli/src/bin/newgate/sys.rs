@@ -6,6 +6,7 @@ use std::io;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
+use nix::sys::resource::Resource;
 use nix::sys::signal::{SigHandler, Signal};
 use nix::unistd::{Gid, Uid};
 
@@ -69,7 +70,18 @@ pub fn switch_before_exec(
     // Everything the child uses is made here, before the fork: PAM modules
     // may have started threads, whose locks (the allocator's among them) a
     // forked child could find held forever.
-    let limits = inherited.limits.clone();
+    let mut limits = inherited.limits.clone();
+    // A command that stays the caller's uid with another group would dump
+    // core into a file the caller owns, holding whatever the group let it
+    // read: such a command never dumps core (found by the adversarial review).
+    if creds.uid == nix::unistd::getuid() && creds.gid != nix::unistd::getgid() {
+        for limit in limits
+            .iter_mut()
+            .filter(|(resource, _, _)| *resource == Resource::RLIMIT_CORE)
+        {
+            (limit.1, limit.2) = (0, 0);
+        }
+    }
     let mask = inherited.mask;
     let file_size_signal = inherited.file_size_signal;
     let wanted: Vec<libc::gid_t> = creds.groups.iter().map(|g| g.as_raw()).collect();
