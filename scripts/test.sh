@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, then unit, golden, property and
-# end-to-end tests of every crate. Run as root (as CI does), it also installs
+# end-to-end tests of every crate, and a short fuzz run when a nightly
+# toolchain is there. Run as root (as CI does), it also installs
 # the Debian packages the suites need and runs the root suites: real users,
 # real PAM stacks, a real setuid binary, each in a private mount namespace,
 # all removed afterwards. Run as another user, the root suites say what they
@@ -53,6 +54,15 @@ export NEWGATE_SKIP_LOG="$PWD/target/test-skips.tsv"
 : >"$NEWGATE_SKIP_LOG"
 tested=0
 cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.txt || tested=$?
+
+# The fuzzers need a nightly toolchain; CI stays green without one.
+step "fuzz smoke run (scripts/fuzz.sh 30: every fuzz target for 30 seconds)"
+if cargo +nightly --version >/dev/null 2>&1; then
+    bash scripts/fuzz.sh 30 || tested=1
+else
+    echo "skipped: no nightly Rust toolchain (\`cargo +nightly\` fails), which cargo-fuzz needs"
+fi
+
 step "summary"
 bash scripts/test-summary.sh target/test-output.txt "$NEWGATE_SKIP_LOG" || tested=1
 exit "$tested"

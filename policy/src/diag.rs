@@ -158,9 +158,13 @@ impl Sources {
         let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
         let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
         let source_line = text[line_start..line_end].trim_end_matches('\r');
+        // A span may start among the carriage returns trimmed off the shown
+        // line (`\` then `\r\r\n`): point just past the line's end instead.
+        let shown_end = line_start + source_line.len();
+        let start = start.min(shown_end);
         let column = text[line_start..start].chars().count() as u32 + 1;
         // A span that runs past its line (a continued statement) is underlined to the line's end.
-        let end = (span.end as usize).clamp(start, line_start + source_line.len());
+        let end = (span.end as usize).clamp(start, shown_end);
         let width = (text[start..end].chars().count() as u32).max(1);
         Position {
             line: self.line_of(span.file, span.start),
