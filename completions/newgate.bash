@@ -1,5 +1,6 @@
 # bash completion for newgate(8): its options, group names after -g, user
-# names after -u, then the command to run and that command's own arguments.
+# names after -u and -U, folders after -D, then the command to run and that
+# command's own arguments.
 
 _newgate()
 {
@@ -11,8 +12,15 @@ _newgate()
             COMPREPLY=($(compgen -g -- "$cur"))
             return
             ;;
-        -u)
+        -u | -U)
             COMPREPLY=($(compgen -u -- "$cur"))
+            return
+            ;;
+        -D)
+            _filedir -d
+            return
+            ;;
+        -p)
             return
             ;;
     esac
@@ -22,7 +30,7 @@ _newgate()
     local i
     for ((i = 1; i <= cword; i++)); do
         case ${words[i]} in
-            -g | -u)
+            -g | -u | -U | -p | -D)
                 ((i++))
                 ;;
             --)
@@ -37,6 +45,6 @@ _newgate()
         esac
     done
 
-    COMPREPLY=($(compgen -W '-n -g -u -s -l -k -h --help -V --version --' -- "$cur"))
+    COMPREPLY=($(compgen -W '-n -S -p -g -u -s -i -H -E -D -l -U -v -k -K -h --help -V --version --' -- "$cur"))
 } &&
     complete -F _newgate newgate

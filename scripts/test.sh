@@ -16,9 +16,10 @@ step() { printf '\n==> %s\n' "$*"; }
 # libuid-wrapper: the PAM module's suites; man-db: the man page checks; bash-completion,
 # zsh, fish: the completion checks; dpkg-dev and lintian: to build and check the Debian package;
 # util-linux and passwd: unshare, nsenter, setpriv, su, useradd, chpasswd for the root suites;
-# sudo and opendoas: the real peers that newgatectl import is checked against.
+# sudo and opendoas: the real peers that newgatectl import is checked against;
+# python3-venv: the Ansible suite installs ansible-core from PyPI into a virtual environment.
 packages=(libpam0g-dev pamtester valgrind libnss-wrapper libuid-wrapper man-db bash-completion zsh fish dpkg-dev
-    lintian util-linux passwd sudo opendoas)
+    lintian util-linux passwd sudo opendoas python3-venv)
 need_debian_packages "${packages[@]}"
 
 step "cargo fmt --check"

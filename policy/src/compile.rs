@@ -10,7 +10,7 @@ use crate::diag::{Collector, Severity, Sources, Span, did_you_mean};
 use crate::env;
 use crate::glob::Glob;
 use crate::policy::{
-    Action, ArgsMatch, Audit, CommandMatch, EnvChange, Index, Location, LogFormat, Names, Options, Policy, Rule,
+    Action, ArgsMatch, Audit, Chdir, CommandMatch, EnvChange, Index, Location, LogFormat, Names, Options, Policy, Rule,
     Settings, Subjects, Target,
 };
 use crate::syntax::{ActionAst, AliasKind, ConditionAst, EnvItemAst, OptionAst, RuleAst, Statement, Word};
@@ -41,7 +41,7 @@ pub(crate) struct Context<'a> {
     pub lint: bool,
 }
 
-const SETTINGS: [&str; 8] = [
+const SETTINGS: [&str; 9] = [
     "persist",
     "secure_path",
     "log_format",
@@ -50,6 +50,7 @@ const SETTINGS: [&str; 8] = [
     "audit",
     "env_keep",
     "editor",
+    "umask",
 ];
 
 #[derive(Clone, Debug)]
@@ -250,7 +251,10 @@ impl<'s> Compiler<'s, '_> {
     fn setting(&mut self, name: &Word, value: &Word, context: &Context) {
         let v = value.text.as_str();
         let result: Result<(), String> = match name.text.as_str() {
-            "persist" => parse_duration(v).map(|d| self.settings.persist = d),
+            "persist" => parse_duration(v).map(|d| {
+                self.settings.persist = d;
+                self.settings.persist_default = Some(d);
+            }),
             "secure_path" => {
                 let dirs: Vec<PathBuf> = v.split(':').map(PathBuf::from).collect();
                 if v.is_empty() || dirs.iter().any(|d| !d.is_absolute()) {
@@ -278,7 +282,10 @@ impl<'s> Compiler<'s, '_> {
             "audit" => match v {
                 "best-effort" => Ok(Audit::BestEffort),
                 "required" => Ok(Audit::Required),
-                _ => Err(format!("`{v}` is not an audit mode; use `best-effort` or `required`")),
+                "off" => Ok(Audit::Off),
+                _ => Err(format!(
+                    "`{v}` is not an audit mode; use `best-effort`, `required` or `off`"
+                )),
             }
             .map(|audit| self.settings.audit = audit),
             "env_keep" => {
@@ -300,6 +307,13 @@ impl<'s> Compiler<'s, '_> {
                 false => Err(format!("`{v}` is not an absolute path to an editor")),
             }
             .map(|editor| self.settings.editor = Some(editor)),
+            "umask" => match u32::from_str_radix(v, 8) {
+                Ok(mask) if mask <= 0o777 && v.bytes().all(|b| (b'0'..=b'7').contains(&b)) => Ok(mask),
+                _ => Err(format!(
+                    "`{v}` is not a umask; write it in octal, from `000` to `777`, like `027`"
+                )),
+            }
+            .map(|mask| self.settings.umask = mask),
             other => {
                 let hint = did_you_mean(other, SETTINGS)
                     .map(|s| format!("did you mean `{s}`?"))
@@ -776,6 +790,7 @@ impl<'s> Compiler<'s, '_> {
                 OptionAst::Nolog(s) => ("nolog", *s),
                 OptionAst::Persist(s, _) => ("persist", *s),
                 OptionAst::Setenv(s, _) => ("setenv", *s),
+                OptionAst::Chdir(s, _) => ("chdir", *s),
             };
             if action != Action::Permit {
                 self.error(
@@ -800,6 +815,8 @@ impl<'s> Compiler<'s, '_> {
                 OptionAst::Keepenv(_) => result.keepenv = true,
                 OptionAst::Nolog(_) => result.nolog = true,
                 OptionAst::Persist(_, None) => result.persist = Some(self.settings.persist),
+                // The way out of `set persist` for one rule: ask every time.
+                OptionAst::Persist(_, Some(value)) if value.text == "0" => result.persist = None,
                 OptionAst::Persist(_, Some(value)) => match parse_duration(&value.text) {
                     Ok(d) => result.persist = Some(d),
                     Err(why) => {
@@ -811,7 +828,26 @@ impl<'s> Compiler<'s, '_> {
                     Some(changes) => result.setenv = changes,
                     None => ok = false,
                 },
+                OptionAst::Chdir(_, None) => result.chdir = Some(Chdir::Any),
+                OptionAst::Chdir(_, Some(folder)) => match Glob::new(&folder.text) {
+                    Ok(_) if folder.text.starts_with('/') => result.chdir = Some(Chdir::Matching(folder.text.clone())),
+                    Ok(_) => {
+                        self.error(
+                            folder.span,
+                            format!("`chdir={}` is not an absolute folder", folder.text),
+                            Some("write the folders as an absolute path, which may hold globs: `chdir=/srv/*`".into()),
+                        );
+                        ok = false;
+                    }
+                    Err(why) => {
+                        self.error(folder.span, format!("invalid `chdir` folder: {why}"), None);
+                        ok = false;
+                    }
+                },
             }
+        }
+        if action == Action::Permit && !result.nopass && !seen.contains(&"persist") {
+            result.persist = self.settings.persist_default;
         }
         if result.nopass && result.persist.is_some() {
             let span = options

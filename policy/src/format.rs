@@ -7,7 +7,7 @@
 //! - one statement per line: `\` continuations are joined, however long the
 //!   statement (a rule stays one line for grep, diffs and `FILE:LINE`);
 //! - single spaces between words and `, ` between list items;
-//! - options in the order `nopass persist[=D] keepenv setenv { ... } nolog`,
+//! - options in the order `nopass persist[=D] keepenv setenv { ... } chdir[=GLOB] nolog`,
 //!   conditions in the order `on service when until`, then `cmd ... args ...`;
 //! - in a block of consecutive `set` lines, and in one of consecutive alias
 //!   definitions, the `=` signs line up: the alias keyword is padded to the
@@ -229,7 +229,8 @@ fn option_rank(option: &OptionAst) -> u8 {
         OptionAst::Persist(..) => 1,
         OptionAst::Keepenv(_) => 2,
         OptionAst::Setenv(..) => 3,
-        OptionAst::Nolog(_) => 4,
+        OptionAst::Chdir(..) => 4,
+        OptionAst::Nolog(_) => 5,
     }
 }
 
@@ -239,6 +240,8 @@ fn option(option: &OptionAst) -> String {
         OptionAst::Persist(_, None) => "persist".into(),
         OptionAst::Persist(_, Some(duration)) => format!("persist={}", word(duration, Place::Text)),
         OptionAst::Keepenv(_) => "keepenv".into(),
+        OptionAst::Chdir(_, None) => "chdir".into(),
+        OptionAst::Chdir(_, Some(folder)) => format!("chdir={}", word(folder, Place::Text)),
         OptionAst::Setenv(_, items) if items.is_empty() => "setenv { }".into(),
         OptionAst::Setenv(_, items) => {
             let items: Vec<String> = items
@@ -389,6 +392,10 @@ mod tests {
         assert_eq!(
             fmt("permit nolog setenv {A=1} keepenv persist=15m alice as user root\n"),
             "permit persist=15m keepenv setenv { A=1 } nolog alice as user root\n"
+        );
+        assert_eq!(
+            fmt("permit nolog chdir=/srv/* keepenv alice as user root\npermit chdir alice as user root\n"),
+            "permit keepenv chdir=/srv/* nolog alice as user root\npermit chdir alice as user root\n"
         );
         assert_eq!(
             fmt("permit nolog nopass alice as user root\n"),

@@ -26,8 +26,8 @@ pub use expectations::{Expectation, TEST_HOST, TEST_SERVICE, parse_expectations}
 pub use format::format_policy;
 pub use load::{LoadOptions, Loaded, MAX_FILE_SIZE, MAX_INCLUDE_DEPTH, Trust, load, load_replacing, load_str};
 pub use policy::{
-    Action, Audit, DEFAULT_SECURE_PATH, Decision, EnvChange, Granted, Location, LogFormat, Login, Options, Outcome,
-    Policy, Request, Rule, Settings, Step, Verdict,
+    Action, Audit, Chdir, DEFAULT_SECURE_PATH, Decision, EnvChange, Granted, Location, LogFormat, Login, Options,
+    Outcome, Policy, Request, Rule, Settings, Step, Verdict,
 };
 
 /// Where the installed policy lives.

@@ -166,7 +166,38 @@ pub struct Options {
     pub persist: Option<Duration>,
     pub keepenv: bool,
     pub setenv: Vec<EnvChange>,
+    /// The folders `newgate -D` may enter; `None`: only the caller's own.
+    pub chdir: Option<Chdir>,
     pub nolog: bool,
+}
+
+/// The `chdir` option: which folders the command may be started in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Chdir {
+    /// `chdir`: any folder.
+    Any,
+    /// `chdir=GLOB`: folders whose path the glob matches (`*` stops at `/`).
+    Matching(String),
+}
+
+impl Chdir {
+    /// Whether `folder`, as written, may be entered; a pattern that does not
+    /// compile (which the compiler never lets through) allows nothing.
+    pub fn allows(&self, folder: &str) -> bool {
+        match self {
+            Chdir::Any => true,
+            Chdir::Matching(pattern) => crate::glob::Glob::new(pattern).is_ok_and(|g| g.matches_path(folder)),
+        }
+    }
+}
+
+impl fmt::Display for Chdir {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Chdir::Any => f.write_str("chdir"),
+            Chdir::Matching(pattern) => write!(f, "chdir={pattern}"),
+        }
+    }
 }
 
 impl fmt::Display for Options {
@@ -192,6 +223,9 @@ impl fmt::Display for Options {
                 })
                 .collect();
             parts.push(format!("setenv {{ {} }}", items.join(" ")));
+        }
+        if let Some(chdir) = &self.chdir {
+            parts.push(chdir.to_string());
         }
         if self.nolog {
             parts.push("nolog".into());
@@ -239,12 +273,18 @@ pub enum LogFormat {
 pub enum Audit {
     BestEffort,
     Required,
+    /// No audit log at all, and no warning that there is none.
+    Off,
 }
 
 /// The policy's `set` statements, with their defaults.
 #[derive(Clone, Debug)]
 pub struct Settings {
+    /// How long `persist` without a value remembers.
     pub persist: Duration,
+    /// `set persist`: every `permit` without `nopass` remembers this long,
+    /// unless it says `persist=DURATION` or `persist=0` itself.
+    pub persist_default: Option<Duration>,
     pub secure_path: Vec<PathBuf>,
     pub log_format: LogFormat,
     pub passwd_tries: u32,
@@ -254,6 +294,8 @@ pub struct Settings {
     pub audit: Audit,
     pub env_keep: Vec<String>,
     pub editor: Option<String>,
+    /// `set umask`: the bits the command's umask always has, on top of the caller's.
+    pub umask: u32,
 }
 
 pub const DEFAULT_SECURE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -262,6 +304,7 @@ impl Default for Settings {
     fn default() -> Settings {
         Settings {
             persist: Duration::from_secs(300),
+            persist_default: None,
             secure_path: DEFAULT_SECURE_PATH.split(':').map(PathBuf::from).collect(),
             log_format: LogFormat::Sudo,
             passwd_tries: 3,
@@ -270,6 +313,7 @@ impl Default for Settings {
             audit: Audit::BestEffort,
             env_keep: Vec::new(),
             editor: None,
+            umask: 0o022,
         }
     }
 }
@@ -707,6 +751,11 @@ impl Rule {
         }
         if !o.setenv.is_empty() {
             out.push_str(", with environment changes");
+        }
+        match &o.chdir {
+            Some(Chdir::Any) => out.push_str(", in any folder (-D)"),
+            Some(Chdir::Matching(pattern)) => out.push_str(&format!(", in folders matching {pattern} (-D)")),
+            None => {}
         }
         if o.nolog {
             out.push_str(", not logged");

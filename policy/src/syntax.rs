@@ -50,13 +50,15 @@ pub(crate) enum OptionAst {
     Nolog(Span),
     Persist(Span, Option<Word>),
     Setenv(Span, Vec<EnvItemAst>),
+    /// `chdir` (any folder) or `chdir=GLOB`.
+    Chdir(Span, Option<Word>),
 }
 
 impl OptionAst {
     pub fn span(&self) -> Span {
         match self {
             OptionAst::Nopass(s) | OptionAst::Keepenv(s) | OptionAst::Nolog(s) => *s,
-            OptionAst::Persist(s, _) | OptionAst::Setenv(s, _) => *s,
+            OptionAst::Persist(s, _) | OptionAst::Setenv(s, _) | OptionAst::Chdir(s, _) => *s,
         }
     }
 }
@@ -443,6 +445,13 @@ impl Builder<'_> {
                 };
                 OptionAst::Persist(span, value)
             }
+            Rule::chdir_opt => {
+                let value = match pair.into_inner().find(|p| p.as_rule() == Rule::word) {
+                    Some(w) => Some(self.word(w)?),
+                    None => None,
+                };
+                OptionAst::Chdir(span, value)
+            }
             _ => {
                 let mut items = Vec::new();
                 for item in pair.into_inner().filter(|p| p.as_rule() == Rule::env_item) {
@@ -716,12 +725,13 @@ fn keyword_of(kind: Rule) -> Option<&'static str> {
         Rule::kw_keepenv => "keepenv",
         Rule::kw_setenv => "setenv",
         Rule::kw_nolog => "nolog",
+        Rule::kw_chdir => "chdir",
         _ => return None,
     })
 }
 
 const CONDITION_KEYWORDS: &[&str] = &["on", "service", "when", "until"];
-pub(crate) const OPTION_KEYWORDS: &[&str] = &["nopass", "persist", "keepenv", "setenv", "nolog"];
+pub(crate) const OPTION_KEYWORDS: &[&str] = &["nopass", "persist", "keepenv", "setenv", "nolog", "chdir"];
 
 /// The keywords an expected rule can start with, for "did you mean".
 fn keywords_of(kind: Rule) -> Vec<&'static str> {
@@ -739,7 +749,7 @@ fn keywords_of(kind: Rule) -> Vec<&'static str> {
 
 pub(crate) const KEYWORD_NAMES: &[&str] = &[
     "permit", "deny", "grant", "set", "users", "groups", "hosts", "commands", "include", "as", "user", "group", "on",
-    "service", "when", "until", "cmd", "args", "nopass", "persist", "keepenv", "setenv", "nolog",
+    "service", "when", "until", "cmd", "args", "nopass", "persist", "keepenv", "setenv", "nolog", "chdir",
 ];
 
 /// Hints for the mistakes people make most, from what was found and what came before.
@@ -750,6 +760,9 @@ fn hint_for(found: &str, before: &str, expected: &[Rule]) -> Option<String> {
     }
     if (found == "=" && before.ends_with("persist")) || before.ends_with("persist=") {
         return Some("write the duration right after the `=`, without blanks: `persist=15m`".into());
+    }
+    if (found == "=" && before.ends_with("chdir")) || before.ends_with("chdir=") {
+        return Some("write the folder right after the `=`, without blanks: `chdir=/srv/*`".into());
     }
     if OPTION_KEYWORDS.contains(&found) && expects(Rule::kw_as) {
         return Some("options come right after the action: `permit nopass alice as ...`".into());
@@ -785,7 +798,7 @@ fn describe(kind: Rule) -> Option<&'static str> {
             "until" => "`until`",
             "cmd" => "`cmd`",
             "args" => "`args`",
-            "nopass" | "persist" | "keepenv" | "setenv" | "nolog" => "an option",
+            "nopass" | "persist" | "keepenv" | "setenv" | "nolog" | "chdir" => "an option",
             _ => "a statement",
         });
     }
@@ -797,7 +810,7 @@ fn describe(kind: Rule) -> Option<&'static str> {
         Rule::lbrace => "`{`",
         Rule::rbrace => "`}`",
         Rule::env_item | Rule::env_unset | Rule::env_set => "a variable",
-        Rule::option | Rule::persist_opt | Rule::setenv_opt => "an option",
+        Rule::option | Rule::persist_opt | Rule::setenv_opt | Rule::chdir_opt => "an option",
         Rule::target | Rule::target_users | Rule::target_groups => "`user` or `group`",
         Rule::condition | Rule::on_cond | Rule::service_cond | Rule::when_cond | Rule::until_cond => {
             "a condition (`on`, `service`, `when`, `until`)"

@@ -262,6 +262,56 @@ fn when_and_until_in_the_policy_time_zone() {
 }
 
 #[test]
+fn set_persist_is_the_default_of_every_permit_that_asks_for_a_password() {
+    let p = policy(
+        "set persist = 15m\n\
+         permit alice as group a\n\
+         permit persist=0 alice as group b\n\
+         permit persist=1h alice as group c\n\
+         permit nopass alice as group d\n",
+    );
+    let persist = |g| {
+        let a = ask("alice").group(g);
+        p.decide(&a.request()).options.persist.map(|d| d.as_secs())
+    };
+    assert_eq!(persist("a"), Some(900), "a rule without `persist` takes `set persist`");
+    assert_eq!(persist("b"), None, "`persist=0` asks every time");
+    assert_eq!(persist("c"), Some(3600));
+    assert_eq!(persist("d"), None, "`nopass` never asks, so nothing is remembered");
+    let without = policy("permit alice as group a\npermit persist alice as group b\n");
+    let a = ask("alice").group("a");
+    assert_eq!(
+        without.decide(&a.request()).options.persist,
+        None,
+        "without `set persist`, doas's way"
+    );
+    let b = ask("alice").group("b");
+    assert_eq!(
+        without.decide(&b.request()).options.persist.map(|d| d.as_secs()),
+        Some(300)
+    );
+}
+
+#[test]
+fn chdir_says_which_folders_the_command_may_start_in() {
+    let p = policy(
+        "permit nopass alice as group a\n\
+         permit nopass chdir alice as group b\n\
+         permit nopass chdir=/srv/* alice as group c\n",
+    );
+    let chdir = |g| {
+        let a = ask("alice").group(g);
+        p.decide(&a.request()).options.chdir
+    };
+    assert_eq!(chdir("a"), None);
+    assert!(chdir("b").is_some_and(|c| c.allows("/etc")));
+    let c = chdir("c").expect("chdir=/srv/*");
+    assert!(c.allows("/srv/www"));
+    assert!(!c.allows("/srv/www/deeper") && !c.allows("/srv") && !c.allows("/etc"));
+    assert_eq!(c.to_string(), "chdir=/srv/*");
+}
+
+#[test]
 fn options_of_the_deciding_rule_are_in_force() {
     let p = policy(
         "set persist = 10m\n\
@@ -385,6 +435,11 @@ fn settings_have_defaults_and_later_ones_win() {
     let d = policy("");
     assert_eq!(d.settings.passwd_tries, 3);
     assert_eq!(d.settings.persist.as_secs(), 300);
+    assert_eq!(d.settings.umask, 0o022);
+    assert_eq!(d.settings.audit, newgate_policy::Audit::BestEffort);
+    let set = policy("set umask = 077\nset audit = off\n");
+    assert_eq!(set.settings.umask, 0o077);
+    assert_eq!(set.settings.audit, newgate_policy::Audit::Off);
 }
 
 #[test]

@@ -462,7 +462,7 @@ fn the_example_policy_is_laid_out_as_documented() {
     let main = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/policy");
     let formatted = format(&main, &std::fs::read_to_string(&main).unwrap());
     for line in [
-        "set persist      = 5m  # for rules that say `persist` without a value",
+        "set persist      = 5m  # every permit that asks for a password remembers it 5m",
         "set secure_path  = /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "set env_keep     = \"LANG LC_ALL TZ\"",
         "users    ADMINS = alice, bob, %wheel",

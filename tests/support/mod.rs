@@ -409,6 +409,35 @@ impl Sandbox {
         )
     }
 
+    /// Runs `program` (a path and its arguments) as `user` in the sandbox,
+    /// without a terminal, with only `PATH` and `env` in its environment.
+    pub fn run_program(&self, user: &str, program: &[&str], env: &[(&str, &str)]) -> Outcome {
+        let mut command = self.as_user(user, false);
+        command
+            .args(program)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null());
+        outcome(command.output().unwrap())
+    }
+
+    /// Runs without a terminal, `input` on standard input; stdout and stderr apart.
+    pub fn run_with_input(&self, user: &str, args: &[&str], input: &str) -> (Outcome, String) {
+        let mut child = self
+            .command(user, args, &[], false)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The command may exit before reading it all: a broken pipe is its business.
+        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (outcome(out), stderr)
+    }
+
     /// Runs without a terminal, with arguments that need not be UTF-8.
     pub fn run_bytes(&self, user: &str, args: &[&std::ffi::OsStr]) -> Outcome {
         let mut command = self.command(user, &[], &[], false);
@@ -429,6 +458,12 @@ impl Sandbox {
     /// Runs on a pseudo-terminal, typing each of `answers` at each password prompt.
     pub fn run_on_tty(&self, user: &str, args: &[&str], answers: &[&str]) -> Outcome {
         on_tty(self.command(user, args, &[("TERM", "dumb")], true), answers)
+    }
+
+    /// Runs with standard input, output and error on a pseudo-terminal that
+    /// is not the session's controlling terminal, as `su USER -c` leaves a command.
+    pub fn run_on_tty_without_control(&self, user: &str, args: &[&str]) -> Outcome {
+        on_tty(self.command(user, args, &[("TERM", "dumb")], false), &[])
     }
 
     /// Runs on a pseudo-terminal; `at_prompt` acts at each password prompt, see [`on_tty_driven`].

@@ -106,6 +106,8 @@ pub struct Inherited {
     pub mask: SigSet,
     /// SIGXFSZ's disposition: newgate ignores it, the command must not unless the caller did.
     pub file_size_signal: SigHandler,
+    /// The caller's umask: the command's has at least its bits.
+    pub umask: Mode,
 }
 
 /// Raises a limit for newgate itself to at least `wanted` (soft), and the hard
@@ -172,7 +174,7 @@ pub fn harden(caller_limits: CallerLimits) -> Result<(SignalFd, Inherited), Stri
     // instead of dying with a temporary file left behind and no audit line.
     let file_size_signal = crate::sys::ignore_file_size_signal().map_err(|e| format!("cannot ignore SIGXFSZ: {e}"))?;
     not_dumpable()?;
-    umask(Mode::from_bits_truncate(0o022));
+    let caller_umask = umask(Mode::from_bits_truncate(0o022));
     // A caller may start us with stdin, stdout or stderr closed, so that a file
     // we open lands on 0-2 and is later written to as if it were the terminal.
     for fd in 0..3 {
@@ -194,6 +196,7 @@ pub fn harden(caller_limits: CallerLimits) -> Result<(SignalFd, Inherited), Stri
         limits,
         mask,
         file_size_signal,
+        umask: caller_umask,
     };
     Ok((signal_descriptor()?, inherited))
 }

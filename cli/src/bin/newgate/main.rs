@@ -1,70 +1,71 @@
 //! newgate: run a command as another group or user, as the policy allows.
 //!
-//! The whole flow is in `run`, top to bottom: check the installation, harden
-//! the process, read the request, ask the policy, authenticate through PAM,
-//! switch credentials in the child, run, wait, log.
+//! `run` tells the whole story, one stage a line: read the invocation, know
+//! the caller, resolve the targets and the command, decide, authenticate,
+//! check the account and open the session, build the environment, switch
+//! and exec. Each stage either hands the next what it needs or fails with a
+//! [`Failure`], which `run` logs and `main` tells the caller.
 
 #![deny(unsafe_code)]
 
 mod audit;
+mod conversation;
+mod failure;
 mod harden;
+mod logsocket;
 mod pam;
 mod persist;
 mod sys;
 mod tty;
 
-use std::cell::Cell;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::rc::Rc;
 
 use lexopt::prelude::*;
 use newgate::resolve::{ResolveError, resolve_command};
 use newgate_policy::env::{self, EnvironmentInput, command_environment};
-use newgate_policy::{Audit as AuditMode, DEFAULT_POLICY, LoadOptions, Policy, Request, Verdict, handoff, load};
-use newgate_system::{Account, host_name, target_group, target_user};
+use newgate_policy::{Audit as AuditMode, DEFAULT_POLICY, Options, Policy, Request, Settings, Verdict, handoff};
+use newgate_system::{Account, PolicyRefused, host_name, load_enforcing, target_group, target_user};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{Group, Pid, Uid};
-use pam_sys::types::PamItemType;
+use pam_sys::types::{PamItemType, PamReturnCode};
 
 use crate::audit::{Audit, Event};
+use crate::conversation::Terminal;
+use crate::failure::{AuthError, FAILURE, Failure, UsageError};
 use crate::sys::Credentials;
 
 const USAGE: &str = "\
-usage: newgate [-n] [-g GROUP] [-u USER] [--] COMMAND [ARGS...]
-       newgate [-n] -g GROUP          your own shell with GROUP, like newgrp and sg
-       newgate -s [-g GROUP] [-u USER] the target's shell
-       newgate -l                     what may I do here
-       newgate -k                     forget my remembered authentication
-       newgate -h | --help            this help
-       newgate -V | --version         newgate's version
+usage: newgate [-n] [-S] [-H] [-E] [-k] [-p PROMPT] [-D DIR] [-g GROUP] [-u USER] [--] COMMAND [ARGS...]
+       newgate [-n] -g GROUP           your own shell with GROUP, like newgrp and sg
+       newgate -s [-g GROUP] [-u USER]  the target's shell
+       newgate -i [-u USER] [COMMAND...] the target's login shell, in its home
+       newgate -l [-U USER]            the rules that concern me (-U: USER, root only)
+       newgate -l [-U USER] [-g GROUP] [-u USER] COMMAND [ARGS...]
+                                       may I run this? (-U: about USER, root only)
+       newgate -v                      authenticate, and remember it (persist)
+       newgate -k | -K                 forget my remembered authentication (-K: and say so)
+       newgate -h | --help             this help
+       newgate -V | --version          newgate's version
 
-  -g GROUP  stay yourself, with GROUP as primary group (and among your groups)
-  -u USER   become USER, with USER's groups (with -g too: primary group GROUP)
-  -n        never prompt; fail if a password would be needed
-  -s        run the target's shell
+  -g GROUP   stay yourself, with GROUP as primary group (and among your groups)
+  -u USER    become USER, with USER's groups (with -g too: primary group GROUP)
+  -n         never prompt; fail if a password would be needed
+  -S         read the password from standard input (prompt on standard error)
+  -p PROMPT  the password prompt: %u you, %U the target user, %h the host,
+             %p whose password, %% a %
+  -s         run the target's shell
+  -i         run the target's login shell in its home, with its login
+             environment; with COMMAND, through that shell, as sudo does
+  -E         keep your environment; only where the rule says keepenv
+  -D DIR     run the command in DIR; only where the rule says chdir
+  -H         accepted for sudo's sake: HOME is always the target's
+  -k         with a command: ask for the password whatever is remembered
 Without -g and -u, the target is root. The policy is /etc/newgate/policy.
 ";
-
-/// newgate's own failures and denials; a command's own status passes through.
-const FAILURE: u8 = 1;
-const NOT_EXECUTABLE: u8 = 126;
-const NOT_FOUND: u8 = 127;
-
-struct Failure {
-    code: u8,
-    message: String,
-}
-
-fn fail<T>(message: impl Into<String>) -> Result<T, Failure> {
-    Err(Failure {
-        code: FAILURE,
-        message: message.into(),
-    })
-}
 
 fn main() -> ExitCode {
     let caller_limits = match harden::own_limits() {
@@ -76,36 +77,219 @@ fn main() -> ExitCode {
     };
     match run(caller_limits) {
         Ok(code) => ExitCode::from(code),
-        Err(Failure { code, message }) => {
-            if !message.is_empty() {
-                eprintln!("newgate: {message}");
-            }
-            ExitCode::from(code)
+        Err(failure) => {
+            eprintln!("newgate: {failure}");
+            ExitCode::from(failure.code())
         }
     }
 }
 
-#[derive(Default)]
+fn run(caller_limits: harden::CallerLimits) -> Result<u8, Failure> {
+    // As typed, for the log of a command line that cannot be read.
+    let typed: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let invocation = parse_args(typed.clone());
+    harden::self_check().map_err(Failure::System)?;
+    let (signals, inherited) = harden::harden(caller_limits).map_err(Failure::System)?;
+    let policy = load_enforcing(Path::new(DEFAULT_POLICY));
+    let mut log = AuditLog::open(policy.as_ref().ok().map(|p| &p.settings))?;
+    let mut record = Record::new(typed);
+    let outcome = stages(invocation, policy, &mut record, &mut log, &signals, &inherited);
+    if let Err(failure) = &outcome {
+        log.refusal(&record, failure);
+    }
+    outcome
+}
+
+/// The stages of a run, each named for what it does; `record` follows the
+/// request as it becomes known, for the audit line of whatever ends the run.
+fn stages(
+    invocation: Result<Args, UsageError>,
+    policy: Result<Policy, PolicyRefused>,
+    record: &mut Record,
+    log: &mut AuditLog,
+    signals: &SignalFd,
+    inherited: &harden::Inherited,
+) -> Result<u8, Failure> {
+    let caller = identify_caller(record)?;
+    let args = invocation.map_err(Failure::Usage)?;
+    record.requested(&args, &caller);
+    if matches!(args.mode, Mode::Forget | Mode::ForgetLoudly) {
+        return forget(&caller, args.mode);
+    }
+    let policy = policy.map_err(Failure::Policy)?;
+    match args.mode {
+        Mode::List => return list(&args, &caller, &policy, record, log),
+        Mode::Validate => return validate(&args, &caller, &policy, record, log),
+        _ => {}
+    }
+    let resolved = resolve_targets_and_command(&args, &caller, &policy.settings, record)?;
+    let grant = decide(&policy, &caller, &args, &resolved)?;
+    let pam = authenticate(
+        &caller,
+        &args,
+        &resolved.runs_as(&caller).name,
+        &grant.options,
+        &policy.settings,
+        |pam| hand_off(pam, &args, &resolved),
+    )?;
+    let mut session = open_account_and_session(pam)?;
+    let environment = build_environment(
+        &mut session,
+        &caller,
+        &args,
+        &resolved,
+        &grant.options,
+        &policy.settings,
+    );
+    record.rule = Some(grant.rule);
+    if !grant.options.nolog {
+        log.permit(record)?;
+    }
+    let credentials = credentials(&caller, resolved.target_user.as_ref(), resolved.target_group.as_ref());
+    // The caller's umask, and the policy's bits on top, as sudo does: a caller's 077 stays 077.
+    let umask = inherited.umask.bits() | policy.settings.umask;
+    let ended = switch_and_exec(&resolved, &environment, credentials, umask, signals, inherited);
+    drop(session);
+    ended
+}
+
+/// `-k` and `-K`: every remembered authentication of the caller is removed.
+fn forget(caller: &Account, mode: Mode) -> Result<u8, Failure> {
+    let removed = persist::forget(caller.uid.as_raw()).map_err(|e| Failure::System(format!("cannot forget: {e}")))?;
+    if mode == Mode::ForgetLoudly {
+        let plural = if removed == 1 { "" } else { "s" };
+        eprintln!(
+            "newgate: removed {removed} remembered authentication{plural} of {}: the next run asks for a password",
+            caller.name
+        );
+    }
+    Ok(0)
+}
+
+/// `-l`: the rules that concern the caller (or, for root, `-U USER`); with
+/// a command, whether it would be permitted, and by which rule, without
+/// running anything: exit 0 and the rule, or exit 1 and one line.
+fn list(
+    args: &Args,
+    caller: &Account,
+    policy: &Policy,
+    record: &mut Record,
+    log: &mut AuditLog,
+) -> Result<u8, Failure> {
+    let asked = match &args.list_user {
+        None => caller.clone(),
+        Some(name) if *name == caller.name => caller.clone(),
+        // The policy is root's to read: others may only ask about themselves.
+        Some(_) if !caller.uid.is_root() => return Err(Failure::ListOthers),
+        Some(name) => {
+            let user = newgate_system::user_by_name(name)
+                .map_err(|e| Failure::Target(e.into()))?
+                .ok_or_else(|| {
+                    Failure::Target(newgate_system::TargetError::Unknown(newgate_system::Entry::User(
+                        name.clone(),
+                    )))
+                })?;
+            newgate_system::requester(user).map_err(Failure::Caller)?
+        }
+    };
+    if args.command.is_empty() {
+        log.permit(record)?;
+        list_rules(policy, &asked);
+        return Ok(0);
+    }
+    let resolved = resolve_targets_and_command(args, &asked, &policy.settings, record)?;
+    let grant = decide(policy, &asked, args, &resolved)?;
+    record.rule = Some(grant.rule.clone());
+    log.permit(record)?;
+    println!("{}: {}", grant.rule, grant.text);
+    println!("options: {}", grant.options);
+    Ok(0)
+}
+
+/// `-v`: authenticates (unless a remembered authentication is fresh) and
+/// starts or refreshes the record, running nothing.
+fn validate(
+    args: &Args,
+    caller: &Account,
+    policy: &Policy,
+    record: &mut Record,
+    log: &mut AuditLog,
+) -> Result<u8, Failure> {
+    let permitted = policy
+        .rules_for(&caller.name, &caller.groups.names)
+        .iter()
+        .any(|rule| rule.action == newgate_policy::Action::Permit);
+    if !permitted {
+        return Err(Failure::NothingPermitted {
+            caller: caller.name.clone(),
+        });
+    }
+    let options = Options {
+        persist: Some(policy.settings.persist_default.unwrap_or(policy.settings.persist)),
+        ..Options::default()
+    };
+    let pam = authenticate(caller, args, "root", &options, &policy.settings, |_| Ok(()))?;
+    open_account(pam)?;
+    if persist::Session::current().is_none() {
+        eprintln!("newgate: warning: no terminal session, so there is nothing to remember the authentication for");
+    }
+    log.permit(record)?;
+    Ok(0)
+}
+
+/// What newgate is asked to do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Mode {
+    /// Run a command (or a shell).
+    #[default]
+    Run,
+    /// `-l`: list the caller's rules, or with a command say whether it may run.
+    List,
+    /// `-v`: authenticate and refresh the remembered authentication.
+    Validate,
+    /// `-k` alone: forget the caller's remembered authentication.
+    Forget,
+    /// `-K`: the same, and say so.
+    ForgetLoudly,
+}
+
+#[derive(Debug, Default)]
 struct Args {
+    mode: Mode,
     non_interactive: bool,
     group: Option<String>,
     user: Option<String>,
+    /// `-s`: the target's shell.
     shell: bool,
-    list: bool,
-    forget: bool,
+    /// `-i`: the target's login shell, in its home, with its login environment.
+    login: bool,
+    /// `-S`: the password from standard input.
+    password_from_stdin: bool,
+    /// `-p`: the password prompt, with `%u %U %h %p %%`.
+    prompt: Option<String>,
+    /// `-E`: keep the environment, where the rule allows it.
+    keep_environment: bool,
+    /// `-D`: the folder to run the command in.
+    folder: Option<String>,
+    /// `-k` with a command: ask for the password whatever is remembered.
+    ignore_remembered: bool,
+    /// `-U`: with `-l`, the user asked about (root only, or oneself).
+    list_user: Option<String>,
     command: Vec<String>,
 }
 
-/// Why the command line could not be read; shown with the usage, and logged.
-#[derive(Debug, PartialEq, Eq)]
-struct UsageError(String);
-
-impl From<UsageError> for Failure {
-    fn from(UsageError(why): UsageError) -> Failure {
-        Failure {
-            code: FAILURE,
-            message: format!("{why}\n{USAGE}"),
-        }
+/// A folder for `-D`: absolute and plain, so that what the rule's glob
+/// matches is the folder entered (no `..` climbing out of `/srv/*`).
+fn plain_folder(folder: &str) -> Result<(), UsageError> {
+    let plain = folder.starts_with('/')
+        && !folder.contains("//")
+        && folder.split('/').skip(1).all(|part| part != "." && part != "..");
+    if plain {
+        Ok(())
+    } else {
+        Err(UsageError(format!(
+            "-D {folder}: give an absolute folder without `.`, `..` or `//`"
+        )))
     }
 }
 
@@ -117,15 +301,26 @@ fn parse_args(arguments: impl IntoIterator<Item = OsString>) -> Result<Args, Usa
             .map_err(|_| UsageError("arguments must be UTF-8 text".into()))
     };
     let mut args = Args::default();
+    let (mut list, mut forget, mut forget_loudly, mut validate) = (false, false, false, false);
     let mut parser = lexopt::Parser::from_args(arguments);
     while let Some(arg) = parser.next().map_err(usage)? {
         match arg {
             Short('n') => args.non_interactive = true,
             Short('s') => args.shell = true,
-            Short('l') => args.list = true,
-            Short('k') => args.forget = true,
+            Short('i') => args.login = true,
+            Short('l') => list = true,
+            Short('k') => forget = true,
+            Short('K') => forget_loudly = true,
+            Short('v') => validate = true,
+            Short('S') => args.password_from_stdin = true,
+            Short('E') => args.keep_environment = true,
+            // HOME is always the target's: -H asks for what newgate does anyway.
+            Short('H') => {}
             Short('g') => args.group = Some(text(parser.value().map_err(usage)?)?),
             Short('u') => args.user = Some(text(parser.value().map_err(usage)?)?),
+            Short('U') => args.list_user = Some(text(parser.value().map_err(usage)?)?),
+            Short('p') => args.prompt = Some(text(parser.value().map_err(usage)?)?),
+            Short('D') => args.folder = Some(text(parser.value().map_err(usage)?)?),
             Short('h') | Long("help") => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -143,24 +338,48 @@ fn parse_args(arguments: impl IntoIterator<Item = OsString>) -> Result<Args, Usa
             other => return Err(usage(other.unexpected())),
         }
     }
-    if (args.list || args.forget)
-        && (args.list && args.forget
-            || args.group.is_some()
-            || args.user.is_some()
-            || args.shell
-            || !args.command.is_empty())
-    {
-        return Err(UsageError("-l and -k stand alone".into()));
+    let refuse = |why: &str| Err(UsageError(why.into()));
+    let targets = args.group.is_some() || args.user.is_some();
+    let running = args.shell || args.login || args.keep_environment || args.folder.is_some();
+    if list && (forget || forget_loudly) {
+        return refuse("-l and -k stand alone");
+    }
+    if forget_loudly && (forget || validate || targets || running || !args.command.is_empty()) {
+        return refuse("-K stands alone");
+    }
+    if validate && (list || forget || targets || running || !args.command.is_empty()) {
+        return refuse("-v stands alone (with -n, -S or -p)");
+    }
+    if list && (running || (args.command.is_empty() && targets)) {
+        return refuse("-l lists your rules, or with a command (and -g, -u) says whether you may run it");
+    }
+    if args.list_user.is_some() && !list {
+        return refuse("-U USER goes with -l");
+    }
+    if args.shell && args.login {
+        return refuse("-s and -i both run a shell; give one of them");
     }
     if args.shell && !args.command.is_empty() {
-        return Err(UsageError("-s runs the target's shell; give no command with it".into()));
+        return refuse("-s runs the target's shell; give no command with it");
     }
+    if args.login && (args.folder.is_some() || args.keep_environment) {
+        return refuse("-i starts in the target's home with its login environment; -D and -E do not go with it");
+    }
+    if let Some(folder) = &args.folder {
+        plain_folder(folder)?;
+    }
+    args.mode = match (list, validate, forget, forget_loudly) {
+        (true, ..) => Mode::List,
+        (_, true, ..) => Mode::Validate,
+        (_, _, true, _) if args.command.is_empty() && !targets && !running => Mode::Forget,
+        (_, _, true, _) => {
+            args.ignore_remembered = true;
+            Mode::Run
+        }
+        (.., true) => Mode::ForgetLoudly,
+        _ => Mode::Run,
+    };
     Ok(args)
-}
-
-fn user_named(name: &str) -> Result<Account, Failure> {
-    let user = target_user(name).or_else(|e| fail(e.to_string()))?;
-    newgate_system::target_account(user).or_else(|e| fail(e.to_string()))
 }
 
 /// Looks the command up with the caller's own rights: the effective uid is
@@ -173,6 +392,7 @@ fn resolve_as_caller(
     cwd: &Path,
     caller: Uid,
 ) -> Result<Result<PathBuf, ResolveError>, Failure> {
+    let fail = |why: String| Failure::System(why);
     // A change of effective uid resets the dumpable flag from fs.suid_dumpable:
     // until it is cleared again, a signal that dumps core waits.
     let mut dumping = SigSet::empty();
@@ -192,30 +412,140 @@ fn resolve_as_caller(
     }
     let mut before = SigSet::empty();
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&dumping), Some(&mut before))
-        .or_else(|e| fail(format!("cannot block signals: {e}")))?;
-    nix::unistd::seteuid(caller).or_else(|e| fail(format!("cannot take the caller's rights: {e}")))?;
+        .map_err(|e| fail(format!("cannot block signals: {e}")))?;
+    nix::unistd::seteuid(caller).map_err(|e| fail(format!("cannot take the caller's rights: {e}")))?;
     let found = resolve_command(name, secure_path, cwd);
-    nix::unistd::seteuid(Uid::from_raw(0)).or_else(|e| fail(format!("cannot take root's rights back: {e}")))?;
-    harden::not_dumpable().or_else(fail)?;
+    nix::unistd::seteuid(Uid::from_raw(0)).map_err(|e| fail(format!("cannot take root's rights back: {e}")))?;
+    harden::not_dumpable().map_err(fail)?;
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&before), None)
-        .or_else(|e| fail(format!("cannot restore the signal mask: {e}")))?;
+        .map_err(|e| fail(format!("cannot restore the signal mask: {e}")))?;
     Ok(found)
 }
 
-/// Logs a refusal from before the run's own audit is set up; best effort, as
-/// the caller is refused either way.
-fn log_refusal(format: newgate_policy::LogFormat, event: &Event) {
-    if let Ok(mut audit) = Audit::connect(format) {
-        let _ = audit.log(event);
+/// The audit log for this run: where events go, and whether a failure to write one stops the run.
+struct AuditLog {
+    audit: Audit,
+    required: bool,
+}
+
+impl AuditLog {
+    /// Connects to the system log; `settings` are the policy's, when it can be used.
+    fn open(settings: Option<&Settings>) -> Result<AuditLog, Failure> {
+        let format = settings.map_or(newgate_policy::LogFormat::Sudo, |s| s.log_format);
+        let mode = settings.map_or(AuditMode::BestEffort, |s| s.audit);
+        let required = mode == AuditMode::Required;
+        if mode == AuditMode::Off {
+            return Ok(AuditLog {
+                audit: Audit::unavailable(format),
+                required,
+            });
+        }
+        let audit = match Audit::connect(format) {
+            Ok(audit) => audit,
+            // The library's own words name neither the socket nor the cause.
+            Err(_) if required => {
+                return Err(Failure::AuditRequired(format!(
+                    "no audit log: {}; the policy requires an audit log (set audit = required), so nothing runs",
+                    logsocket::problem(Path::new(logsocket::SOCKET))
+                )));
+            }
+            Err(_) => {
+                eprintln!(
+                    "newgate: warning: no audit log: {}; going on without one (set audit = off to say so)",
+                    logsocket::problem(Path::new(logsocket::SOCKET))
+                );
+                Audit::unavailable(format)
+            }
+        };
+        Ok(AuditLog { audit, required })
+    }
+
+    fn write(&mut self, event: &Event) -> Result<(), Failure> {
+        match self.audit.log(event) {
+            Ok(()) => Ok(()),
+            Err(why) if self.required => Err(Failure::AuditRequired(format!(
+                "{why}; the policy requires an audit log, so nothing runs"
+            ))),
+            Err(why) => {
+                eprintln!("newgate: warning: {why}");
+                Ok(())
+            }
+        }
+    }
+
+    /// The line of a permitted run, written before the command starts.
+    fn permit(&mut self, record: &Record) -> Result<(), Failure> {
+        self.write(&record.event(None))
+    }
+
+    /// The line of a refusal or failure; the caller is refused either way, so
+    /// a log that cannot be written only adds a message.
+    fn refusal(&mut self, record: &Record, failure: &Failure) {
+        let Some(problem) = failure.logged() else { return };
+        if let Err(why) = self.write(&record.event(Some(problem))) {
+            eprintln!("newgate: {why}");
+        }
     }
 }
 
-/// The log format the policy asks for, for a refusal that comes before the
-/// policy is otherwise read; the sudo format when it cannot be read.
-fn configured_log_format() -> newgate_policy::LogFormat {
-    load(Path::new(DEFAULT_POLICY), &LoadOptions::enforcing())
-        .policy
-        .map_or(newgate_policy::LogFormat::Sudo, |p| p.settings.log_format)
+/// What the audit line says of the request, filled in as the stages learn it.
+struct Record {
+    user: String,
+    tty: String,
+    pwd: String,
+    run_as_user: String,
+    run_as_group: Option<String>,
+    /// `FILE:LINE` of the deciding rule, once the run is permitted.
+    rule: Option<String>,
+    /// The command line as typed, then as resolved.
+    command: Vec<OsString>,
+}
+
+impl Record {
+    fn new(typed: Vec<OsString>) -> Record {
+        Record {
+            user: format!("#{}", nix::unistd::getuid()),
+            tty: tty::name(),
+            pwd: working_folder(),
+            run_as_user: String::new(),
+            run_as_group: None,
+            rule: None,
+            command: typed,
+        }
+    }
+
+    /// The request as the caller typed it; `-l` and `-v` logged as what they are.
+    fn requested(&mut self, args: &Args, caller: &Account) {
+        if args.mode == Mode::Validate {
+            self.command = vec!["validate".into()];
+            return;
+        }
+        self.run_as_user = match (&args.user, &args.group) {
+            (Some(user), _) => user.clone(),
+            (None, Some(_)) => caller.name.clone(),
+            (None, None) => "root".into(),
+        };
+        self.run_as_group = args.group.clone();
+        self.set_command(args.mode, args.command.iter().map(OsString::from));
+    }
+
+    fn set_command(&mut self, mode: Mode, words: impl Iterator<Item = OsString>) {
+        let list = (mode == Mode::List).then(|| OsString::from("list"));
+        self.command = list.into_iter().chain(words).collect();
+    }
+
+    fn event(&self, problem: Option<String>) -> Event<'_> {
+        Event {
+            user: &self.user,
+            problem,
+            tty: &self.tty,
+            pwd: &self.pwd,
+            run_as_user: &self.run_as_user,
+            run_as_group: self.run_as_group.as_deref(),
+            rule: self.rule.clone(),
+            command: &self.command,
+        }
+    }
 }
 
 /// The caller's working folder as logged; a folder removed since the caller entered it has no path.
@@ -225,295 +555,353 @@ fn working_folder() -> String {
 
 /// The caller, with every group they belong to. A group that cannot be looked
 /// up would silently stop a `deny %group`: any failure refuses, and is logged.
-fn caller() -> Result<Account, Failure> {
+fn identify_caller(record: &mut Record) -> Result<Account, Failure> {
     let uid = nix::unistd::getuid();
-    let refuse = |user: &str, why: String| {
-        log_refusal(
-            newgate_policy::LogFormat::Sudo,
-            &Event {
-                user,
-                problem: Some(why.clone()),
-                tty: &tty::name(),
-                pwd: "",
-                run_as_user: "",
-                run_as_group: None,
-                rule: None,
-                command: &[],
-            },
-        );
-        Failure {
-            code: FAILURE,
-            message: format!("{why}; nothing is permitted"),
-        }
-    };
-    let user = match newgate_system::user_by_uid(uid) {
-        Ok(Some(user)) => user,
-        Ok(None) => return fail(format!("you (uid {uid}) do not exist in the user database")),
-        Err(why) => return Err(refuse(&format!("#{uid}"), why.to_string())),
-    };
-    let name = user.name.clone();
-    newgate_system::requester(user).map_err(|why| refuse(&name, why.to_string()))
+    let user = newgate_system::user_by_uid(uid)
+        .map_err(Failure::Caller)?
+        .ok_or(Failure::CallerUnknown(uid))?;
+    record.user = user.name.clone();
+    newgate_system::requester(user).map_err(Failure::Caller)
 }
 
-fn run(caller_limits: harden::CallerLimits) -> Result<u8, Failure> {
-    // As typed, for the log of a command line that cannot be read.
-    let typed: Vec<OsString> = std::env::args_os().skip(1).collect();
-    let parsed = parse_args(typed.clone());
-    harden::self_check().or_else(fail)?;
-    let (signals, inherited) = harden::harden(caller_limits).or_else(fail)?;
+/// The targets and the program, as they will be switched to and run.
+struct Resolved {
+    target_user: Option<Account>,
+    target_group: Option<Group>,
+    program: PathBuf,
+    args: Vec<String>,
+    /// `-i`: the shell's name with a `-` in front, which makes it a login shell.
+    arg0: Option<String>,
+    /// The folder the command starts in (`-D`, or the target's home for `-i`);
+    /// `None`: the caller's own.
+    folder: Option<PathBuf>,
+}
 
-    let caller = caller()?;
-    let args = match parsed {
-        Ok(args) => args,
-        Err(usage) => {
-            log_refusal(
-                configured_log_format(),
-                &Event {
-                    user: &caller.name,
-                    problem: Some(format!("usage error: {}", usage.0)),
-                    tty: &tty::name(),
-                    pwd: &working_folder(),
-                    run_as_user: "",
-                    run_as_group: None,
-                    rule: None,
-                    command: &typed,
-                },
-            );
-            return Err(usage.into());
-        }
-    };
-    if args.forget {
-        persist::forget(caller.uid.as_raw()).or_else(|e| fail(format!("cannot forget: {e}")))?;
-        return Ok(0);
+impl Resolved {
+    /// Whose account the command runs in: the target user's, or the caller's for a group alone.
+    fn runs_as<'a>(&'a self, caller: &'a Account) -> &'a Account {
+        self.target_user.as_ref().unwrap_or(caller)
     }
 
-    let loaded = load(Path::new(DEFAULT_POLICY), &LoadOptions::enforcing());
-    let Some(policy) = loaded.policy else {
-        let reason = loaded
-            .diagnostics
-            .first()
-            .map_or("unknown".into(), |d| d.message.clone());
-        log_refusal(
-            newgate_policy::LogFormat::Sudo,
-            &Event {
-                user: &caller.name,
-                problem: Some(format!("policy {DEFAULT_POLICY} refused: {reason}")),
-                tty: &tty::name(),
-                pwd: "",
-                run_as_user: "",
-                run_as_group: None,
-                rule: None,
-                command: &[],
-            },
-        );
-        // The policy may be readable by root alone: say what to do, not what it holds.
-        return fail(format!(
-            "the policy {DEFAULT_POLICY} cannot be used, so nothing is permitted; an administrator can run `newgatectl check`"
-        ));
-    };
-
-    if args.list {
-        return Ok(list(&policy, &caller));
+    fn command_line(&self) -> String {
+        std::iter::once(self.program.display().to_string())
+            .chain(self.args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
+}
 
-    // A working folder removed since the caller entered it has no path.
-    let cwd = std::env::current_dir().ok();
-    let pwd = working_folder();
-    let tty_name = tty::name();
-    // Refusals before the decision are logged too, with the command as typed.
-    let typed_command: Vec<OsString> = args.command.iter().map(OsString::from).collect();
-    let refused = |failure: Failure| -> Failure {
-        log_refusal(
-            policy.settings.log_format,
-            &Event {
-                user: &caller.name,
-                problem: Some(failure.message.clone()),
-                tty: &tty_name,
-                pwd: &pwd,
-                run_as_user: args
-                    .user
-                    .as_deref()
-                    .unwrap_or(if args.group.is_some() { &caller.name } else { "root" }),
-                run_as_group: args.group.as_deref(),
-                rule: None,
-                command: &typed_command,
-            },
-        );
-        failure
-    };
+fn user_named(name: &str) -> Result<Account, Failure> {
+    let user = target_user(name).map_err(Failure::Target)?;
+    newgate_system::target_account(user).map_err(|e| Failure::Target(e.into()))
+}
 
+/// Looks up the target user and group by their one names, and the program
+/// with the caller's rights; without a command, the target's shell.
+/// `-i CMD ARGS` runs `SHELL -c LINE` as sudo does: every character of the
+/// words but letters, digits, `_`, `-` and `$` escaped with `\\`, so that the
+/// shell sees the words as typed while still expanding variables.
+fn login_shell_line(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|word| {
+            word.chars()
+                .flat_map(|c| {
+                    let escape = !(c.is_alphanumeric() || matches!(c, '_' | '-' | '$'));
+                    escape.then_some('\\').into_iter().chain(std::iter::once(c))
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn resolve_targets_and_command(
+    args: &Args,
+    caller: &Account,
+    settings: &Settings,
+    record: &mut Record,
+) -> Result<Resolved, Failure> {
     let target_user = match &args.user {
-        Some(name) => Some(user_named(name).map_err(refused)?),
-        None if args.group.is_none() => Some(user_named("root").map_err(refused)?),
+        Some(name) => Some(user_named(name)?),
+        None if args.group.is_none() => Some(user_named("root")?),
         None => None,
     };
     let target_group = match &args.group {
-        Some(name) => Some(target_group(name).or_else(|e| fail(e.to_string())).map_err(refused)?),
+        Some(name) => Some(target_group(name).map_err(Failure::Target)?),
         None => None,
     };
-    let runs_as = target_user.as_ref().unwrap_or(&caller);
-
+    let runs_as = target_user.as_ref().unwrap_or(caller);
     let mut command = args.command.clone();
-    if command.is_empty() {
+    if args.login && !command.is_empty() {
+        command = vec![runs_as.shell.clone(), "-c".into(), login_shell_line(&args.command)];
+    } else if command.is_empty() {
         command.push(runs_as.shell.clone());
     }
+    let arg0 = args.login.then(|| {
+        let name = Path::new(&runs_as.shell)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        format!("-{}", name.unwrap_or_default())
+    });
+    let folder = match (&args.folder, args.login) {
+        (Some(folder), _) => Some(PathBuf::from(folder)),
+        (None, true) => Some(PathBuf::from(&runs_as.home)),
+        (None, false) => None,
+    };
     let relative = command[0].contains('/') && !command[0].starts_with('/');
-    let cwd = match cwd {
-        Some(cwd) => cwd,
-        None if relative => {
-            return Err(refused(Failure {
-                code: NOT_FOUND,
-                message: format!("{}: the working folder no longer exists", command[0]),
-            }));
+    let cwd = match std::env::current_dir() {
+        Ok(cwd) => cwd,
+        Err(_) if relative => {
+            return Err(Failure::WorkingFolderGone {
+                command: command[0].clone(),
+            });
         }
         // Only a name with a `/` is read against it.
-        None => PathBuf::from("/"),
+        Err(_) => PathBuf::from("/"),
     };
-    let program = match resolve_as_caller(&command[0], &policy.settings.secure_path, &cwd, caller.uid)? {
-        Ok(path) => path,
-        Err(e) => {
-            let code = if matches!(e, ResolveError::NotFound(_)) {
-                NOT_FOUND
-            } else {
-                NOT_EXECUTABLE
-            };
-            return Err(refused(Failure {
-                code,
-                message: e.to_string(),
-            }));
-        }
+    let program = resolve_as_caller(&command[0], &settings.secure_path, &cwd, caller.uid)?.map_err(Failure::Command)?;
+    let resolved = Resolved {
+        target_user,
+        target_group,
+        program,
+        args: command[1..].to_vec(),
+        arg0,
+        folder,
     };
-    let command_args: Vec<String> = command[1..].to_vec();
-    let command_line = std::iter::once(program.display().to_string())
-        .chain(command_args.iter().cloned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let logged_command: Vec<OsString> = std::iter::once(program.clone().into_os_string())
-        .chain(command_args.iter().map(OsString::from))
-        .collect();
+    record.run_as_user = resolved.runs_as(caller).name.clone();
+    record.set_command(
+        args.mode,
+        std::iter::once(resolved.program.clone().into_os_string()).chain(resolved.args.iter().map(OsString::from)),
+    );
+    Ok(resolved)
+}
 
-    let mut audit = match Audit::connect(policy.settings.log_format) {
-        Ok(audit) => audit,
-        Err(why) if policy.settings.audit == AuditMode::Required => {
-            return fail(format!(
-                "{why}; the policy requires an audit log (set audit = required), so nothing runs"
-            ));
-        }
-        Err(why) => {
-            eprintln!("newgate: warning: {why}; going on without an audit log");
-            Audit::unavailable(policy.settings.log_format)
-        }
-    };
-    let required = policy.settings.audit == AuditMode::Required;
-    let mut event = Event {
-        user: &caller.name,
-        problem: None,
-        tty: &tty_name,
-        pwd: &pwd,
-        run_as_user: &runs_as.name,
-        run_as_group: args.group.as_deref(),
-        rule: None,
-        command: &logged_command,
-    };
-    let mut log = |event: &Event| -> Result<(), Failure> {
-        match audit.log(event) {
-            Ok(()) => Ok(()),
-            Err(why) if required => fail(format!("{why}; the policy requires an audit log, so nothing runs")),
-            Err(why) => {
-                eprintln!("newgate: warning: {why}");
-                Ok(())
-            }
-        }
-    };
+/// What the deciding rule grants.
+struct Grant {
+    /// `FILE:LINE` of the deciding rule.
+    rule: String,
+    /// The deciding rule as written.
+    text: String,
+    options: Options,
+}
 
+fn decide(policy: &Policy, caller: &Account, args: &Args, resolved: &Resolved) -> Result<Grant, Failure> {
     let host = host_name().unwrap_or_default();
     let request = Request {
         user: &caller.name,
         groups: &caller.groups.names,
         target_user: args.user.as_deref(),
         target_group: args.group.as_deref(),
-        command: Some(&program),
-        args: &command_args,
+        command: Some(&resolved.program),
+        args: &resolved.args,
         host: &host,
         service: "newgate",
         time: jiff::Timestamp::now(),
     };
     let decision = policy.decide(&request);
-    if decision.verdict == Verdict::Deny {
-        event.problem = Some("command not allowed".into());
-        log(&event)?;
-        return fail(format!(
-            "{} may not run {command_line} as {} here",
-            caller.name,
-            describe_target(&args, runs_as)
-        ));
-    }
-    let rule = decision.rule.map(|r| r.location.to_string());
-    let options = decision.options.clone();
-
-    let stopped = Rc::new(Cell::new(None));
-    let conversation = Terminal {
-        user: caller.name.clone(),
-        non_interactive: args.non_interactive,
-        signals: Rc::new(harden::signal_descriptor().or_else(fail)?),
-        stopped: stopped.clone(),
-    };
-    let started = start_pam(&caller.name, &tty_name, &args, &program, &command_args, conversation);
-    let mut pam = match started {
-        Ok(pam) => pam,
-        Err(why) => {
-            event.problem = Some(format!("cannot start PAM: {why}"));
-            log(&event)?;
-            return fail(format!("cannot start PAM: {why}"));
+    let grant = match (decision.verdict, decision.rule) {
+        (Verdict::Permit, Some(rule)) => Grant {
+            rule: rule.location.to_string(),
+            text: rule.text.clone(),
+            options: decision.options.clone(),
+        },
+        _ => {
+            return Err(Failure::NotPermitted {
+                caller: caller.name.clone(),
+                command_line: resolved.command_line(),
+                target: describe_target(args, resolved.runs_as(caller)),
+            });
         }
     };
+    // What the rule does not allow is refused before any password is asked.
+    if args.keep_environment && !grant.options.keepenv {
+        return Err(Failure::MayNotKeepEnvironment {
+            caller: caller.name.clone(),
+            rule: grant.rule,
+        });
+    }
+    if let Some(folder) = &args.folder
+        && !grant.options.chdir.as_ref().is_some_and(|chdir| chdir.allows(folder))
+    {
+        return Err(Failure::MayNotChdir {
+            caller: caller.name.clone(),
+            folder: folder.clone(),
+            rule: grant.rule,
+        });
+    }
+    Ok(grant)
+}
 
-    let session = persist::Session::current();
+/// The password prompt: `-p`'s with sudo's escapes (`%u` the caller, `%U`
+/// the target user, `%h` the host, `%p` whose password, `%%` a `%`), or
+/// newgate's own, which names whose password it is.
+fn password_prompt(custom: Option<&str>, caller: &str, target: &str) -> String {
+    let Some(custom) = custom else {
+        return format!("[newgate] password for {caller}: ");
+    };
+    let host = host_name().unwrap_or_default();
+    let short_host = host.split('.').next().unwrap_or_default();
+    let mut prompt = String::new();
+    let mut chars = custom.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            prompt.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('u') | Some('p') => prompt.push_str(caller),
+            Some('U') => prompt.push_str(target),
+            Some('h') => prompt.push_str(short_host),
+            Some('%') => prompt.push('%'),
+            Some(other) => {
+                prompt.push('%');
+                prompt.push(other);
+            }
+            None => prompt.push('%'),
+        }
+    }
+    prompt
+}
+
+/// Starts PAM (with `items` set by the caller of this stage) and, unless the
+/// rule or a fresh remembered authentication spares it, asks for the
+/// caller's password; PAM must then still name the caller.
+fn authenticate(
+    caller: &Account,
+    args: &Args,
+    target: &str,
+    options: &Options,
+    settings: &Settings,
+    items: impl FnOnce(&mut pam::Pam<Terminal>) -> Result<(), pam::PamError>,
+) -> Result<pam::Pam<Terminal>, Failure> {
+    let signals = harden::signal_descriptor().map_err(Failure::System)?;
+    let source = if args.password_from_stdin {
+        conversation::Source::StandardInput
+    } else {
+        conversation::Source::Terminal
+    };
+    let prompt = password_prompt(args.prompt.as_deref(), &caller.name, target);
+    let conversation = Terminal::new(prompt, args.non_interactive, source, signals);
+    let mut pam = pam::Pam::start("newgate", &caller.name, conversation).map_err(Failure::PamStart)?;
+    pam.set_item(PamItemType::RUSER, &caller.name)
+        .and_then(|()| pam.set_item(PamItemType::TTY, &tty::name()))
+        .and_then(|()| items(&mut pam))
+        .map_err(Failure::PamStart)?;
+    // `-k CMD` asks whatever is remembered, and leaves the record as it was.
+    let session = persist::Session::current().filter(|_| !args.ignore_remembered);
     let remembered = match (options.persist, &session) {
         (Some(timeout), Some(session)) => persist::is_fresh(caller.uid.as_raw(), session, timeout),
         _ => false,
     };
     if !options.nopass && !remembered && !caller.uid.is_root() {
-        authenticate(&mut pam, policy.settings.passwd_tries, &stopped, &mut event, &mut log)?;
+        ask_password(&mut pam, settings.passwd_tries)?;
+    }
+    // A module may set PAM_USER; the account checks and the session that
+    // follow must be the caller's, whom the policy decided for.
+    let user = pam.user().map_err(|e| Failure::Auth(AuthError::Pam(e)))?;
+    if user.as_deref() != Some(caller.name.as_str()) {
+        return Err(Failure::Auth(AuthError::NotTheCaller { authenticated: user }));
     }
     // `persist` never comes with `nopass`: here the caller has just authenticated
     // or was remembered, and the record starts or is refreshed.
     if let (Some(_), Some(session)) = (options.persist, &session) {
         persist::remember(caller.uid.as_raw(), session);
     }
-    account_checks(&mut pam, &mut event, &mut log)?;
+    Ok(pam)
+}
 
-    let credentials = credentials(&caller, target_user.as_ref(), target_group.as_ref());
-    let status = pam.setcred(true);
-    if status != pam::SUCCESS {
-        let why = pam.describe(status);
-        event.problem = Some(format!("PAM could not establish credentials: {why}"));
-        log(&event)?;
-        return fail(format!("PAM could not establish credentials: {why}"));
+/// Asks for the password up to `tries` times; each failure is told.
+fn ask_password(pam: &mut pam::Pam<Terminal>, tries: u32) -> Result<(), Failure> {
+    for attempt in 1..=tries {
+        let status = pam.authenticate();
+        // When the conversation itself could not go on, asking again would not help.
+        if let Some(stop) = pam.conversation().take_stop() {
+            return Err(Failure::Auth(stop.into()));
+        }
+        match status {
+            Ok(()) => return Ok(()),
+            Err(e) if e.code == PamReturnCode::AUTH_ERR && attempt < tries => tty::tell("Sorry, try again."),
+            Err(e) if e.code == PamReturnCode::AUTH_ERR => break,
+            // pam_unix counts the failures of one PAM transaction and stops
+            // after its own maximum: that too is wrong passwords, as many as typed.
+            Err(e) if e.code == PamReturnCode::MAXTRIES => {
+                return Err(Failure::Auth(AuthError::Incorrect { tries: attempt }));
+            }
+            Err(e) => return Err(Failure::Auth(AuthError::Pam(e))),
+        }
     }
-    let status = pam.open_session();
-    if status != pam::SUCCESS {
-        let why = pam.describe(status);
-        event.problem = Some(format!("PAM could not open a session: {why}"));
-        log(&event)?;
+    Err(Failure::Auth(AuthError::Incorrect { tries }))
+}
+
+/// A PAM session with credentials established; closed when dropped.
+struct OpenSession(pam::Pam<Terminal>);
+
+impl Drop for OpenSession {
+    fn drop(&mut self) {
+        let _ = self.0.close_session();
+        let _ = self.0.setcred(false);
+    }
+}
+
+/// `pam_acct_mgmt`, with a password change when the account requires one.
+fn open_account(mut pam: pam::Pam<Terminal>) -> Result<pam::Pam<Terminal>, Failure> {
+    match pam.acct_mgmt() {
+        Err(e) if e.code == PamReturnCode::NEW_AUTHTOK_REQD => pam.chauthtok_expired(),
+        other => other,
+    }
+    .map_err(Failure::Account)?;
+    Ok(pam)
+}
+
+/// The account checks, then the credentials and the session.
+fn open_account_and_session(pam: pam::Pam<Terminal>) -> Result<OpenSession, Failure> {
+    let mut pam = open_account(pam)?;
+    pam.setcred(true).map_err(Failure::Credentials)?;
+    if let Err(why) = pam.open_session() {
         let _ = pam.setcred(false);
-        return fail(format!("cannot open a session: {why}"));
+        return Err(Failure::Session(why));
     }
+    Ok(OpenSession(pam))
+}
 
+/// The command's environment from the caller's, PAM's and the policy's.
+fn build_environment(
+    session: &mut OpenSession,
+    caller: &Account,
+    args: &Args,
+    resolved: &Resolved,
+    options: &Options,
+    settings: &Settings,
+) -> Vec<(String, String)> {
+    // `-i` is the target's login: the caller's environment stays behind even under `keepenv`.
+    let login_options;
+    let options = if args.login {
+        login_options = Options {
+            keepenv: false,
+            ..options.clone()
+        };
+        &login_options
+    } else {
+        options
+    };
     // The hand-off variables were for pam_newgate, in this process; a module
     // that copies the PAM environment must not carry them to the command.
     let caller_env: Vec<(String, String)> = std::env::vars_os()
         .filter_map(|(n, v)| Some((n.into_string().ok()?, v.into_string().ok()?)))
         .chain(
-            pam.environment()
+            session
+                .0
+                .environment()
                 .into_iter()
                 .filter(|(name, _)| !handoff::NAMES.contains(&name.as_str())),
         )
         .collect();
-    let environment = command_environment(&EnvironmentInput {
+    let runs_as = resolved.runs_as(caller);
+    command_environment(&EnvironmentInput {
         caller_env: &caller_env,
-        options: &options,
-        settings: &policy.settings,
+        options,
+        settings,
         target: env::Account {
             name: &runs_as.name,
             home: &runs_as.home,
@@ -522,73 +910,20 @@ fn run(caller_limits: harden::CallerLimits) -> Result<u8, Failure> {
         caller_name: &caller.name,
         caller_uid: caller.uid.as_raw(),
         caller_gid: caller.gid.as_raw(),
-        command_line: &command_line,
-    });
-
-    event.rule = rule;
-    if !options.nolog
-        && let Err(failure) = log(&event)
-    {
-        close(&mut pam);
-        return Err(failure);
-    }
-    let outcome = execute(&program, &command_args, &environment, credentials, &signals, &inherited);
-    close(&mut pam);
-    match outcome {
-        Ok(code) => Ok(code),
-        Err(Ended::NotStarted(why)) => {
-            // The permit line is already written: the failure follows it.
-            event.problem = Some(format!("cannot run the command: {why}"));
-            log(&event)?;
-            Err(Failure {
-                code: NOT_EXECUTABLE,
-                message: format!("cannot run {}: {why}", program.display()),
-            })
-        }
-        Err(Ended::Lost) => fail("lost track of the command"),
-    }
+        command_line: &resolved.command_line(),
+    })
 }
 
-/// How running the command went wrong.
-enum Ended {
-    /// fork or exec failed, or the switch of credentials in the child: the command never ran.
-    NotStarted(String),
-    /// The command ran, but waiting for it failed.
-    Lost,
-}
-
-/// Why the command could not be started, for the caller and the log.
-fn not_started(error: &std::io::Error) -> String {
-    match error.raw_os_error() {
-        Some(libc::E2BIG) => format!(
-            "{error}: the arguments and environment are too long for the system \
-             (at most 128 KiB each, and altogether a quarter of the stack size limit)"
-        ),
-        _ => error.to_string(),
-    }
-}
-
-/// Starts the PAM transaction with the caller's items and the hand-off for pam_newgate.
-fn start_pam(
-    caller: &str,
-    tty_name: &str,
-    args: &Args,
-    program: &Path,
-    command_args: &[String],
-    conversation: Terminal,
-) -> Result<pam::Pam, String> {
-    let mut pam = pam::Pam::start("newgate", caller, Box::new(conversation))?;
-    pam.set_item(PamItemType::RUSER, caller)?;
-    pam.set_item(PamItemType::TTY, tty_name)?;
+/// The request, handed to pam_newgate in the PAM environment.
+fn hand_off(pam: &mut pam::Pam<Terminal>, args: &Args, resolved: &Resolved) -> Result<(), pam::PamError> {
     if let Some(group) = &args.group {
         pam.putenv(handoff::GROUP, group)?;
     }
     if let Some(user) = &args.user {
         pam.putenv(handoff::TARGET_USER, user)?;
     }
-    pam.putenv(handoff::COMMAND, &program.display().to_string())?;
-    pam.putenv(handoff::ARGS, &handoff::encode_args(command_args))?;
-    Ok(pam)
+    pam.putenv(handoff::COMMAND, &resolved.program.display().to_string())?;
+    pam.putenv(handoff::ARGS, &handoff::encode_args(&resolved.args))
 }
 
 fn describe_target(args: &Args, runs_as: &Account) -> String {
@@ -599,11 +934,11 @@ fn describe_target(args: &Args, runs_as: &Account) -> String {
     }
 }
 
-fn list(policy: &Policy, caller: &Account) -> u8 {
+fn list_rules(policy: &Policy, caller: &Account) {
     let rules = policy.rules_for(&caller.name, &caller.groups.names);
     if rules.is_empty() {
         println!("{} may not switch to anything here.", caller.name);
-        return 0;
+        return;
     }
     println!(
         "The rules of {DEFAULT_POLICY} that concern {} (the last matching one decides):",
@@ -612,69 +947,6 @@ fn list(policy: &Policy, caller: &Account) -> u8 {
     for rule in rules {
         println!("  {}", rule.text);
     }
-    0
-}
-
-/// Asks for the password up to `tries` times; each failure is told, the last one logged.
-fn authenticate(
-    pam: &mut pam::Pam,
-    tries: u32,
-    stopped: &Cell<Option<Stop>>,
-    event: &mut Event,
-    log: &mut impl FnMut(&Event) -> Result<(), Failure>,
-) -> Result<(), Failure> {
-    let mut refuse = |event: &mut Event, why: String| -> Result<(), Failure> {
-        event.problem = Some(why.clone());
-        log(event)?;
-        fail(why)
-    };
-    for attempt in 1..=tries {
-        let status = pam.authenticate();
-        // When the conversation itself could not go on, asking again would not help.
-        match stopped.get() {
-            Some(Stop::Interrupted(signal)) => {
-                event.problem = Some(format!("interrupted at the password prompt by signal {signal}"));
-                // The caller asked to stop: a log that cannot be written does not change that.
-                let _ = log(event);
-                return Err(Failure {
-                    code: 128 + signal as u8,
-                    message: "interrupted".into(),
-                });
-            }
-            Some(Stop::NonInteractive) => return refuse(event, "a password is required".into()),
-            Some(Stop::NoTerminal) => return refuse(event, "no terminal to read a password from".into()),
-            None => {}
-        }
-        match status {
-            pam::SUCCESS => return Ok(()),
-            pam::AUTH_ERR if attempt < tries => tty::tell("Sorry, try again."),
-            pam::AUTH_ERR => {
-                let plural = if tries == 1 { "" } else { "s" };
-                return refuse(event, format!("{tries} incorrect password attempt{plural}"));
-            }
-            other => return refuse(event, format!("authentication failed: {}", pam.describe(other))),
-        }
-    }
-    fail("no password attempts allowed (set passwd_tries)")
-}
-
-/// `pam_acct_mgmt`, and a password change when the account requires one.
-fn account_checks(
-    pam: &mut pam::Pam,
-    event: &mut Event,
-    log: &mut impl FnMut(&Event) -> Result<(), Failure>,
-) -> Result<(), Failure> {
-    let mut status = pam.acct_mgmt();
-    if status == pam::NEW_AUTHTOK_REQD {
-        status = pam.chauthtok_expired();
-    }
-    if status == pam::SUCCESS {
-        return Ok(());
-    }
-    let why = pam.describe(status);
-    event.problem = Some(format!("account not permitted: {why}"));
-    log(event)?;
-    fail(format!("account not permitted: {why}"))
 }
 
 fn credentials(caller: &Account, target_user: Option<&Account>, target_group: Option<&Group>) -> Credentials {
@@ -691,29 +963,53 @@ fn credentials(caller: &Account, target_user: Option<&Account>, target_group: Op
     Credentials { uid, gid, groups }
 }
 
-fn close(pam: &mut pam::Pam) {
-    pam.close_session();
-    pam.setcred(false);
+/// Why the command could not be started, for the caller and the log.
+fn not_started(error: &std::io::Error) -> String {
+    match error.raw_os_error() {
+        Some(libc::E2BIG) => format!(
+            "{error}: the arguments and environment are too long for the system \
+             (at most 128 KiB each, and altogether a quarter of the stack size limit)"
+        ),
+        _ => error.to_string(),
+    }
 }
 
 /// Runs the command as `creds`, waits for it, and forwards the signals sent to newgate.
-/// The command inherits the caller's working folder: it is never entered again by
-/// its path, which the caller could have pointed elsewhere, with root's rights.
-fn execute(
-    program: &Path,
-    args: &[String],
+/// Without `-D` or `-i`, the command inherits the caller's working folder: it
+/// is never entered again by its path, which the caller could have pointed
+/// elsewhere, with root's rights. A folder that is asked for is entered after
+/// the switch, with the target's rights.
+fn switch_and_exec(
+    resolved: &Resolved,
     environment: &[(String, String)],
     creds: Credentials,
+    umask: libc::mode_t,
     signals: &SignalFd,
     inherited: &harden::Inherited,
-) -> Result<u8, Ended> {
-    let mut command = Command::new(program);
+) -> Result<u8, Failure> {
+    let mut command = Command::new(&resolved.program);
     command
-        .args(args)
+        .args(&resolved.args)
         .env_clear()
         .envs(environment.iter().map(|(n, v)| (n, v)));
-    sys::switch_before_exec(&mut command, creds, inherited);
-    let child = command.spawn().map_err(|e| Ended::NotStarted(not_started(&e)))?;
+    if let Some(arg0) = &resolved.arg0 {
+        std::os::unix::process::CommandExt::arg0(&mut command, arg0);
+    }
+    let folder = match &resolved.folder {
+        Some(folder) => Some(
+            std::ffi::CString::new(folder.as_os_str().as_encoded_bytes())
+                .map_err(|_| Failure::System("the folder holds a NUL byte".into()))?,
+        ),
+        None => None,
+    };
+    sys::switch_before_exec(&mut command, creds, folder, umask, inherited);
+    let child = command.spawn().map_err(|e| Failure::NotStarted {
+        program: resolved.program.display().to_string(),
+        why: match &resolved.folder {
+            Some(folder) => format!("{} (in {})", not_started(&e), folder.display()),
+            None => not_started(&e),
+        },
+    })?;
     let pid = Pid::from_raw(child.id() as i32);
     loop {
         match waitpid(pid, Some(WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED)) {
@@ -727,7 +1023,7 @@ fn execute(
                 continue;
             }
             Ok(_) => {}
-            Err(nix::errno::Errno::ECHILD) => return Err(Ended::Lost),
+            Err(nix::errno::Errno::ECHILD) => return Err(Failure::Lost),
             Err(_) => {}
         }
         let mut fds = [nix::poll::PollFd::new(
@@ -750,56 +1046,6 @@ fn execute(
     }
 }
 
-/// Why the conversation could not get an answer.
-#[derive(Clone, Copy, Debug)]
-enum Stop {
-    NonInteractive,
-    NoTerminal,
-    Interrupted(Signal),
-}
-
-/// The PAM conversation at the terminal.
-struct Terminal {
-    user: String,
-    non_interactive: bool,
-    signals: Rc<SignalFd>,
-    stopped: Rc<Cell<Option<Stop>>>,
-}
-
-impl pam::Conversation for Terminal {
-    fn ask(&mut self, prompt: &str, echo: bool) -> Result<tty::Secret, ()> {
-        if self.non_interactive {
-            self.stopped.set(Some(Stop::NonInteractive));
-            return Err(());
-        }
-        // The stock prompt names no one; say whose password, as sudo does.
-        let prompt = if prompt.trim_end() == "Password:" {
-            format!("[newgate] password for {}: ", self.user)
-        } else {
-            prompt.to_string()
-        };
-        match tty::prompt(&prompt, echo, &self.signals) {
-            Ok(secret) => Ok(secret),
-            Err(tty::PromptError::Interrupted(signal)) => {
-                self.stopped.set(Some(Stop::Interrupted(signal)));
-                Err(())
-            }
-            Err(tty::PromptError::NoTerminal) => {
-                self.stopped.set(Some(Stop::NoTerminal));
-                Err(())
-            }
-            Err(tty::PromptError::Io(why)) => {
-                tty::tell(&format!("newgate: cannot read the password: {why}"));
-                Err(())
-            }
-        }
-    }
-
-    fn tell(&mut self, message: &str, _error: bool) {
-        tty::tell(message);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -811,22 +1057,106 @@ mod tests {
 
     #[test]
     fn l_and_k_stand_alone_even_together() {
-        for words in [
-            &["-kl"][..],
-            &["-lk"],
-            &["-l", "-k"],
-            &["-k", "-l"],
-            &["-l", "-g", "x"],
-            &["-k", "id"],
-        ] {
+        for words in [&["-kl"][..], &["-lk"], &["-l", "-k"], &["-k", "-l"]] {
             assert_eq!(
                 parse(words).err(),
                 Some(UsageError("-l and -k stand alone".into())),
                 "{words:?}"
             );
         }
-        assert!(parse(&["-l"]).is_ok_and(|a| a.list && !a.forget));
-        assert!(parse(&["-k"]).is_ok_and(|a| a.forget && !a.list));
+        assert!(parse(&["-l"]).is_ok_and(|a| a.mode == Mode::List));
+        assert!(parse(&["-k"]).is_ok_and(|a| a.mode == Mode::Forget && !a.ignore_remembered));
+        assert!(parse(&["-K"]).is_ok_and(|a| a.mode == Mode::ForgetLoudly));
+    }
+
+    #[test]
+    fn k_with_a_command_runs_it_asking_for_the_password() {
+        let args = parse(&["-k", "-g", "x", "id"]).unwrap();
+        assert_eq!(args.mode, Mode::Run);
+        assert!(args.ignore_remembered);
+        assert_eq!(args.command, ["id"]);
+    }
+
+    #[test]
+    fn the_flags_sudo_users_and_ansible_use_are_read() {
+        let args = parse(&[
+            "-H",
+            "-S",
+            "-n",
+            "-p",
+            "[sudo via ansible, key=x] password:",
+            "-u",
+            "root",
+            "/bin/sh",
+            "-c",
+            "echo hi",
+        ])
+        .unwrap();
+        assert!(args.password_from_stdin && args.non_interactive);
+        assert_eq!(args.prompt.as_deref(), Some("[sudo via ansible, key=x] password:"));
+        assert_eq!(args.user.as_deref(), Some("root"));
+        assert_eq!(args.command, ["/bin/sh", "-c", "echo hi"]);
+        assert!(parse(&["-i"]).is_ok_and(|a| a.login && a.command.is_empty()));
+        assert!(
+            parse(&["-E", "-D", "/srv/www", "ls"])
+                .is_ok_and(|a| a.keep_environment && a.folder.as_deref() == Some("/srv/www"))
+        );
+        assert!(parse(&["-v"]).is_ok_and(|a| a.mode == Mode::Validate));
+        assert!(
+            parse(&["-l", "-U", "bob", "-g", "docker", "id"]).is_ok_and(|a| a.mode == Mode::List
+                && a.list_user.as_deref() == Some("bob")
+                && a.group.as_deref() == Some("docker"))
+        );
+    }
+
+    #[test]
+    fn flags_that_do_not_go_together_are_refused() {
+        for (words, why) in [
+            (&["-K", "id"][..], "-K stands alone"),
+            (&["-v", "id"], "-v stands alone (with -n, -S or -p)"),
+            (&["-v", "-g", "x"], "-v stands alone (with -n, -S or -p)"),
+            (
+                &["-l", "-g", "x"],
+                "-l lists your rules, or with a command (and -g, -u) says whether you may run it",
+            ),
+            (&["-U", "bob", "id"], "-U USER goes with -l"),
+            (&["-s", "-i"], "-s and -i both run a shell; give one of them"),
+            (
+                &["-i", "-D", "/tmp"],
+                "-i starts in the target's home with its login environment; -D and -E do not go with it",
+            ),
+        ] {
+            assert_eq!(parse(words).err(), Some(UsageError(why.into())), "{words:?}");
+        }
+        for folder in ["srv", "/srv/../etc", "/srv/./x", "/srv//x", "/srv/.."] {
+            assert!(parse(&["-D", folder, "ls"]).is_err(), "{folder}");
+        }
+        assert!(parse(&["-D", "/", "ls"]).is_ok());
+    }
+
+    #[test]
+    fn prompts_take_sudos_escapes() {
+        let host = host_name().unwrap_or_default();
+        let short = host.split('.').next().unwrap_or_default().to_string();
+        assert_eq!(
+            password_prompt(Some("%u to %U on %h, %p's password (100%%) %x%"), "alice", "bob"),
+            format!("alice to bob on {short}, alice's password (100%) %x%")
+        );
+        assert_eq!(password_prompt(None, "alice", "bob"), "[newgate] password for alice: ");
+    }
+
+    #[test]
+    fn a_login_shell_gets_the_words_as_typed() {
+        assert_eq!(
+            login_shell_line(&[
+                "echo".into(),
+                "a b".into(),
+                "$HOME".into(),
+                "it's;x".into(),
+                "-n_1".into()
+            ]),
+            r"echo a\ b $HOME it\'s\;x -n_1"
+        );
     }
 
     #[test]

@@ -2,45 +2,64 @@
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::fmt;
 use std::ptr;
 
 use pam_sys::raw;
 use pam_sys::types::{PamConversation, PamHandle, PamItemType, PamMessage, PamResponse, PamReturnCode};
 
-pub const SUCCESS: c_int = PamReturnCode::SUCCESS as c_int;
-pub const NEW_AUTHTOK_REQD: c_int = PamReturnCode::NEW_AUTHTOK_REQD as c_int;
-pub const AUTH_ERR: c_int = PamReturnCode::AUTH_ERR as c_int;
-pub const CONV_ERR: c_int = PamReturnCode::CONV_ERR as c_int;
+const SUCCESS: c_int = PamReturnCode::SUCCESS as c_int;
+const CONV_ERR: c_int = PamReturnCode::CONV_ERR as c_int;
+const BUF_ERR: c_int = PamReturnCode::BUF_ERR as c_int;
 
 const PROMPT_ECHO_OFF: c_int = 1;
 const PROMPT_ECHO_ON: c_int = 2;
 const ERROR_MSG: c_int = 3;
 
+/// A PAM call that did not succeed: its return code, and PAM's text for it.
+#[derive(Debug, Clone)]
+pub struct PamError {
+    pub code: PamReturnCode,
+    text: String,
+}
+
+impl fmt::Display for PamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for PamError {}
+
 /// What the conversation asks of the person at the terminal.
 pub trait Conversation {
-    /// Reads an answer; `Err` aborts the conversation (no terminal, `-n`, interrupted).
-    fn ask(&mut self, prompt: &str, echo: bool) -> Result<crate::tty::Secret, ()>;
+    /// Reads an answer; `None` aborts the conversation, and the conversation
+    /// keeps its own reason (no terminal, `-n`, interrupted) for its owner to read.
+    fn ask(&mut self, prompt: &str, echo: bool) -> Option<crate::tty::Secret>;
     /// Shows a message from a module.
     fn tell(&mut self, message: &str, error: bool);
 }
 
 /// A PAM transaction; ended (with the last status) when dropped.
-pub struct Pam {
+pub struct Pam<C: Conversation> {
     handle: *mut PamHandle,
     /// Owns the conversation that `handle` points at; it must outlive the handle.
     _conversation: Box<PamConversation>,
-    _state: Box<Box<dyn Conversation>>,
+    state: Box<C>,
     last_status: c_int,
 }
 
-impl Pam {
-    pub fn start(service: &str, user: &str, conversation: Box<dyn Conversation>) -> Result<Pam, String> {
-        let service = CString::new(service).map_err(|_| "service name holds a NUL byte")?;
-        let user = CString::new(user).map_err(|_| "user name holds a NUL byte")?;
+impl<C: Conversation> Pam<C> {
+    pub fn start(service: &str, user: &str, conversation: C) -> Result<Pam<C>, PamError> {
+        // Names with a NUL byte never get here (they are not names in the user
+        // database); PAM's own code for a bad argument says so if one did.
+        let (Ok(service), Ok(user)) = (CString::new(service), CString::new(user)) else {
+            return Err(error(ptr::null_mut(), PamReturnCode::BUF_ERR as c_int));
+        };
         let mut state = Box::new(conversation);
         let conv = Box::new(PamConversation {
-            conv: Some(converse),
-            data_ptr: &mut *state as *mut Box<dyn Conversation> as *mut c_void,
+            conv: Some(converse::<C>),
+            data_ptr: &mut *state as *mut C as *mut c_void,
         });
         let mut handle: *const PamHandle = ptr::null();
         // SAFETY: the strings are NUL-terminated and live through the call (PAM
@@ -49,61 +68,82 @@ impl Pam {
         // after pam_end, in `Drop`).
         let status = unsafe { raw::pam_start(service.as_ptr(), user.as_ptr(), &*conv, &mut handle) };
         if status != SUCCESS || handle.is_null() {
-            return Err(format!("{} (status {status})", describe(ptr::null_mut(), status)));
+            return Err(error(ptr::null_mut(), status));
         }
         Ok(Pam {
             handle: handle as *mut PamHandle,
             _conversation: conv,
-            _state: state,
+            state,
             last_status: status,
         })
     }
 
-    fn record(&mut self, status: c_int) -> c_int {
-        self.last_status = status;
-        status
+    /// The conversation, to read why it stopped.
+    pub fn conversation(&mut self) -> &mut C {
+        &mut self.state
     }
 
-    pub fn set_item(&mut self, item: PamItemType, value: &str) -> Result<(), String> {
-        let value = CString::new(value).map_err(|_| "PAM item holds a NUL byte")?;
+    fn record(&mut self, status: c_int) -> Result<(), PamError> {
+        self.last_status = status;
+        match status {
+            SUCCESS => Ok(()),
+            _ => Err(error(self.handle, status)),
+        }
+    }
+
+    pub fn set_item(&mut self, item: PamItemType, value: &str) -> Result<(), PamError> {
+        let Ok(value) = CString::new(value) else {
+            return self.record(BUF_ERR);
+        };
         // SAFETY: the handle is live; PAM copies string items.
         let status = unsafe { raw::pam_set_item(self.handle, item as c_int, value.as_ptr() as *const c_void) };
-        match self.record(status) {
-            SUCCESS => Ok(()),
-            s => Err(self.describe(s)),
-        }
+        self.record(status)
     }
 
-    pub fn putenv(&mut self, name: &str, value: &str) -> Result<(), String> {
-        let pair = CString::new(format!("{name}={value}")).map_err(|_| "PAM variable holds a NUL byte")?;
+    /// The user PAM now holds (PAM_USER): a module may have changed it.
+    pub fn user(&mut self) -> Result<Option<String>, PamError> {
+        let mut item: *const c_void = ptr::null();
+        // SAFETY: the handle is live; PAM stores a pointer to its own copy of
+        // the item in `item`, valid until the item is set again or pam_end.
+        let status = unsafe { raw::pam_get_item(self.handle, PamItemType::USER as c_int, &mut item) };
+        self.record(status)?;
+        if item.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: PAM_USER is a NUL-terminated string owned by PAM; it is copied at once.
+        let user = unsafe { CStr::from_ptr(item as *const c_char) };
+        Ok(Some(user.to_string_lossy().into_owned()))
+    }
+
+    pub fn putenv(&mut self, name: &str, value: &str) -> Result<(), PamError> {
+        let Ok(pair) = CString::new(format!("{name}={value}")) else {
+            return self.record(BUF_ERR);
+        };
         // SAFETY: the handle is live; PAM copies the string.
         let status = unsafe { raw::pam_putenv(self.handle, pair.as_ptr()) };
-        match self.record(status) {
-            SUCCESS => Ok(()),
-            s => Err(self.describe(s)),
-        }
+        self.record(status)
     }
 
-    pub fn authenticate(&mut self) -> c_int {
+    pub fn authenticate(&mut self) -> Result<(), PamError> {
         // SAFETY: the handle is live.
         let status = unsafe { raw::pam_authenticate(self.handle, 0) };
         self.record(status)
     }
 
-    pub fn acct_mgmt(&mut self) -> c_int {
+    pub fn acct_mgmt(&mut self) -> Result<(), PamError> {
         // SAFETY: the handle is live.
         let status = unsafe { raw::pam_acct_mgmt(self.handle, 0) };
         self.record(status)
     }
 
-    pub fn chauthtok_expired(&mut self) -> c_int {
+    pub fn chauthtok_expired(&mut self) -> Result<(), PamError> {
         // SAFETY: the handle is live.
         let status =
             unsafe { raw::pam_chauthtok(self.handle, pam_sys::types::PamFlag::CHANGE_EXPIRED_AUTHTOK as c_int) };
         self.record(status)
     }
 
-    pub fn setcred(&mut self, establish: bool) -> c_int {
+    pub fn setcred(&mut self, establish: bool) -> Result<(), PamError> {
         let flag = if establish {
             pam_sys::types::PamFlag::ESTABLISH_CRED
         } else {
@@ -114,13 +154,13 @@ impl Pam {
         self.record(status)
     }
 
-    pub fn open_session(&mut self) -> c_int {
+    pub fn open_session(&mut self) -> Result<(), PamError> {
         // SAFETY: the handle is live.
         let status = unsafe { raw::pam_open_session(self.handle, 0) };
         self.record(status)
     }
 
-    pub fn close_session(&mut self) -> c_int {
+    pub fn close_session(&mut self) -> Result<(), PamError> {
         // SAFETY: the handle is live.
         let status = unsafe { raw::pam_close_session(self.handle, 0) };
         self.record(status)
@@ -155,25 +195,26 @@ impl Pam {
         unsafe { libc::free(list as *mut c_void) };
         pairs
     }
-
-    pub fn describe(&self, status: c_int) -> String {
-        describe(self.handle, status)
-    }
 }
 
-/// PAM's text for a status; `handle` may be NULL (before pam_start succeeded),
-/// which Linux-PAM's pam_strerror does not read.
-fn describe(handle: *mut PamHandle, status: c_int) -> String {
+/// The error for a status, with PAM's text; `handle` may be NULL (before
+/// pam_start succeeded), which Linux-PAM's pam_strerror does not read.
+fn error(handle: *mut PamHandle, status: c_int) -> PamError {
     // SAFETY: pam_strerror returns a pointer to a static string (or NULL).
     let text = unsafe { raw::pam_strerror(handle, status) };
-    if text.is_null() {
-        return format!("PAM error {status}");
+    let text = if text.is_null() {
+        format!("PAM error {status}")
+    } else {
+        // SAFETY: a non-NULL result is a valid NUL-terminated string.
+        unsafe { CStr::from_ptr(text) }.to_string_lossy().into_owned()
+    };
+    PamError {
+        code: PamReturnCode::from(status),
+        text,
     }
-    // SAFETY: a non-NULL result is a valid NUL-terminated string.
-    unsafe { CStr::from_ptr(text) }.to_string_lossy().into_owned()
 }
 
-impl Drop for Pam {
+impl<C: Conversation> Drop for Pam<C> {
     fn drop(&mut self) {
         // SAFETY: the handle is live and is not used after this call.
         unsafe { raw::pam_end(self.handle, self.last_status) };
@@ -210,17 +251,17 @@ fn free_responses(responses: *mut PamResponse, count: usize) {
     unsafe { libc::free(responses as *mut c_void) };
 }
 
-extern "C" fn converse(
+extern "C" fn converse<C: Conversation>(
     count: c_int,
     messages: *mut *mut PamMessage,
     out: *mut *mut PamResponse,
     data: *mut c_void,
 ) -> c_int {
     // A panic must not unwind into C.
-    std::panic::catch_unwind(|| converse_inner(count, messages, out, data)).unwrap_or(CONV_ERR)
+    std::panic::catch_unwind(|| converse_inner::<C>(count, messages, out, data)).unwrap_or(CONV_ERR)
 }
 
-fn converse_inner(
+fn converse_inner<C: Conversation>(
     count: c_int,
     messages: *mut *mut PamMessage,
     out: *mut *mut PamResponse,
@@ -230,13 +271,13 @@ fn converse_inner(
         return CONV_ERR;
     }
     let count = count as usize;
-    // SAFETY: `data` is the pointer to the boxed conversation set in Pam::start,
-    // alive for as long as the handle that calls us.
-    let conversation = unsafe { &mut *(data as *mut Box<dyn Conversation>) };
+    // SAFETY: `data` is the pointer to the boxed conversation of type `C` set
+    // in Pam::start, alive for as long as the handle that calls us.
+    let conversation = unsafe { &mut *(data as *mut C) };
     // SAFETY: calloc of `count` responses, checked for NULL below.
     let responses = unsafe { libc::calloc(count, std::mem::size_of::<PamResponse>()) } as *mut PamResponse;
     if responses.is_null() {
-        return pam_sys::types::PamReturnCode::BUF_ERR as c_int;
+        return BUF_ERR;
     }
     for i in 0..count {
         // SAFETY: Linux-PAM passes an array of `count` pointers to messages.
@@ -257,16 +298,16 @@ fn converse_inner(
         };
         match style {
             PROMPT_ECHO_OFF | PROMPT_ECHO_ON => match conversation.ask(&text, style == PROMPT_ECHO_ON) {
-                Ok(answer) => {
+                Some(answer) => {
                     let copy = malloc_string(answer.as_bytes());
                     if copy.is_null() {
                         free_responses(responses, count);
-                        return pam_sys::types::PamReturnCode::BUF_ERR as c_int;
+                        return BUF_ERR;
                     }
                     // SAFETY: `i < count`, inside the calloc'd array.
                     unsafe { (*responses.add(i)).resp = copy };
                 }
-                Err(()) => {
+                None => {
                     free_responses(responses, count);
                     return CONV_ERR;
                 }

@@ -42,6 +42,13 @@ impl Session {
     }
 }
 
+/// The device number of this process's controlling terminal; `None` without one.
+pub fn controlling_terminal() -> Option<u64> {
+    read_stat(Path::new("/proc/self/stat"))
+        .map(|s| s.tty)
+        .filter(|&tty| tty != 0)
+}
+
 struct Stat {
     session: i32,
     tty: u64,
@@ -145,18 +152,20 @@ pub fn remember(uid: u32, session: &Session) {
     }
 }
 
-/// Forgets every authentication of `uid` (`newgate -k`).
-pub fn forget(uid: u32) -> std::io::Result<()> {
+/// Forgets every authentication of `uid` (`newgate -k`); says how many records there were.
+pub fn forget(uid: u32) -> std::io::Result<usize> {
     let entries = match fs::read_dir(FOLDER) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(e),
     };
     let prefix = format!("ts-{uid}-");
+    let mut removed = 0;
     for entry in entries.flatten() {
         if entry.file_name().to_string_lossy().starts_with(&prefix) {
             fs::remove_file(entry.path())?;
+            removed += 1;
         }
     }
-    Ok(())
+    Ok(removed)
 }

@@ -1,6 +1,7 @@
 //! The few system operations that need `unsafe`: each is small and says why it is sound.
 #![allow(unsafe_code)]
 
+use std::ffi::CString;
 use std::io;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -48,13 +49,27 @@ pub fn ignore_file_size_signal() -> nix::Result<SigHandler> {
     unsafe { nix::sys::signal::signal(Signal::SIGXFSZ, SigHandler::SigIgn) }
 }
 
+/// Whether `got` and `wanted` hold the same ids, repeats aside; compares in
+/// place, as it runs in the child between fork and exec.
+fn same_ids(got: &[libc::gid_t], wanted: &[libc::gid_t]) -> bool {
+    got.iter().all(|g| wanted.contains(g)) && wanted.iter().all(|w| got.contains(w))
+}
+
 /// Makes the child give the command what the caller started newgate with
 /// (limits, signal mask, SIGXFSZ's disposition), then switch to `creds`
 /// between fork and exec: setgroups, then setresgid, then setresuid, and
 /// check each id afterwards; any difference stops the exec, so nothing runs
 /// with ids other than those asked for.
-pub fn switch_before_exec(command: &mut Command, creds: Credentials, inherited: &Inherited) {
-    // Copied before the fork: the child only reads them.
+pub fn switch_before_exec(
+    command: &mut Command,
+    creds: Credentials,
+    folder: Option<CString>,
+    umask: libc::mode_t,
+    inherited: &Inherited,
+) {
+    // Everything the child uses is made here, before the fork: PAM modules
+    // may have started threads, whose locks (the allocator's among them) a
+    // forked child could find held forever.
     let mut limits = inherited.limits.clone();
     // A command that stays the caller's uid with another group would dump
     // core into a file the caller owns, holding whatever the group let it
@@ -69,6 +84,10 @@ pub fn switch_before_exec(command: &mut Command, creds: Credentials, inherited: 
     }
     let mask = inherited.mask;
     let file_size_signal = inherited.file_size_signal;
+    let wanted: Vec<libc::gid_t> = creds.groups.iter().map(|g| g.as_raw()).collect();
+    // One more than asked for, so that an extra group shows as a longer list.
+    let mut got: Vec<libc::gid_t> = vec![0; wanted.len() + 1];
+    let denied = || io::Error::from_raw_os_error(libc::EPERM);
     let check = move || -> io::Result<()> {
         // While still root: a limit newgate raised for itself is lowered back,
         // one it left alone is set to the value it has. Only RLIMIT_CORE,
@@ -86,6 +105,8 @@ pub fn switch_before_exec(command: &mut Command, creds: Credentials, inherited: 
         unsafe { nix::sys::signal::signal(Signal::SIGXFSZ, file_size_signal) }?;
         // newgate blocks signals to handle them itself; the command gets the caller's mask.
         nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&mask), None)?;
+        // SAFETY: umask only sets the process's file mode mask; it cannot fail.
+        unsafe { libc::umask(umask) };
         nix::unistd::setgroups(&creds.groups)?;
         nix::unistd::setresgid(creds.gid, creds.gid, creds.gid)?;
         nix::unistd::setresuid(creds.uid, creds.uid, creds.uid)?;
@@ -93,21 +114,40 @@ pub fn switch_before_exec(command: &mut Command, creds: Credentials, inherited: 
         let gids = nix::unistd::getresgid()?;
         let same_uid = [uids.real, uids.effective, uids.saved].iter().all(|&u| u == creds.uid);
         let same_gid = [gids.real, gids.effective, gids.saved].iter().all(|&g| g == creds.gid);
-        let mut groups = nix::unistd::getgroups()?;
-        groups.sort_by_key(|g| g.as_raw());
-        let mut wanted = creds.groups.clone();
-        wanted.sort_by_key(|g| g.as_raw());
-        wanted.dedup();
-        groups.dedup();
-        if !same_uid || !same_gid || groups != wanted {
-            return Err(io::Error::other("the credentials are not what was asked for"));
+        // SAFETY: `got` holds `got.len()` writable gids, and getgroups writes
+        // at most that many (or fails with EINVAL when there are more).
+        let count = unsafe { libc::getgroups(got.len() as libc::c_int, got.as_mut_ptr()) };
+        if count < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if !same_uid || !same_gid || !same_ids(&got[..count as usize], &wanted) {
+            return Err(denied());
+        }
+        // With the target's rights: a folder the target cannot enter stops the exec.
+        if let Some(folder) = &folder {
+            // SAFETY: `folder` is a NUL-terminated string made before the fork.
+            if unsafe { libc::chdir(folder.as_ptr()) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
         }
         Ok(())
     };
-    // SAFETY: the closure runs in the forked child of a single-threaded
-    // process; it only makes system calls and compares ids it owns (the
-    // limits and vectors were allocated before the fork, getgroups allocates in the child
-    // of a single-threaded parent, where the allocator lock cannot be held).
-    // The standard library itself resets SIGPIPE to its default in the child.
+    // SAFETY: the closure runs in the forked child; it only makes system
+    // calls and reads or writes memory allocated before the fork, so it
+    // takes no lock another thread of the parent could have held. The
+    // standard library itself resets SIGPIPE to its default in the child.
     unsafe { command.pre_exec(check) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_lists_compare_as_sets() {
+        assert!(same_ids(&[3, 1, 2, 2], &[1, 2, 3]));
+        assert!(same_ids(&[], &[]));
+        assert!(!same_ids(&[1, 2], &[1, 2, 3]));
+        assert!(!same_ids(&[1, 2, 4], &[1, 2]));
+    }
 }

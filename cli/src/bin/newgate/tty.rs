@@ -1,4 +1,5 @@
-//! The terminal: where the password is read (never stdin) and messages go.
+//! The terminal: where the password is read (standard input only with `-S`)
+//! and messages go.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -34,6 +35,8 @@ impl Drop for Secret {
 #[derive(Debug)]
 pub enum PromptError {
     NoTerminal,
+    /// Standard input ended before a line (`-S`).
+    EndOfInput,
     Interrupted(Signal),
     Io(String),
 }
@@ -178,6 +181,66 @@ pub fn prompt(text: &str, echo: bool, signals: &SignalFd) -> Result<Secret, Prom
     Ok(Secret(answer))
 }
 
+/// `-S`: prints the prompt on standard error and reads one line from
+/// standard input, byte by byte, so that what follows the line is left for
+/// the command (Ansible writes the password, then the command reads on).
+/// No echo handling: standard input is usually a pipe.
+pub fn prompt_on_stdin(text: &str, signals: &SignalFd) -> Result<Secret, PromptError> {
+    let stdin = std::io::stdin();
+    let input = stdin.as_fd();
+    let _ = std::io::stderr().write_all(text.as_bytes());
+    let mut answer = Vec::with_capacity(MAX_ANSWER + 1);
+    let mut byte = [0u8; 1];
+    let fail = |answer: &mut Vec<u8>, error: PromptError| {
+        crate::sys::wipe(answer);
+        Err(error)
+    };
+    loop {
+        let mut fds = [
+            PollFd::new(input, PollFlags::POLLIN),
+            PollFd::new(signals.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return fail(&mut answer, PromptError::Io(e.to_string())),
+        }
+        if fds[1].revents().is_some_and(|r| r.contains(PollFlags::POLLIN))
+            && let Some(signal) = signals
+                .read_signal()
+                .ok()
+                .flatten()
+                .and_then(|info| Signal::try_from(info.ssi_signo as i32).ok())
+        {
+            match at_prompt(signal) {
+                AtPrompt::Stop => return fail(&mut answer, PromptError::Interrupted(signal)),
+                AtPrompt::Suspend => {
+                    let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), Signal::SIGSTOP);
+                }
+                AtPrompt::Ignore => {}
+            }
+            continue;
+        }
+        if fds[0].revents().is_none_or(|r| r.is_empty()) {
+            continue;
+        }
+        match nix::unistd::read(input, &mut byte) {
+            Ok(0) if answer.is_empty() => return fail(&mut answer, PromptError::EndOfInput),
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) if answer.len() < MAX_ANSWER => answer.push(byte[0]),
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => {}
+            Err(e) => return fail(&mut answer, PromptError::Io(e.to_string())),
+        }
+    }
+    crate::sys::wipe(&mut byte);
+    // A line typed at a terminal (`-S` without a pipe) ends in CR LF on some.
+    if answer.last() == Some(&b'\r') {
+        answer.pop();
+    }
+    Ok(Secret(answer))
+}
+
 /// Writes a message to the terminal, or to stderr when there is none.
 pub fn tell(message: &str) {
     let line = if message.ends_with('\n') {
@@ -195,20 +258,40 @@ pub fn tell(message: &str) {
     }
 }
 
-/// The terminal's name for logs and PAM (`pts/0`), from the first standard
-/// descriptor that is one; `unknown` without a terminal.
+/// The controlling terminal's name for logs and PAM (`pts/0`); `unknown`
+/// without one, even when a standard descriptor is a terminal (`su -c`
+/// starts its command in a session of its own, on the caller's terminal).
 pub fn name() -> String {
+    let Some(device) = crate::persist::controlling_terminal() else {
+        return "unknown".into();
+    };
+    let is_it = |path: &std::path::Path| {
+        nix::sys::stat::stat(path).is_ok_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFCHR && s.st_rdev == device)
+    };
     for fd in [
         std::io::stdin().as_fd(),
         std::io::stdout().as_fd(),
         std::io::stderr().as_fd(),
     ] {
-        if let Ok(path) = nix::unistd::ttyname(fd) {
+        if let Ok(path) = nix::unistd::ttyname(fd)
+            && is_it(&path)
+        {
             let path = path.to_string_lossy().into_owned();
             return path.strip_prefix("/dev/").unwrap_or(&path).to_string();
         }
     }
-    "unknown".into()
+    // Not on 0-2 (all redirected): its name from its numbers, checked.
+    let (major, minor) = (libc::major(device), libc::minor(device));
+    let guess = match major {
+        136..=143 => format!("pts/{}", (major - 136) * 256 + minor),
+        4 if minor < 64 => format!("tty{minor}"),
+        _ => return "unknown".into(),
+    };
+    if is_it(&std::path::Path::new("/dev").join(&guess)) {
+        guess
+    } else {
+        "unknown".into()
+    }
 }
 
 #[cfg(test)]

@@ -522,6 +522,13 @@ fn options_json(options: &Options) -> Json {
         ),
         ("keepenv", Json::Bool(options.keepenv)),
         ("setenv", Json::Array(setenv)),
+        (
+            "chdir",
+            options.chdir.as_ref().map_or(Json::Null, |c| match c {
+                newgate_policy::Chdir::Any => Json::Bool(true),
+                newgate_policy::Chdir::Matching(pattern) => pattern.as_str().into(),
+            }),
+        ),
         ("nolog", Json::Bool(options.nolog)),
     ])
 }
