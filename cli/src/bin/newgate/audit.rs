@@ -38,8 +38,6 @@ pub struct Event<'a> {
 pub struct Audit {
     logger: Option<Logger<LoggerBackend, Formatter3164>>,
     format: LogFormat,
-    /// Events logged so far by this process, for the JSON event id.
-    events: u32,
 }
 
 impl Audit {
@@ -57,25 +55,19 @@ impl Audit {
         Ok(Audit {
             logger: Some(logger),
             format,
-            events: 0,
         })
     }
 
     /// An audit that only goes to stderr, when the log cannot be reached and `set audit = best-effort`.
     pub fn unavailable(format: LogFormat) -> Audit {
-        Audit {
-            logger: None,
-            format,
-            events: 0,
-        }
+        Audit { logger: None, format }
     }
 
     /// Logs a permitted run (notice) or a denial or failure (alert).
     pub fn log(&mut self, event: &Event) -> Result<(), String> {
-        self.events += 1;
         let lines = match self.format {
             LogFormat::Sudo => sudo_lines(event),
-            LogFormat::Json => json_parts(event, &event_id(self.events)),
+            LogFormat::Json => json_parts(event, &event_id()),
         };
         // Without a log (best-effort, already warned about), events go nowhere.
         let Some(logger) = &mut self.logger else { return Ok(()) };
@@ -91,16 +83,18 @@ impl Audit {
     }
 }
 
-/// `PID-MILLISECONDS-N`: the process, when it logged its first event, and
-/// which of its events this is; unique on one host, since a pid is not
-/// reused within a millisecond.
-fn event_id(n: u32) -> String {
+/// `PID-MILLISECONDS-N`: the process, when it first asked, and which of its
+/// events this is (counted across every `Audit` it makes); unique on one
+/// host, since a pid is not reused within a millisecond.
+fn event_id() -> String {
     static START: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    static EVENTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let millis = START.get_or_init(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis())
     });
+    let n = EVENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
     format!("{}-{millis}-{n}", std::process::id())
 }
 
@@ -563,6 +557,13 @@ mod tests {
                 .map(|l| l.trim_start_matches("alice : (command continued) "))
                 .collect::<String>();
         assert_eq!(rejoined, long);
+    }
+
+    #[test]
+    fn each_event_has_its_own_id() {
+        let (first, second) = (event_id(), event_id());
+        assert_ne!(first, second);
+        assert!(first.starts_with(&format!("{}-", std::process::id())), "{first}");
     }
 
     #[test]
