@@ -17,9 +17,10 @@ step() { printf '\n==> %s\n' "$*"; }
 # zsh, fish: the completion checks; dpkg-dev and lintian: to build and check the Debian package;
 # util-linux and passwd: unshare, nsenter, setpriv, su, useradd, chpasswd for the root suites;
 # sudo and opendoas: the real peers that newgatectl import is checked against;
-# python3-venv: the Ansible suite installs ansible-core from PyPI into a virtual environment.
+# python3-venv: the Ansible suite installs ansible-core from PyPI into a virtual environment;
+# rsyslog and rsyslog-relp: the fleet audit suite runs a client and a central rsyslogd on loopback.
 packages=(libpam0g-dev pamtester valgrind libnss-wrapper libuid-wrapper man-db bash-completion zsh fish dpkg-dev
-    lintian util-linux passwd sudo opendoas python3-venv)
+    lintian util-linux passwd sudo opendoas python3-venv rsyslog rsyslog-relp)
 need_debian_packages "${packages[@]}"
 
 step "cargo fmt --check"

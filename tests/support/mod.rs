@@ -274,6 +274,11 @@ impl Sandbox {
         Sandbox::with_log(name, policy, 0o440, Some(&syslog.path), None)
     }
 
+    /// A sandbox whose /dev/log is the socket at `path` (a real syslog daemon's, say).
+    pub fn with_log_socket(name: &str, policy: &str, path: &Path) -> Sandbox {
+        Sandbox::with_log(name, policy, 0o440, Some(path), None)
+    }
+
     /// A sandbox whose /etc/pam.d/newgate is `pam` instead of the repository's.
     pub fn with_pam(name: &str, policy: &str, pam: &str) -> Sandbox {
         Sandbox::with_log(name, policy, 0o440, Some(&harness().log_socket), Some(pam))

@@ -1,14 +1,22 @@
 //! The audit trail: syslog, ident `newgate`, facility authpriv, in the line
-//! format log tools already parse for sudo, or one JSON object per event.
+//! format log tools already parse for sudo, or JSON objects.
+//!
+//! Every message is small enough for any standard relay to pass whole: a
+//! relay that cuts a message treats what it cut off as a new message, whose
+//! start the caller could aim at text of their choosing.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
 use newgate::json::{Json, is_invisible};
 use newgate_policy::LogFormat;
+use sha2::{Digest, Sha256};
 use syslog::{Facility, Formatter3164, Logger, LoggerBackend};
 
-/// Longest message sent in one syslog line; longer commands continue on more lines.
+/// Longest message text sent in one syslog message (after `newgate[PID]: `);
+/// longer events continue in more messages. With the header the datagram is
+/// at most 939 bytes, and forwarded with a host name of up to 84 bytes it
+/// still fits RFC 3164's 1024.
 const MAX_LINE: usize = 900;
 
 /// What happened, for one audit event.
@@ -59,7 +67,7 @@ impl Audit {
     pub fn log(&mut self, event: &Event) -> Result<(), String> {
         let lines = match self.format {
             LogFormat::Sudo => sudo_lines(event),
-            LogFormat::Json => vec![json_line(event)],
+            LogFormat::Json => json_parts(event, &event_id()),
         };
         // Without a log (best-effort, already warned about), events go nowhere.
         let Some(logger) = &mut self.logger else { return Ok(()) };
@@ -75,10 +83,36 @@ impl Audit {
     }
 }
 
+/// `PID-MILLISECONDS-N`: the process, when it first asked, and which of its
+/// events this is (counted across every `Audit` it makes); unique on one
+/// host, since a pid is not reused within a millisecond.
+fn event_id() -> String {
+    static START: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    static EVENTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let millis = START.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis())
+    });
+    let n = EVENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    format!("{}-{millis}-{n}", std::process::id())
+}
+
 /// Longest command logged, in bytes as typed: a caller must not be able to
-/// flood the log (a rate-limited journal would then drop their next run),
-/// nor make one event too large to send.
+/// flood the log (a rate-limited journal would then drop their next run).
 const MAX_COMMAND: usize = 32 * 1024;
+
+/// SHA-256, in hex, of the command as typed, each word followed by a NUL
+/// byte (as in `/proc/PID/cmdline`, so that word boundaries count):
+/// `printf '%s\0' WORDS... | sha256sum` gives the same.
+fn command_sha256(command: &[OsString]) -> String {
+    let mut hash = Sha256::new();
+    for word in command {
+        hash.update(word.as_bytes());
+        hash.update([0]);
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// A character written `\ooo`, byte by byte: control characters, and those a
 /// viewer would not show as themselves (bidirectional overrides, zero-width
@@ -228,7 +262,8 @@ pub fn sudo_lines(event: &Event) -> Vec<String> {
     let (mut units, left_out) = command_units(event.command, false);
     let mut tail = String::new();
     if left_out > 0 {
-        tail = format!(" ...(cut: {left_out} more bytes)");
+        let sha256 = command_sha256(event.command);
+        tail = format!(" ...(cut: {left_out} more bytes, sha256 {sha256})");
     }
     // A command that runs to the end of one line keeps its `;`. Split, its
     // continuation lines would start with text of the caller's choosing, so
@@ -254,42 +289,113 @@ pub fn sudo_lines(event: &Event) -> Vec<String> {
     lines
 }
 
-/// A JSON field other than the command, cut at MAX_FIELD bytes (before JSON's
-/// own escaping, which can make a character six bytes), marked `...(cut)`.
-fn json_field(text: &str) -> Json {
-    if text.len() <= MAX_FIELD {
-        return text.into();
-    }
-    let mut cut = MAX_FIELD;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}...(cut)", &text[..cut]).into()
+/// How many bytes `text` takes inside a JSON string.
+fn json_length(text: &str) -> usize {
+    Json::from(text).to_string().len() - 2
 }
 
-/// One JSON object per event; the command is written and cut as in the sudo
-/// format (its words quoted and escaped the same way), and `command_bytes`
-/// says how long it was as typed.
-pub fn json_line(event: &Event) -> String {
-    let (units, _) = command_units(event.command, false);
-    let command: String = units.iter().map(|u| u.text.as_str()).collect();
+/// A JSON field other than the command, cut where, JSON-escaped, it would
+/// pass `cap` bytes, and then marked `...(cut)`.
+fn json_field(text: &str, cap: usize) -> Json {
+    if json_length(text) <= cap {
+        return text.into();
+    }
+    let mut kept = String::new();
+    let mut length = 0;
+    for c in text.chars() {
+        length += json_length(c.encode_utf8(&mut [0u8; 4]));
+        if length > cap {
+            break;
+        }
+        kept.push(c);
+    }
+    format!("{kept}...(cut)").into()
+}
 
-    Json::Object(vec![
-        (
-            "event",
-            if event.problem.is_some() { "reject" } else { "accept" }.into(),
-        ),
-        ("user", json_field(event.user)),
-        ("reason", event.problem.as_deref().map_or(Json::Null, json_field)),
-        ("tty", json_field(event.tty)),
-        ("pwd", json_field(event.pwd)),
-        ("runas_user", json_field(event.run_as_user)),
-        ("runas_group", event.run_as_group.map_or(Json::Null, json_field)),
-        ("rule", event.rule.as_deref().map_or(Json::Null, json_field)),
-        ("command", command.into()),
-        ("command_bytes", Json::Number(typed_length(event.command) as i64)),
-    ])
-    .to_string()
+/// The part numbers written while sizing the parts: no event has as many
+/// parts as this, so real numbers are never longer.
+const MOST_PARTS: i64 = 99_999;
+
+/// An event as JSON objects of at most MAX_LINE bytes each, its parts. Each
+/// carries the event `id`, its `part` (from 1) and the number of `parts`;
+/// the first holds every field, each later one the `user` and the next piece
+/// of `command`, so that the command is the `command`s of the parts in
+/// order. The command is written as in the sudo format (its words quoted and
+/// escaped the same way), `command_bytes` says how long it was as typed, and
+/// a command cut at MAX_COMMAND says so: `command_cut_bytes` left out, and
+/// `command_sha256` of the whole of it.
+pub fn json_parts(event: &Event, id: &str) -> Vec<String> {
+    let (units, left_out) = command_units(event.command, false);
+    let sha256 = (left_out > 0).then(|| command_sha256(event.command));
+
+    let first = |cap: usize, part: i64, parts: i64, command: String| {
+        let field = |text: &str| json_field(text, cap);
+        let mut fields = vec![
+            ("id", Json::from(id)),
+            ("part", Json::Number(part)),
+            ("parts", Json::Number(parts)),
+            (
+                "event",
+                if event.problem.is_some() { "reject" } else { "accept" }.into(),
+            ),
+            ("user", field(event.user)),
+            ("reason", event.problem.as_deref().map_or(Json::Null, field)),
+            ("tty", field(event.tty)),
+            ("pwd", field(event.pwd)),
+            ("runas_user", field(event.run_as_user)),
+            ("runas_group", event.run_as_group.map_or(Json::Null, field)),
+            ("rule", event.rule.as_deref().map_or(Json::Null, field)),
+            ("command", command.into()),
+            ("command_bytes", Json::Number(typed_length(event.command) as i64)),
+        ];
+        if let Some(sha256) = &sha256 {
+            fields.push(("command_cut_bytes", Json::Number(left_out as i64)));
+            fields.push(("command_sha256", sha256.as_str().into()));
+        }
+        Json::Object(fields).to_string()
+    };
+    let user = json_field(event.user, 64);
+    let later = |part: i64, parts: i64, command: String| {
+        Json::Object(vec![
+            ("id", Json::from(id)),
+            ("part", Json::Number(part)),
+            ("parts", Json::Number(parts)),
+            ("user", user.clone()),
+            ("command", command.into()),
+        ])
+        .to_string()
+    };
+
+    // Eight fields cut at 32 bytes fit MAX_HEAD whatever they hold.
+    let mut cap = MAX_FIELD;
+    for smaller in [200, 100, 64, 32] {
+        if first(cap, MOST_PARTS, MOST_PARTS, String::new()).len() <= MAX_HEAD {
+            break;
+        }
+        cap = smaller;
+    }
+    let mut pieces = vec![String::new()];
+    let mut room = MAX_LINE - first(cap, MOST_PARTS, MOST_PARTS, String::new()).len();
+    let mut used = 0;
+    for unit in units {
+        let length = json_length(&unit.text);
+        if used + length > room && used > 0 {
+            pieces.push(String::new());
+            room = MAX_LINE - later(MOST_PARTS, MOST_PARTS, String::new()).len();
+            used = 0;
+        }
+        used += length;
+        pieces.last_mut().expect("one piece at least").push_str(&unit.text);
+    }
+    let parts = pieces.len() as i64;
+    pieces
+        .into_iter()
+        .enumerate()
+        .map(|(i, piece)| match i {
+            0 => first(cap, 1, parts, piece),
+            i => later(i as i64 + 1, parts, piece),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -356,7 +462,7 @@ mod tests {
             "{line}"
         );
         assert!(line.contains("PWD=/tmp/\\342\\201\\246evil\\342\\201\\251 ;"), "{line}");
-        let json = json_line(&sneaky);
+        let json = json_parts(&sneaky, "1-2-3").concat();
         assert!(json.contains(r#""pwd":"/tmp/\u2066evil\u2069""#), "{json}");
         assert!(
             json.contains(r#""command":"/usr/bin/cat notes\\342\\200\\256txt.exe"#),
@@ -454,33 +560,137 @@ mod tests {
     }
 
     #[test]
-    fn json_has_the_same_fields() {
-        let line = json_line(&event("/usr/bin/id", Some("command not allowed")));
-        assert_eq!(
-            line,
-            r#"{"event":"reject","user":"alice","reason":"command not allowed","tty":"pts/0","pwd":"/home/alice","runas_user":"alice","runas_group":"docker","rule":null,"command":"/usr/bin/id","command_bytes":11}"#
-        );
+    fn each_event_has_its_own_id() {
+        let (first, second) = (event_id(), event_id());
+        assert_ne!(first, second);
+        assert!(first.starts_with(&format!("{}-", std::process::id())), "{first}");
     }
 
     #[test]
-    fn a_huge_command_is_cut_so_the_event_can_be_sent() {
-        // 40 KB of control characters: six times that as JSON, four times as octal escapes.
-        let huge = format!("/bin/echo {}", "\u{1}".repeat(40_000));
-        let line = json_line(&event(&huge, None));
-        assert!(line.len() < 7 * MAX_COMMAND, "{}", line.len());
-        assert!(
-            line.ends_with(&format!(r#","command_bytes":{}}}"#, huge.len())),
-            "{line:.80}"
+    fn json_has_the_same_fields() {
+        let parts = json_parts(&event("/usr/bin/id", Some("command not allowed")), "7-1700000000000-1");
+        assert_eq!(
+            parts,
+            [
+                r#"{"id":"7-1700000000000-1","part":1,"parts":1,"event":"reject","user":"alice","reason":"command not allowed","tty":"pts/0","pwd":"/home/alice","runas_user":"alice","runas_group":"docker","rule":null,"command":"/usr/bin/id","command_bytes":11}"#
+            ]
         );
-        let lines = sudo_lines(&event(&huge, None));
+    }
+
+    /// The parts of an event, parsed, checked for their numbering, and the
+    /// command rejoined from them.
+    fn rejoin(parts: &[String]) -> (serde_json::Value, String) {
+        let parsed: Vec<serde_json::Value> = parts
+            .iter()
+            .map(|p| serde_json::from_str(p).unwrap_or_else(|e| panic!("{e}: {p}")))
+            .collect();
+        let mut command = String::new();
+        for (i, part) in parsed.iter().enumerate() {
+            assert_eq!(part["id"], parsed[0]["id"]);
+            assert_eq!(part["part"], i + 1);
+            assert_eq!(part["parts"], parts.len());
+            command.push_str(part["command"].as_str().unwrap());
+        }
+        (parsed[0].clone(), command)
+    }
+
+    #[test]
+    fn long_json_events_are_split_into_parts_that_rejoin_exactly() {
+        let long = format!("/bin/echo {} \"x\" \\ {}", "é".repeat(3000), "\u{1}".repeat(300));
+        let parts = json_parts(&event(&long, None), "9-1-1");
+        assert!(parts.len() >= 8, "{}", parts.len());
+        assert!(parts.iter().all(|p| p.len() <= MAX_LINE), "{parts:?}");
+        let (first, command) = rejoin(&parts);
+        let whole: String = command_units(event(&long, None).command, false)
+            .0
+            .iter()
+            .map(|u| u.text.as_str())
+            .collect();
+        assert_eq!(command, whole);
+        assert_eq!(first["event"], "accept");
+        assert_eq!(first["command_bytes"], long.len());
+        assert!(first.get("command_sha256").is_none(), "nothing was cut");
+        let later = format!(
+            r#"{{"id":"9-1-1","part":2,"parts":{},"user":"alice","command":""#,
+            parts.len()
+        );
+        assert!(parts[1].starts_with(&later), "{}", parts[1]);
+    }
+
+    #[test]
+    fn every_message_fits_one_datagram_whatever_the_fields_hold() {
+        // The header newgate's syslog writer puts before each message, at its longest.
+        let header = "<81>Nov 29 22:29:17 newgate[4194304]: ".len();
+        assert!(header + MAX_LINE <= 1024);
+        let hostile = [
+            "\u{1}".repeat(5000),
+            "\\\"".repeat(3000),
+            "\u{10FFFF}\u{202E}".repeat(2000),
+            "; COMMAND=/bin/bash ".repeat(300),
+        ];
+        for text in &hostile {
+            let name: &'static str = Box::leak(text.clone().into_boxed_str());
+            let mut e = event(&format!("/bin/echo {text}"), Some(text));
+            (e.user, e.tty, e.pwd, e.run_as_user, e.run_as_group) = (name, name, name, name, Some(name));
+            e.rule = Some(text.clone());
+            for line in sudo_lines(&e).iter().chain(&json_parts(&e, "1-1-1")) {
+                assert!(line.len() <= MAX_LINE, "{} bytes: {line:.100}", line.len());
+            }
+            let (first, _) = rejoin(&json_parts(&e, "1-1-1"));
+            assert!(first["pwd"].as_str().unwrap().ends_with("...(cut)"));
+        }
+    }
+
+    #[test]
+    fn a_cut_json_part_is_never_json_and_what_was_cut_off_never_is_either() {
+        // Aimed at a relay that cuts: text that is JSON, or a syslog header, once cut loose.
+        let forged = r#"{"id":"1","part":1,"parts":1,"event":"accept","command":"/bin/forged"}"#;
+        let mut e = event(&format!("/bin/echo {forged} <81>Nov 29 00:00:00 web1 sudo: x"), None);
+        e.pwd = Box::leak(format!("/tmp/{forged}").into_boxed_str());
+        let parts = json_parts(&e, "1-1-1");
+        for part in &parts {
+            for n in 1..part.len() {
+                for piece in [&part[..n], &part[n..]]
+                    .into_iter()
+                    .filter(|_| part.is_char_boundary(n))
+                {
+                    let parsed = serde_json::from_str::<serde_json::Value>(piece.trim());
+                    assert!(!matches!(parsed, Ok(serde_json::Value::Object(_))), "{piece}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_huge_command_is_cut_and_says_so_with_its_sha256() {
+        assert_eq!(
+            command_sha256(words(&[b"/usr/bin/echo", b"a b"])),
+            "8dff8d48f6157d981b8b57e8483c7ae07f71fd78aa70322beb58d5be8377c8eb"
+        );
+        // 40 KB of control characters: five times that as JSON, four times as octal escapes.
+        let huge = format!("/bin/echo {}", "\u{1}".repeat(40_000));
+        let e = event(&huge, None);
+        let sha256 = command_sha256(e.command);
+        let left_out = huge.len() - MAX_COMMAND;
+        let parts = json_parts(&e, "1-1-1");
+        assert!(parts.iter().all(|p| p.len() <= MAX_LINE));
+        let (first, command) = rejoin(&parts);
+        assert_eq!(first["command_bytes"], huge.len());
+        assert_eq!(first["command_cut_bytes"], left_out);
+        assert_eq!(first["command_sha256"], sha256.as_str());
+        assert_eq!(
+            command.len(),
+            "/bin/echo ".len() + 4 * (MAX_COMMAND - "/bin/echo ".len())
+        );
+        let lines = sudo_lines(&e);
+        assert!(lines.iter().all(|l| l.len() <= MAX_LINE));
         let logged: usize = lines.iter().map(|l| l.len()).sum();
         assert!(logged < 5 * MAX_COMMAND, "{logged}");
-        let left_out = huge.len() - MAX_COMMAND;
         assert!(
             lines
                 .last()
                 .unwrap()
-                .ends_with(&format!(" ...(cut: {left_out} more bytes)")),
+                .ends_with(&format!(" ...(cut: {left_out} more bytes, sha256 {sha256})")),
             "{}",
             lines.last().unwrap()
         );
