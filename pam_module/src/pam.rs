@@ -64,8 +64,16 @@ pub trait Handle {
     fn log(&self, level: Level, message: &str);
 }
 
-/// A log line that cannot break the log: control characters (a newline in
-/// a user name, say) are written as `\n`, `\u{1b}`, and so on.
+/// The most bytes of one log line's text. With PAM's prefix and the syslog
+/// header the datagram stays under 1 KiB, the size every relay accepts
+/// (RFC 3164): a relay that cuts a longer frame could turn its tail, which
+/// a caller's command line fills, into a message of its own (docs/audit.md).
+pub const MAX_LINE: usize = 800;
+
+/// A log line that cannot break the log: control and invisible characters
+/// (a newline in a user name, say) are written as `\\n`, `\\u{1b}`, and so on.
+/// A line longer than [`MAX_LINE`] loses the middle of what it names, saying
+/// how much: its start (who, as whom) and its end (the verdict and why) stay.
 pub fn sanitize(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     for c in message.chars() {
@@ -75,7 +83,18 @@ pub fn sanitize(message: &str) -> String {
             out.push(c);
         }
     }
-    out
+    if out.len() <= MAX_LINE {
+        return out;
+    }
+    let mut head = MAX_LINE * 3 / 4;
+    while !out.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = out.len() - MAX_LINE / 5;
+    while !out.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!("{} [cut: {} bytes] {}", &out[..head], tail - head, &out[tail..])
 }
 
 #[cfg(test)]
@@ -134,6 +153,24 @@ mod tests {
             "evil\\nfake: permit\\u{1b}[2J as user root"
         );
         assert_eq!(sanitize("alice as group docker"), "alice as group docker");
+    }
+
+    #[test]
+    fn a_long_line_is_cut_below_one_kibibyte_and_says_so() {
+        let long = format!(
+            "alice as user root cmd /usr/bin/echo args {}: deny (/etc/newgate/policy:7)",
+            "\u{2028}x".repeat(400)
+        );
+        let line = sanitize(&long);
+        assert!(line.len() <= MAX_LINE + 32, "{}", line.len());
+        assert!(line.contains(" bytes] ") && line.contains(" [cut: "), "{line}");
+        assert!(line.ends_with("x: deny (/etc/newgate/policy:7)"), "{line}");
+        assert!(
+            line.starts_with("alice as user root cmd /usr/bin/echo args \\u{2028}x"),
+            "{line}"
+        );
+        let short = "alice as group docker: permit (/etc/newgate/policy:3)";
+        assert_eq!(sanitize(short), short);
     }
 
     /// A line separator or a bidi override in a command line would make a log
