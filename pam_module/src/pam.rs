@@ -71,7 +71,7 @@ pub trait Handle {
 pub const MAX_LINE: usize = 800;
 
 /// A log line that cannot break the log: control and invisible characters
-/// (a newline in a user name, say) are written as `\\n`, `\\u{1b}`, and so on.
+/// (a newline in a user name, say) are written as `\n`, `\u{1b}`, and so on.
 /// A line longer than [`MAX_LINE`] loses the middle of what it names, saying
 /// how much: its start (who, as whom) and its end (the verdict and why) stay.
 pub fn sanitize(message: &str) -> String {
