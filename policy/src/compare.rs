@@ -121,14 +121,14 @@ fn probes(policies: &[&Policy]) -> BTreeSet<Probe> {
     services.insert("newgate".into());
     for rule in rules() {
         for user in &rule.subjects.users {
-            requesters.insert((user.clone(), Vec::new()));
+            requesters.insert((user.to_string(), Vec::new()));
         }
         for group in &rule.subjects.groups {
-            requesters.insert((member_of(group), vec![group.clone()]));
+            requesters.insert((member_of(group), vec![group.to_string()]));
         }
         let named = |names: &Names| match names {
             Names::Any => Vec::new(),
-            Names::Some(list) => list.clone(),
+            Names::Some(list) => list.iter().map(|n| n.to_string()).collect::<Vec<String>>(),
         };
         match &rule.target {
             Target::Users(users) => targets.extend(named(users).into_iter().map(|u| (Some(u), None))),
@@ -149,7 +149,7 @@ fn probes(policies: &[&Policy]) -> BTreeSet<Probe> {
             }
         }
         if let Some(named_services) = &rule.services {
-            services.extend(named_services.iter().cloned());
+            services.extend(named_services.iter().map(|s| s.to_string()));
         }
     }
     let mut probes = BTreeSet::new();

@@ -133,6 +133,11 @@ impl Sources {
         paths
     }
 
+    /// How many files were added.
+    pub fn count(&self) -> usize {
+        self.files.len()
+    }
+
     pub fn path(&self, file: u32) -> &Path {
         &self.files[file as usize].0
     }

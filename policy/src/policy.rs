@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -31,10 +32,10 @@ impl Action {
     }
 }
 
-/// Where a rule was written.
+/// Where a rule was written. The rules of one file share its path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Location {
-    pub file: PathBuf,
+    pub file: Arc<Path>,
     pub line: u32,
 }
 
@@ -44,18 +45,26 @@ impl fmt::Display for Location {
     }
 }
 
+/// A user or group name as the compiled policy holds it: one allocation per
+/// distinct name, shared by every rule that names it.
+pub(crate) type Name = Arc<str>;
+
+/// Compiled globs (a `cmd` or `on` list): an alias's list, or one pattern
+/// written in many rules, is compiled once and shared.
+pub(crate) type Globs = Arc<[Glob]>;
+
 /// One name list of a target: `*` or named entries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Names {
     Any,
-    Some(Vec<String>),
+    Some(Vec<Name>),
 }
 
 impl Names {
     fn contains(&self, name: &str) -> bool {
         match self {
             Names::Any => true,
-            Names::Some(names) => names.iter().any(|n| n == name),
+            Names::Some(names) => names.iter().any(|n| &**n == name),
         }
     }
 
@@ -92,14 +101,19 @@ impl Target {
 /// Who a rule is for, after aliases are expanded.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Subjects {
-    pub users: Vec<String>,
-    pub groups: Vec<String>,
+    pub users: Vec<Name>,
+    pub groups: Vec<Name>,
     pub anyone: bool,
 }
 
 impl Subjects {
     fn contains(&self, user: &str, groups: &[String]) -> bool {
-        self.anyone || self.users.iter().any(|u| u == user) || self.groups.iter().any(|g| groups.contains(g))
+        self.anyone
+            || self.users.iter().any(|u| &**u == user)
+            || self
+                .groups
+                .iter()
+                .any(|g| groups.iter().any(|mine| mine.as_str() == &**g))
     }
 
     pub(crate) fn covers(&self, other: &Subjects) -> bool {
@@ -113,7 +127,7 @@ impl Subjects {
 /// `cmd PATH [args ...]`.
 #[derive(Clone, Debug)]
 pub(crate) struct CommandMatch {
-    pub paths: Vec<Glob>,
+    pub paths: Globs,
     /// `None`: any arguments.
     pub args: Option<ArgsMatch>,
 }
@@ -142,7 +156,7 @@ impl CommandMatch {
             && self
                 .paths
                 .iter()
-                .zip(&other.paths)
+                .zip(other.paths.iter())
                 .all(|(a, b)| a.as_str() == b.as_str())
     }
 }
@@ -214,8 +228,8 @@ pub struct Rule {
     pub options: Options,
     pub(crate) subjects: Subjects,
     pub(crate) target: Target,
-    pub(crate) hosts: Option<Vec<Glob>>,
-    pub(crate) services: Option<Vec<String>>,
+    pub(crate) hosts: Option<Globs>,
+    pub(crate) services: Option<Vec<Name>>,
     pub(crate) when: Option<(When, String)>,
     pub(crate) until: Option<(Timestamp, String)>,
     pub(crate) command: Option<CommandMatch>,
@@ -367,8 +381,8 @@ pub struct Granted<'p> {
 /// that can concern the requesting user.
 #[derive(Debug, Default)]
 pub(crate) struct Index {
-    by_user: HashMap<String, Vec<u32>>,
-    by_group: HashMap<String, Vec<u32>>,
+    by_user: HashMap<Name, Vec<u32>>,
+    by_group: HashMap<Name, Vec<u32>>,
     anyone: Vec<u32>,
 }
 
@@ -399,7 +413,7 @@ impl Index {
             lists.push(l.as_slice());
         }
         for g in groups {
-            if let Some(l) = self.by_group.get(g) {
+            if let Some(l) = self.by_group.get(g.as_str()) {
                 lists.push(l.as_slice());
             }
         }
@@ -536,9 +550,9 @@ impl Policy {
             match (rule.action, groups) {
                 (Action::Grant, Names::Some(names)) => {
                     for group in names {
-                        granted.retain(|g| &g.group != group);
+                        granted.retain(|g| g.group.as_str() != &**group);
                         granted.push(Granted {
-                            group: group.clone(),
+                            group: group.to_string(),
                             rule,
                         });
                     }
@@ -609,7 +623,7 @@ impl Policy {
             return Err(clock.why(|| format!("not on host {host}")));
         }
         if let Some(services) = &rule.services
-            && !services.iter().any(|s| s == service)
+            && !services.iter().any(|s| &**s == service)
         {
             return Err(clock.why(|| format!("not through service {service}")));
         }
