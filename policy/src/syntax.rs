@@ -222,6 +222,7 @@ pub(crate) fn parse_file(sources: &Sources, file: u32, diagnostics: &mut Collect
             file,
             base: start,
             diagnostics: &mut *diagnostics,
+            end: 0,
         };
         match Grammar::parse(Rule::statement_line, line) {
             Ok(mut pairs) => {
@@ -253,6 +254,9 @@ struct Builder<'a> {
     file: u32,
     base: usize,
     diagnostics: &'a mut Collector,
+    /// Where the last token read so far ends (a word, an argument, `args`):
+    /// a rule's pair also holds the blanks and comment after it.
+    end: u32,
 }
 
 const STATEMENT_KEYWORDS: [&str; 9] = [
@@ -343,15 +347,7 @@ impl Builder<'_> {
     }
 
     fn rule(&mut self, pair: Pair<Rule>) -> Option<RuleAst> {
-        // Trailing blanks and comments are skipped inside the pair; the rule ends
-        // with its last token (a quoted word with its closing quote).
-        let mut span = self.span(&pair);
-        let leaves = pair
-            .clone()
-            .into_inner()
-            .flatten()
-            .filter(|p| p.as_rule() == Rule::quoted || p.clone().into_inner().next().is_none());
-        span.end = leaves.map(|leaf| self.span(&leaf).end).max().unwrap_or(span.end);
+        let span = self.span(&pair);
         let mut rule = RuleAst {
             action: ActionAst::Grant,
             span,
@@ -400,10 +396,11 @@ impl Builder<'_> {
                     let mut inner = part.into_inner().skip(1);
                     let path = self.word(inner.next()?);
                     let args = inner.next().map(|a| {
-                        a.into_inner()
-                            .skip(1)
-                            .map(|arg| self.arg(arg))
-                            .collect::<Option<Vec<Word>>>()
+                        let mut inner = a.into_inner();
+                        if let Some(keyword) = inner.next() {
+                            self.end = self.end.max(self.span(&keyword).end);
+                        }
+                        inner.map(|arg| self.arg(arg)).collect::<Option<Vec<Word>>>()
                     });
                     match (path, args) {
                         (Some(path), None) => {
@@ -425,6 +422,11 @@ impl Builder<'_> {
                 }
                 _ => {}
             }
+        }
+        // Trailing blanks and comments are skipped inside the pair; the rule ends
+        // with its last token (a quoted word with its closing quote).
+        if self.end > rule.span.start {
+            rule.span.end = self.end;
         }
         let targets_ok = rule.target_users.is_some() || rule.target_groups.is_some();
         (ok && targets_ok).then_some(rule)
@@ -506,6 +508,7 @@ impl Builder<'_> {
 
     fn word(&mut self, pair: Pair<Rule>) -> Option<Word> {
         let span = self.span(&pair);
+        self.end = self.end.max(span.end);
         let inner = pair.into_inner().next()?;
         match inner.as_rule() {
             Rule::quoted => self.quoted(inner, span),
@@ -519,6 +522,7 @@ impl Builder<'_> {
 
     fn arg(&mut self, pair: Pair<Rule>) -> Option<Word> {
         let span = self.span(&pair);
+        self.end = self.end.max(span.end);
         let inner = pair.into_inner().next()?;
         match inner.as_rule() {
             Rule::quoted => self.quoted(inner, span),
