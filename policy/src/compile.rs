@@ -14,7 +14,9 @@ use crate::policy::{
     Action, ArgsMatch, Audit, CommandMatch, EnvChange, Globs, Index, Location, LogFormat, Name, Names, Options, Policy,
     Rule, Settings, Subjects, Target,
 };
-use crate::syntax::{ActionAst, AliasKind, ConditionAst, EnvItemAst, OptionAst, RuleAst, Statement, Word};
+use crate::syntax::{
+    ActionAst, AliasKind, ConditionAst, EnvItemAst, OptionAst, Parsed, RuleAst, Statement, Word, parse_rule_line,
+};
 use crate::time::{Days, TimeRange, When, parse_duration, parse_until};
 
 /// Answers whether names exist, for the warnings of `newgatectl check`.
@@ -198,24 +200,55 @@ pub(crate) fn compile(
     for name in names {
         compiler.resolve(name);
     }
-    let count = statements.iter().filter(|s| matches!(s, Statement::Rule(_))).count();
+    let count = statements
+        .iter()
+        .filter(|s| matches!(s, Statement::Rule(_) | Statement::RuleLine { .. }))
+        .count();
     let mut rules = Vec::with_capacity(count);
-    let mut rule_asts = Vec::with_capacity(count);
+    // For the warnings: where each rule stands, and its `until`.
+    let mut spans = Vec::with_capacity(if context.lint { count } else { 0 });
+    let mut untils = Vec::new();
     let mut ok = true;
     for statement in statements {
-        if let Statement::Rule(ast) = statement {
-            match compiler.rule(ast) {
-                Some(rule) => {
-                    rules.push(rule);
-                    rule_asts.push(ast);
+        let parsed;
+        let ast: &RuleAst = match statement {
+            Statement::Rule(ast) => ast,
+            Statement::RuleLine { file, start, end } => {
+                match parse_rule_line(sources, *file, *start, *end, compiler.diags) {
+                    Parsed::Statement(Statement::Rule(ast)) => {
+                        parsed = ast;
+                        &parsed
+                    }
+                    Parsed::GaveUp => return None,
+                    // Reported; a line that starts with `permit`, `deny` or
+                    // `grant` and parses holds a rule.
+                    Parsed::Statement(_) | Parsed::Nothing => {
+                        ok = false;
+                        continue;
+                    }
                 }
-                None => ok = false,
             }
+            _ => continue,
+        };
+        match compiler.rule(ast) {
+            Some(rule) => {
+                rules.push(rule);
+                if context.lint {
+                    spans.push(ast.span);
+                    if let Some(span) = ast.conditions.iter().find_map(|c| match c {
+                        ConditionAst::Until(span, _) => Some(*span),
+                        _ => None,
+                    }) {
+                        untils.push((rules.len() - 1, span));
+                    }
+                }
+            }
+            None => ok = false,
         }
     }
     let index = Index::build(&rules);
     if context.lint {
-        compiler.lint(statements, &rules, &index, &rule_asts, context);
+        compiler.lint(statements, &rules, &index, &spans, &untils, context);
     }
     if !ok || compiler.diags.has_errors() {
         return None;
@@ -1083,7 +1116,15 @@ impl<'s> Compiler<'s, '_> {
         Some(CommandMatch { paths, args })
     }
 
-    fn lint(&mut self, statements: &[Statement], rules: &[Rule], index: &Index, asts: &[&RuleAst], context: &Context) {
+    fn lint(
+        &mut self,
+        statements: &[Statement],
+        rules: &[Rule],
+        index: &Index,
+        spans: &[Span],
+        untils: &[(usize, Span)],
+        context: &Context,
+    ) {
         for statement in statements {
             if let Statement::Alias { name, .. } = statement
                 && !self.used.contains(name.text.as_str())
@@ -1093,12 +1134,8 @@ impl<'s> Compiler<'s, '_> {
             }
         }
         if let Some(now) = context.now {
-            for (rule, ast) in rules.iter().zip(asts) {
-                let span = ast.conditions.iter().find_map(|c| match c {
-                    ConditionAst::Until(span, _) => Some(*span),
-                    _ => None,
-                });
-                if let (Some((end, text)), Some(span)) = (&rule.until, span)
+            for &(i, span) in untils {
+                if let Some((end, text)) = &rules[i].until
                     && now >= *end
                 {
                     self.warn(
@@ -1113,8 +1150,7 @@ impl<'s> Compiler<'s, '_> {
         if self.diags.has_errors() {
             return;
         }
-        let spans: Vec<Span> = asts.iter().map(|a| a.span).collect();
-        self.lint_shadowed(rules, index, &spans);
+        self.lint_shadowed(rules, index, spans);
         if let Some(directory) = context.directory {
             self.lint_names(statements, directory);
             self.lint_command_folders(statements, directory);

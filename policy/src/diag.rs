@@ -227,6 +227,15 @@ impl Collector {
         self.diagnostics.push((None, diagnostic));
     }
 
+    /// Only the out-of-stack error: what else was found before it is not worth reporting.
+    pub fn into_out_of_stack(self) -> Vec<Diagnostic> {
+        self.diagnostics
+            .into_iter()
+            .map(|(_, d)| d)
+            .filter(|d| d.kind == DiagnosticKind::OutOfStack)
+            .collect()
+    }
+
     pub fn out_of_stack_found(&self) -> bool {
         self.diagnostics
             .iter()
