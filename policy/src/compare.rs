@@ -144,11 +144,11 @@ fn probes(policies: &[&Policy]) -> BTreeSet<Probe> {
                 let path = PathBuf::from(path.as_str());
                 commands.insert((Some(path.clone()), Vec::new()));
                 if let Some(args) = &command.args {
-                    commands.insert((Some(path), args.exact.clone()));
+                    commands.insert((Some(path), args.exact.iter().map(|a| a.to_string()).collect()));
                 }
             }
         }
-        if let Some(named_services) = &rule.services {
+        if let Some(named_services) = rule.services() {
             services.extend(named_services.iter().map(|s| s.to_string()));
         }
     }

@@ -146,7 +146,7 @@ struct Compiler<'s, 'c> {
     /// Each alias expanded so far, with its depth; `None` when it cannot be.
     resolved: HashMap<String, Option<(Resolved, usize)>>,
     used: HashSet<&'s str>,
-    /// Every user and group name, once: rules share them.
+    /// Every user, group and service name and every `args` word, once: rules share them.
     names: HashSet<Name>,
     /// Each `cmd` or `on` pattern written in a rule, compiled once.
     globs: HashMap<String, Globs>,
@@ -829,10 +829,7 @@ impl<'s> Compiler<'s, '_> {
             options: options.unwrap_or_default(),
             subjects: Subjects::default(),
             target: Target::Users(Names::Any),
-            hosts: None,
-            services: None,
-            when: None,
-            until: None,
+            conditions: None,
             command: None,
         };
         ok &= self.conditions(&ast.conditions, &mut rule);
@@ -1008,7 +1005,7 @@ impl<'s> Compiler<'s, '_> {
                             None => ok = false,
                         }
                     }
-                    rule.hosts = Some(match parts.len() {
+                    rule.conditions.get_or_insert_default().hosts = Some(match parts.len() {
                         1 => parts.remove(0),
                         _ => parts.iter().flat_map(|g| g.iter().cloned()).collect(),
                     });
@@ -1022,14 +1019,16 @@ impl<'s> Compiler<'s, '_> {
                     for word in words {
                         services.push(self.name(&word.text));
                     }
-                    rule.services = Some(services);
+                    rule.conditions.get_or_insert_default().services = Some(services);
                 }
                 ConditionAst::When(span, first, second) => match self.when(*span, first, second.as_deref()) {
-                    Some(when) => rule.when = Some((when, when_text(first, second.as_deref()))),
+                    Some(when) => {
+                        rule.conditions.get_or_insert_default().when = Some((when, when_text(first, second.as_deref())))
+                    }
                     None => ok = false,
                 },
                 ConditionAst::Until(_, word) => match parse_until(&word.text, &self.settings.timezone) {
-                    Ok(end) => rule.until = Some((end, word.text.clone())),
+                    Ok(end) => rule.conditions.get_or_insert_default().until = Some((end, word.text.clone())),
                     Err(why) => {
                         self.error(word.span, format!("invalid `until`: {why}"), None);
                         ok = false;
@@ -1108,10 +1107,11 @@ impl<'s> Compiler<'s, '_> {
         let args = args.map(|words| {
             let rest = words.last().is_some_and(is_star);
             let exact_len = words.len() - usize::from(rest);
-            ArgsMatch {
-                exact: words[..exact_len].iter().map(|w| w.text.clone()).collect(),
-                rest,
+            let mut exact = Vec::with_capacity(exact_len);
+            for word in &words[..exact_len] {
+                exact.push(self.name(&word.text));
             }
+            ArgsMatch { exact, rest }
         });
         Some(CommandMatch { paths, args })
     }
@@ -1135,7 +1135,7 @@ impl<'s> Compiler<'s, '_> {
         }
         if let Some(now) = context.now {
             for &(i, span) in untils {
-                if let Some((end, text)) = &rules[i].until
+                if let Some((end, text)) = rules[i].until()
                     && now >= *end
                 {
                     self.warn(

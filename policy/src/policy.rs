@@ -134,7 +134,8 @@ pub(crate) struct CommandMatch {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ArgsMatch {
-    pub exact: Vec<String>,
+    /// Shared like names: `args restart` is written in many rules.
+    pub exact: Vec<Name>,
     /// A final `*`: any further arguments, or none.
     pub rest: bool,
 }
@@ -142,11 +143,15 @@ pub(crate) struct ArgsMatch {
 impl ArgsMatch {
     fn matches(&self, args: &[String]) -> bool {
         if self.rest {
-            args.len() >= self.exact.len() && args[..self.exact.len()] == self.exact[..]
+            args.len() >= self.exact.len() && same_args(&args[..self.exact.len()], &self.exact)
         } else {
-            args == self.exact.as_slice()
+            same_args(args, &self.exact)
         }
     }
+}
+
+fn same_args(args: &[String], exact: &[Name]) -> bool {
+    args.len() == exact.len() && args.iter().zip(exact).all(|(a, e)| a.as_str() == &**e)
 }
 
 impl CommandMatch {
@@ -228,16 +233,40 @@ pub struct Rule {
     pub options: Options,
     pub(crate) subjects: Subjects,
     pub(crate) target: Target,
-    pub(crate) hosts: Option<Globs>,
-    pub(crate) services: Option<Vec<Name>>,
-    pub(crate) when: Option<(When, String)>,
-    pub(crate) until: Option<(Timestamp, String)>,
+    /// `None` for the many rules without `on`, `service`, `when` or `until`.
+    pub(crate) conditions: Option<Box<Conditions>>,
     pub(crate) command: Option<CommandMatch>,
+}
+
+/// The conditions of a rule, boxed apart: most rules have none, and a rule
+/// is smaller without room for them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Conditions {
+    pub hosts: Option<Globs>,
+    pub services: Option<Vec<Name>>,
+    pub when: Option<(When, String)>,
+    pub until: Option<(Timestamp, String)>,
 }
 
 impl Rule {
     pub(crate) fn is_unconditional(&self) -> bool {
-        self.hosts.is_none() && self.services.is_none() && self.when.is_none() && self.until.is_none()
+        self.conditions.is_none()
+    }
+
+    pub(crate) fn hosts(&self) -> Option<&Globs> {
+        self.conditions.as_ref()?.hosts.as_ref()
+    }
+
+    pub(crate) fn services(&self) -> Option<&[Name]> {
+        self.conditions.as_ref()?.services.as_deref()
+    }
+
+    pub(crate) fn when(&self) -> Option<&(When, String)> {
+        self.conditions.as_ref()?.when.as_ref()
+    }
+
+    pub(crate) fn until(&self) -> Option<&(Timestamp, String)> {
+        self.conditions.as_ref()?.until.as_ref()
     }
 }
 
@@ -617,22 +646,22 @@ impl Policy {
     }
 
     fn check_conditions(&self, rule: &Rule, host: &str, service: &str, clock: &mut Evaluation) -> Result<(), String> {
-        if let Some(hosts) = &rule.hosts
+        if let Some(hosts) = rule.hosts()
             && !hosts.iter().any(|h| h.matches_host(host))
         {
             return Err(clock.why(|| format!("not on host {host}")));
         }
-        if let Some(services) = &rule.services
+        if let Some(services) = rule.services()
             && !services.iter().any(|s| &**s == service)
         {
             return Err(clock.why(|| format!("not through service {service}")));
         }
-        if let Some((until, text)) = &rule.until
+        if let Some((until, text)) = rule.until()
             && clock.at >= *until
         {
             return Err(clock.why(|| format!("expired: until {text}")));
         }
-        if let Some((when, text)) = &rule.when {
+        if let Some((when, text)) = rule.when() {
             let now = clock.get();
             if !when.matches(now) {
                 return Err(clock.why(|| format!("not at {} (when {text})", now.strftime("%a %Y-%m-%d %H:%M"))));
@@ -696,17 +725,17 @@ impl Rule {
                 }
             });
         }
-        if let Some(hosts) = &self.hosts {
+        if let Some(hosts) = self.hosts() {
             let hosts: Vec<&str> = hosts.iter().map(Glob::as_str).collect();
             out.push_str(&format!(", on {}", hosts.join(" or ")));
         }
-        if let Some(services) = &self.services {
+        if let Some(services) = self.services() {
             out.push_str(&format!(", through {}", services.join(" or ")));
         }
-        if let Some((_, text)) = &self.when {
+        if let Some((_, text)) = self.when() {
             out.push_str(&format!(", when {text}"));
         }
-        if let Some((_, text)) = &self.until {
+        if let Some((_, text)) = self.until() {
             out.push_str(&format!(", until {text}"));
         }
         let o = &self.options;
