@@ -840,7 +840,18 @@ impl<'s> Compiler<'s, '_> {
             ok &= rule.command.is_some();
         }
         match (subjects, target) {
-            (Some(subjects), Some(target)) if ok => {
+            (Some(mut subjects), Some(mut target)) if ok => {
+                // Lists grown one name at a time keep room for four: a large
+                // policy holds hundreds of thousands of them.
+                subjects.users.shrink_to_fit();
+                subjects.groups.shrink_to_fit();
+                match &mut target {
+                    Target::Users(names) | Target::Groups(names) => names.shrink_to_fit(),
+                    Target::UserAndGroup(users, groups) => {
+                        users.shrink_to_fit();
+                        groups.shrink_to_fit();
+                    }
+                }
                 rule.subjects = subjects;
                 rule.target = target;
                 Some(rule)

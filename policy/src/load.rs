@@ -396,7 +396,10 @@ impl Loader {
 }
 
 fn read_limited(file: File) -> Result<String, String> {
-    let mut bytes = Vec::new();
+    // Sized from the file's length (a hint: it may change while read), so a
+    // large policy is not held in a buffer grown by doubling.
+    let hint = file.metadata().map_or(0, |m| m.len().min(MAX_FILE_SIZE + 1));
+    let mut bytes = Vec::with_capacity(hint as usize + 1);
     file.take(MAX_FILE_SIZE + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| describe_io(&e))?;

@@ -61,6 +61,12 @@ pub(crate) enum Names {
 }
 
 impl Names {
+    pub(crate) fn shrink_to_fit(&mut self) {
+        if let Names::Some(names) = self {
+            names.shrink_to_fit();
+        }
+    }
+
     fn contains(&self, name: &str) -> bool {
         match self {
             Names::Any => true,
