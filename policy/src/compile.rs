@@ -190,7 +190,7 @@ pub(crate) fn compile(
         match statement {
             Statement::Alias { kind, name, items } => compiler.define_alias(*kind, name, items),
             Statement::BrokenAlias(name) => {
-                compiler.broken.insert(name.as_str());
+                compiler.broken.insert(name);
             }
             _ => {}
         }

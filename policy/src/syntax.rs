@@ -99,23 +99,24 @@ pub(crate) struct RuleAst {
 }
 
 #[derive(Debug)]
+/// Boxed parts keep a statement small: a large policy holds one per line.
 pub(crate) enum Statement {
     Set {
-        name: Word,
-        value: Word,
+        name: Box<Word>,
+        value: Box<Word>,
     },
     Alias {
         kind: AliasKind,
-        name: Word,
-        items: Vec<Word>,
+        name: Box<Word>,
+        items: Box<[Word]>,
     },
     Include {
         span: Span,
-        pattern: Word,
+        pattern: Box<Word>,
     },
     /// An alias definition that did not parse: its name, so that uses of it
     /// do not add "not defined" errors to the one that matters.
-    BrokenAlias(String),
+    BrokenAlias(Box<str>),
     Rule(Box<RuleAst>),
     /// A rule's logical line, not parsed yet: the compiler parses it when it
     /// compiles the rule and then drops its syntax tree, so that the trees of
@@ -308,7 +309,7 @@ fn parse_line(sources: &Sources, file: u32, start: usize, line: &str, diagnostic
             let mut words = line.split_whitespace();
             match (words.next(), words.next()) {
                 (Some("users" | "groups" | "hosts" | "commands"), Some(name)) => {
-                    Parsed::Statement(Statement::BrokenAlias(name.trim_end_matches('=').to_string()))
+                    Parsed::Statement(Statement::BrokenAlias(name.trim_end_matches('=').into()))
                 }
                 _ => Parsed::Nothing,
             }
@@ -390,7 +391,10 @@ impl Builder<'_> {
                     .filter(|p| matches!(p.as_rule(), Rule::setting_name | Rule::word));
                 let name = self.word(words.next()?)?;
                 let value = self.word(words.next()?)?;
-                Some(Statement::Set { name, value })
+                Some(Statement::Set {
+                    name: Box::new(name),
+                    value: Box::new(value),
+                })
             }
             Rule::alias => {
                 let mut inner = pair.into_inner();
@@ -402,11 +406,18 @@ impl Builder<'_> {
                 };
                 let name = self.word(inner.next()?)?;
                 let items = self.list(inner.find(|p| p.as_rule() == Rule::list)?)?;
-                Some(Statement::Alias { kind, name, items })
+                Some(Statement::Alias {
+                    kind,
+                    name: Box::new(name),
+                    items: items.into_boxed_slice(),
+                })
             }
             Rule::include => {
                 let pattern = self.word(pair.into_inner().find(|p| p.as_rule() == Rule::word)?)?;
-                Some(Statement::Include { span, pattern })
+                Some(Statement::Include {
+                    span,
+                    pattern: Box::new(pattern),
+                })
             }
             Rule::rule | Rule::grant => self.rule(pair).map(|rule| Statement::Rule(Box::new(rule))),
             _ => None,
