@@ -130,7 +130,7 @@ fn probes(policies: &[&Policy]) -> BTreeSet<Probe> {
             Names::Any => Vec::new(),
             Names::Some(list) => list.iter().map(|n| n.to_string()).collect::<Vec<String>>(),
         };
-        match &rule.target {
+        match &*rule.target {
             Target::Users(users) => targets.extend(named(users).into_iter().map(|u| (Some(u), None))),
             Target::Groups(groups) => targets.extend(named(groups).into_iter().map(|g| (None, Some(g)))),
             Target::UserAndGroup(users, groups) => {

@@ -1,6 +1,7 @@
 //! From statements to a [`Policy`]: settings, aliases, rules, checks and warnings.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -152,6 +153,10 @@ struct Compiler<'s, 'c> {
     globs: HashMap<String, Globs>,
     /// The path of each file, shared by the locations of its rules.
     files: Vec<Arc<Path>>,
+    /// Each distinct set of options, subjects and target, shared by the rules that have it.
+    options: HashSet<Arc<Options>>,
+    subjects: HashSet<Arc<Subjects>>,
+    targets: HashSet<Arc<Target>>,
     /// Aliases whose definition did not parse: uses of them are not errors of their own.
     broken: HashSet<&'s str>,
     settings: Settings,
@@ -174,6 +179,9 @@ pub(crate) fn compile(
         files: (0..sources.count())
             .map(|f| Arc::from(sources.path(f as u32)))
             .collect(),
+        options: HashSet::new(),
+        subjects: HashSet::new(),
+        targets: HashSet::new(),
         broken: HashSet::new(),
         settings: Settings {
             timezone: context.local_zone.0.clone(),
@@ -826,9 +834,9 @@ impl<'s> Compiler<'s, '_> {
             action,
             location: self.location(ast.span),
             text: rule_text(self.sources.slice(ast.span)),
-            options: options.unwrap_or_default(),
-            subjects: Subjects::default(),
-            target: Target::Users(Names::Any),
+            options: share(&mut self.options, options.unwrap_or_default()),
+            subjects: share(&mut self.subjects, Subjects::default()),
+            target: share(&mut self.targets, Target::Users(Names::Any)),
             conditions: None,
             command: None,
         };
@@ -852,8 +860,8 @@ impl<'s> Compiler<'s, '_> {
                         groups.shrink_to_fit();
                     }
                 }
-                rule.subjects = subjects;
-                rule.target = target;
+                rule.subjects = share(&mut self.subjects, subjects);
+                rule.target = share(&mut self.targets, target);
                 Some(rule)
             }
             _ => None,
@@ -1337,6 +1345,16 @@ fn overrides(later: &Rule, earlier: &Rule) -> bool {
             (Some(l), Some(e)) => l.same_as(e),
             (Some(_), None) => false,
         }
+}
+
+/// The one shared copy of `value`.
+fn share<T: Hash + Eq>(shared: &mut HashSet<Arc<T>>, value: T) -> Arc<T> {
+    if let Some(copy) = shared.get(&value) {
+        return Arc::clone(copy);
+    }
+    let copy = Arc::new(value);
+    shared.insert(Arc::clone(&copy));
+    copy
 }
 
 /// `A → B → A`; a long cycle shows its ends and how many aliases it runs through.

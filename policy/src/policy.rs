@@ -54,7 +54,7 @@ pub(crate) type Name = Arc<str>;
 pub(crate) type Globs = Arc<[Glob]>;
 
 /// One name list of a target: `*` or named entries.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Names {
     Any,
     Some(Vec<Name>),
@@ -84,7 +84,7 @@ impl Names {
 }
 
 /// What a rule lets the subject become.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Target {
     /// `as group G`: stay yourself, take G as primary group.
     Groups(Names),
@@ -105,7 +105,7 @@ impl Target {
 }
 
 /// Who a rule is for, after aliases are expanded.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) struct Subjects {
     pub users: Vec<Name>,
     pub groups: Vec<Name>,
@@ -173,7 +173,7 @@ impl CommandMatch {
 }
 
 /// A change that `setenv { ... }` makes to the command's environment.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EnvChange {
     /// `NAME=VALUE`
     Set(String, String),
@@ -184,7 +184,7 @@ pub enum EnvChange {
 }
 
 /// The options of the rule that decided, resolved against the settings.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Options {
     pub nopass: bool,
     /// How long an authentication is remembered, when the rule says `persist`.
@@ -236,9 +236,10 @@ pub struct Rule {
     pub location: Location,
     /// The rule as written, continuation lines joined.
     pub text: String,
-    pub options: Options,
-    pub(crate) subjects: Subjects,
-    pub(crate) target: Target,
+    /// Rules with the same options, subjects or target share one copy.
+    pub options: Arc<Options>,
+    pub(crate) subjects: Arc<Subjects>,
+    pub(crate) target: Arc<Target>,
     /// `None` for the many rules without `on`, `service`, `when` or `until`.
     pub(crate) conditions: Option<Box<Conditions>>,
     pub(crate) command: Option<CommandMatch>,
@@ -572,7 +573,7 @@ impl Policy {
         let mut candidates: Vec<u32> = self.index.candidates_descending(login.user, login.groups).collect();
         candidates.reverse();
         for rule in candidates.into_iter().map(|i| &self.rules[i as usize]) {
-            let (Target::Groups(groups), Action::Grant | Action::Deny) = (&rule.target, rule.action) else {
+            let (Target::Groups(groups), Action::Grant | Action::Deny) = (&*rule.target, rule.action) else {
                 continue;
             };
             if (rule.action == Action::Deny && rule.command.is_some())
@@ -633,7 +634,7 @@ impl Policy {
 
     fn check_target(&self, rule: &Rule, request: &Request, clock: &Evaluation) -> Result<(), String> {
         let staying = request.target_user.is_none_or(|u| u == request.user);
-        let ok = match (&rule.target, request.target_group) {
+        let ok = match (&*rule.target, request.target_group) {
             (Target::Groups(groups), Some(group)) => staying && groups.contains(group),
             (Target::Users(users), None) => users.contains(request.effective_target_user()),
             (Target::UserAndGroup(users, groups), Some(group)) => {
@@ -682,7 +683,7 @@ fn decision<'p>(rule: Option<&'p Rule>, trace: Vec<Step<'p>>) -> Decision<'p> {
         Some(r) if r.action == Action::Permit => Decision {
             verdict: Verdict::Permit,
             rule,
-            options: r.options.clone(),
+            options: Options::clone(&r.options),
             trace,
         },
         _ => Decision {
@@ -719,7 +720,7 @@ impl Rule {
             });
             out.push_str(&self.describe_command());
             out.push_str(" as ");
-            out.push_str(&match &self.target {
+            out.push_str(&match &*self.target {
                 Target::Groups(g) => describe_names(g, "group", "groups"),
                 Target::Users(u) => describe_names(u, "user", "users"),
                 Target::UserAndGroup(u, g) => {
@@ -764,7 +765,7 @@ impl Rule {
     }
 
     fn target_groups(&self) -> &Names {
-        match &self.target {
+        match &*self.target {
             Target::Groups(g) | Target::UserAndGroup(_, g) => g,
             Target::Users(u) => u,
         }
