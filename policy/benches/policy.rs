@@ -1,4 +1,4 @@
-//! Benchmarks of the policy engine at 10, 1,000 and 100,000 rules:
+//! Benchmarks of the policy engine at 10, 1,000, 10,000 and 100,000 rules:
 //!
 //! - `parse_compile/enforcing/N`: `load_str` as the enforcing programs load
 //!   (no lint); `parse_compile/lint/N`: with the warnings `newgatectl check` computes.
@@ -24,7 +24,7 @@ use jiff::Timestamp;
 use newgate_policy::{LoadOptions, Loaded, Policy, Request, Trust, Verdict, load_str};
 
 /// The numbers of rules (`permit`, `deny` and `grant` lines) benchmarked.
-const SIZES: [usize; 3] = [10, 1_000, 100_000];
+const SIZES: [usize; 4] = [10, 1_000, 10_000, 100_000];
 
 // ---------------------------------------------------------------------------
 // A tiny deterministic PRNG: splitmix64.

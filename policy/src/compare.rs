@@ -121,16 +121,16 @@ fn probes(policies: &[&Policy]) -> BTreeSet<Probe> {
     services.insert("newgate".into());
     for rule in rules() {
         for user in &rule.subjects.users {
-            requesters.insert((user.clone(), Vec::new()));
+            requesters.insert((user.to_string(), Vec::new()));
         }
         for group in &rule.subjects.groups {
-            requesters.insert((member_of(group), vec![group.clone()]));
+            requesters.insert((member_of(group), vec![group.to_string()]));
         }
         let named = |names: &Names| match names {
             Names::Any => Vec::new(),
-            Names::Some(list) => list.clone(),
+            Names::Some(list) => list.iter().map(|n| n.to_string()).collect::<Vec<String>>(),
         };
-        match &rule.target {
+        match &*rule.target {
             Target::Users(users) => targets.extend(named(users).into_iter().map(|u| (Some(u), None))),
             Target::Groups(groups) => targets.extend(named(groups).into_iter().map(|g| (None, Some(g)))),
             Target::UserAndGroup(users, groups) => {
@@ -144,12 +144,12 @@ fn probes(policies: &[&Policy]) -> BTreeSet<Probe> {
                 let path = PathBuf::from(path.as_str());
                 commands.insert((Some(path.clone()), Vec::new()));
                 if let Some(args) = &command.args {
-                    commands.insert((Some(path), args.exact.clone()));
+                    commands.insert((Some(path), args.exact.iter().map(|a| a.to_string()).collect()));
                 }
             }
         }
-        if let Some(named_services) = &rule.services {
-            services.extend(named_services.iter().cloned());
+        if let Some(named_services) = rule.services() {
+            services.extend(named_services.iter().map(|s| s.to_string()));
         }
     }
     let mut probes = BTreeSet::new();

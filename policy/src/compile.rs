@@ -1,7 +1,9 @@
 //! From statements to a [`Policy`]: settings, aliases, rules, checks and warnings.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::hash::Hash;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -10,10 +12,12 @@ use crate::diag::{Collector, Severity, Sources, Span, did_you_mean};
 use crate::env;
 use crate::glob::Glob;
 use crate::policy::{
-    Action, ArgsMatch, Audit, Chdir, CommandMatch, EnvChange, Index, Location, LogFormat, Names, Options, Policy, Rule,
-    Settings, Subjects, Target,
+    Action, ArgsMatch, Audit, Chdir, CommandMatch, EnvChange, Globs, Index, Location, LogFormat, Name, Names, Options,
+    Policy, Rule, Settings, Subjects, Target,
 };
-use crate::syntax::{ActionAst, AliasKind, ConditionAst, EnvItemAst, OptionAst, RuleAst, Statement, Word};
+use crate::syntax::{
+    ActionAst, AliasKind, ConditionAst, EnvItemAst, OptionAst, Parsed, RuleAst, Statement, Word, parse_rule_line,
+};
 use crate::time::{Days, TimeRange, When, parse_duration, parse_until};
 
 /// Answers whether names exist, for the warnings of `newgatectl check`.
@@ -53,12 +57,13 @@ const SETTINGS: [&str; 9] = [
     "umask",
 ];
 
+/// What an alias expands to, computed once and shared by every rule that names it.
 #[derive(Clone, Debug)]
 enum Resolved {
-    Users(Subjects),
-    Groups(Vec<String>),
-    Hosts(Vec<Glob>),
-    Commands(Vec<Glob>),
+    Users(Arc<Subjects>),
+    Groups(Arc<[Name]>),
+    Hosts(Globs),
+    Commands(Globs),
 }
 
 struct AliasDef<'s> {
@@ -81,7 +86,7 @@ struct Expansion<'s> {
     ok: bool,
     depth: usize,
     subjects: Subjects,
-    groups: Vec<String>,
+    groups: Vec<Name>,
     globs: Vec<Glob>,
     /// What the lists hold, so that a name reached through several aliases is
     /// listed once: without this, `A1 = A0, A0`, `A2 = A1, A1`, ... doubles at
@@ -119,14 +124,14 @@ impl Expansion<'_> {
                 }
             }
             Resolved::Groups(groups) => {
-                for group in groups {
+                for group in groups.iter() {
                     if add(Kind::Group, group) {
                         self.groups.push(group.clone());
                     }
                 }
             }
             Resolved::Hosts(globs) | Resolved::Commands(globs) => {
-                for glob in globs {
+                for glob in globs.iter() {
                     if add(Kind::Glob, glob.as_str()) {
                         self.globs.push(glob.clone());
                     }
@@ -142,7 +147,17 @@ struct Compiler<'s, 'c> {
     aliases: HashMap<&'s str, AliasDef<'s>>,
     /// Each alias expanded so far, with its depth; `None` when it cannot be.
     resolved: HashMap<String, Option<(Resolved, usize)>>,
-    used: HashSet<String>,
+    used: HashSet<&'s str>,
+    /// Every user, group and service name and every `args` word, once: rules share them.
+    names: HashSet<Name>,
+    /// Each `cmd` or `on` pattern written in a rule, compiled once.
+    globs: HashMap<String, Globs>,
+    /// The path of each file, shared by the locations of its rules.
+    files: Vec<Arc<Path>>,
+    /// Each distinct set of options, subjects and target, shared by the rules that have it.
+    options: HashSet<Arc<Options>>,
+    subjects: HashSet<Arc<Subjects>>,
+    targets: HashSet<Arc<Target>>,
     /// Aliases whose definition did not parse: uses of them are not errors of their own.
     broken: HashSet<&'s str>,
     settings: Settings,
@@ -160,6 +175,14 @@ pub(crate) fn compile(
         aliases: HashMap::new(),
         resolved: HashMap::new(),
         used: HashSet::new(),
+        names: HashSet::new(),
+        globs: HashMap::new(),
+        files: (0..sources.count())
+            .map(|f| Arc::from(sources.path(f as u32)))
+            .collect(),
+        options: HashSet::new(),
+        subjects: HashSet::new(),
+        targets: HashSet::new(),
         broken: HashSet::new(),
         settings: Settings {
             timezone: context.local_zone.0.clone(),
@@ -176,7 +199,7 @@ pub(crate) fn compile(
         match statement {
             Statement::Alias { kind, name, items } => compiler.define_alias(*kind, name, items),
             Statement::BrokenAlias(name) => {
-                compiler.broken.insert(name.as_str());
+                compiler.broken.insert(name);
             }
             _ => {}
         }
@@ -186,27 +209,59 @@ pub(crate) fn compile(
     for name in names {
         compiler.resolve(name);
     }
-    let mut rules = Vec::new();
-    let mut rule_asts = Vec::new();
+    let count = statements
+        .iter()
+        .filter(|s| matches!(s, Statement::Rule(_) | Statement::RuleLine { .. }))
+        .count();
+    let mut rules = Vec::with_capacity(count);
+    // For the warnings: where each rule stands, and its `until`.
+    let mut spans = Vec::with_capacity(if context.lint { count } else { 0 });
+    let mut untils = Vec::new();
     let mut ok = true;
     for statement in statements {
-        if let Statement::Rule(ast) = statement {
-            match compiler.rule(ast) {
-                Some(rule) => {
-                    rules.push(rule);
-                    rule_asts.push(ast);
+        let parsed;
+        let ast: &RuleAst = match statement {
+            Statement::Rule(ast) => ast,
+            Statement::RuleLine { file, start, end } => {
+                match parse_rule_line(sources, *file, *start, *end, compiler.diags) {
+                    Parsed::Statement(Statement::Rule(ast)) => {
+                        parsed = ast;
+                        &parsed
+                    }
+                    Parsed::GaveUp => return None,
+                    // Reported; a line that starts with `permit`, `deny` or
+                    // `grant` and parses holds a rule.
+                    Parsed::Statement(_) | Parsed::Nothing => {
+                        ok = false;
+                        continue;
+                    }
                 }
-                None => ok = false,
             }
+            _ => continue,
+        };
+        match compiler.rule(ast) {
+            Some(rule) => {
+                rules.push(rule);
+                if context.lint {
+                    spans.push(ast.span);
+                    if let Some(span) = ast.conditions.iter().find_map(|c| match c {
+                        ConditionAst::Until(span, _) => Some(*span),
+                        _ => None,
+                    }) {
+                        untils.push((rules.len() - 1, span));
+                    }
+                }
+            }
+            None => ok = false,
         }
     }
+    let index = Index::build(&rules);
     if context.lint {
-        compiler.lint(statements, &rules, &rule_asts, context);
+        compiler.lint(statements, &rules, &index, &spans, &untils, context);
     }
     if !ok || compiler.diags.has_errors() {
         return None;
     }
-    let index = Index::build(&rules);
     Some(Policy {
         settings: compiler.settings,
         rules,
@@ -243,9 +298,38 @@ impl<'s> Compiler<'s, '_> {
 
     fn location(&self, span: Span) -> Location {
         Location {
-            file: self.sources.path(span.file).to_path_buf(),
+            file: Arc::clone(&self.files[span.file as usize]),
             line: self.sources.line_of(span.file, span.start),
         }
+    }
+
+    /// The one shared copy of a user or group name.
+    fn name(&mut self, text: &str) -> Name {
+        if let Some(name) = self.names.get(text) {
+            return Arc::clone(name);
+        }
+        let name: Name = Arc::from(text);
+        self.names.insert(Arc::clone(&name));
+        name
+    }
+
+    /// A `cmd` (`command`) or `on` pattern of a rule, compiled once per text.
+    fn shared_glob(&mut self, word: &Word, command: bool) -> Option<Globs> {
+        // A cached pattern may have been compiled for `on`, where it need not
+        // be absolute: a command is checked for that first.
+        if (!command || word.text.starts_with('/'))
+            && let Some(globs) = self.globs.get(word.text.as_str())
+        {
+            return Some(Arc::clone(globs));
+        }
+        let glob = if command {
+            self.command_glob(word)?
+        } else {
+            self.host_glob(word)?
+        };
+        let globs: Globs = Arc::from([glob]);
+        self.globs.insert(word.text.clone(), Arc::clone(&globs));
+        Some(globs)
     }
 
     fn setting(&mut self, name: &Word, value: &Word, context: &Context) {
@@ -464,20 +548,20 @@ impl<'s> Compiler<'s, '_> {
             AliasKind::Users => {
                 let mut one = Subjects::default();
                 let ok = self.subject_literal(item, &mut one);
-                into.merge(&Resolved::Users(one), 0);
+                into.merge(&Resolved::Users(Arc::new(one)), 0);
                 ok
             }
             AliasKind::Groups => self
                 .group_name(item)
-                .map(|g| into.merge(&Resolved::Groups(vec![g]), 0))
+                .map(|g| into.merge(&Resolved::Groups(Arc::from([g])), 0))
                 .is_some(),
             AliasKind::Hosts => self
                 .host_glob(item)
-                .map(|g| into.merge(&Resolved::Hosts(vec![g]), 0))
+                .map(|g| into.merge(&Resolved::Hosts(Arc::from([g])), 0))
                 .is_some(),
             AliasKind::Commands => self
                 .command_glob(item)
-                .map(|g| into.merge(&Resolved::Commands(vec![g]), 0))
+                .map(|g| into.merge(&Resolved::Commands(Arc::from([g])), 0))
                 .is_some(),
         }
     }
@@ -495,10 +579,10 @@ impl<'s> Compiler<'s, '_> {
             ..
         } = done;
         let mut resolved = ok.then_some(match kind {
-            AliasKind::Users => Resolved::Users(subjects),
-            AliasKind::Groups => Resolved::Groups(groups),
-            AliasKind::Hosts => Resolved::Hosts(globs),
-            AliasKind::Commands => Resolved::Commands(globs),
+            AliasKind::Users => Resolved::Users(Arc::new(subjects)),
+            AliasKind::Groups => Resolved::Groups(groups.into()),
+            AliasKind::Hosts => Resolved::Hosts(globs.into()),
+            AliasKind::Commands => Resolved::Commands(globs.into()),
         });
         // Only the first alias past the limit is reported: the ones above it fail with it.
         if resolved.is_some() && depth > MAX_ALIAS_DEPTH {
@@ -555,7 +639,7 @@ impl<'s> Compiler<'s, '_> {
             self.error(word.span, message, None);
             return None;
         }
-        self.used.insert(word.text.clone());
+        self.used.insert(name);
         Some(name)
     }
 
@@ -571,18 +655,20 @@ impl<'s> Compiler<'s, '_> {
                 self.error(word.span, format!("`{}` is not a group name", word.text), None);
                 return false;
             }
-            subjects.groups.push(group.to_string());
+            let group = self.name(group);
+            subjects.groups.push(group);
         } else {
             if !valid_name(&word.text) {
                 self.error(word.span, format!("`{}` is not a user name", word.text), None);
                 return false;
             }
-            subjects.users.push(word.text.clone());
+            let user = self.name(&word.text);
+            subjects.users.push(user);
         }
         true
     }
 
-    fn group_name(&mut self, word: &Word) -> Option<String> {
+    fn group_name(&mut self, word: &Word) -> Option<Name> {
         if let Some(bare) = word.text.strip_prefix('%') {
             self.error(
                 word.span,
@@ -595,7 +681,7 @@ impl<'s> Compiler<'s, '_> {
             self.error(word.span, format!("`{}` is not a group name", word.text), None);
             return None;
         }
-        Some(word.text.clone())
+        Some(self.name(&word.text))
     }
 
     fn host_glob(&mut self, word: &Word) -> Option<Glob> {
@@ -655,7 +741,9 @@ impl<'s> Compiler<'s, '_> {
                 any = true;
             } else if is_alias_ref(word) {
                 match self.reference(word, AliasKind::Users) {
-                    Some(Resolved::Users(s)) if s.groups.is_empty() && !s.anyone => names.extend(s.users),
+                    Some(Resolved::Users(s)) if s.groups.is_empty() && !s.anyone => {
+                        names.extend(s.users.iter().cloned())
+                    }
                     Some(_) => {
                         self.error(
                             word.span,
@@ -674,7 +762,7 @@ impl<'s> Compiler<'s, '_> {
                 );
                 ok = false;
             } else if valid_name(&word.text) {
-                names.push(word.text.clone());
+                names.push(self.name(&word.text));
             } else {
                 self.error(word.span, format!("`{}` is not a user name", word.text), None);
                 ok = false;
@@ -692,7 +780,7 @@ impl<'s> Compiler<'s, '_> {
                 any = true;
             } else if is_alias_ref(word) {
                 match self.reference(word, AliasKind::Groups) {
-                    Some(Resolved::Groups(g)) => names.extend(g),
+                    Some(Resolved::Groups(g)) => names.extend(g.iter().cloned()),
                     _ => ok = false,
                 }
             } else {
@@ -760,13 +848,10 @@ impl<'s> Compiler<'s, '_> {
             action,
             location: self.location(ast.span),
             text: rule_text(self.sources.slice(ast.span)),
-            options: options.unwrap_or_default(),
-            subjects: subjects.clone().unwrap_or_default(),
-            target: target.clone().unwrap_or(Target::Users(Names::Any)),
-            hosts: None,
-            services: None,
-            when: None,
-            until: None,
+            options: share(&mut self.options, options.unwrap_or_default()),
+            subjects: share(&mut self.subjects, Subjects::default()),
+            target: share(&mut self.targets, Target::Users(Names::Any)),
+            conditions: None,
             command: None,
         };
         ok &= self.conditions(&ast.conditions, &mut rule);
@@ -776,7 +861,25 @@ impl<'s> Compiler<'s, '_> {
             rule.command = self.command(&command.path, command.args.as_deref());
             ok &= rule.command.is_some();
         }
-        (ok && subjects.is_some() && target.is_some()).then_some(rule)
+        match (subjects, target) {
+            (Some(mut subjects), Some(mut target)) if ok => {
+                // Lists grown one name at a time keep room for four: a large
+                // policy holds hundreds of thousands of them.
+                subjects.users.shrink_to_fit();
+                subjects.groups.shrink_to_fit();
+                match &mut target {
+                    Target::Users(names) | Target::Groups(names) => names.shrink_to_fit(),
+                    Target::UserAndGroup(users, groups) => {
+                        users.shrink_to_fit();
+                        groups.shrink_to_fit();
+                    }
+                }
+                rule.subjects = share(&mut self.subjects, subjects);
+                rule.target = share(&mut self.targets, target);
+                Some(rule)
+            }
+            _ => None,
+        }
     }
 
     fn options(&mut self, action: Action, options: &[OptionAst]) -> Option<Options> {
@@ -942,7 +1045,7 @@ impl<'s> Compiler<'s, '_> {
             seen.push(name);
             match condition {
                 ConditionAst::On(_, words) => {
-                    let mut globs = Vec::new();
+                    let mut parts: Vec<Globs> = Vec::with_capacity(words.len());
                     for word in words {
                         let found = if is_alias_ref(word) {
                             match self.reference(word, AliasKind::Hosts) {
@@ -950,28 +1053,37 @@ impl<'s> Compiler<'s, '_> {
                                 _ => None,
                             }
                         } else {
-                            self.host_glob(word).map(|g| vec![g])
+                            self.shared_glob(word, false)
                         };
                         match found {
-                            Some(g) => globs.extend(g),
+                            Some(g) => parts.push(g),
                             None => ok = false,
                         }
                     }
-                    rule.hosts = Some(globs);
+                    rule.conditions.get_or_insert_default().hosts = Some(match parts.len() {
+                        1 => parts.remove(0),
+                        _ => parts.iter().flat_map(|g| g.iter().cloned()).collect(),
+                    });
                 }
                 ConditionAst::Service(_, words) => {
                     for word in words.iter().filter(|w| !valid_name(&w.text) || is_star(w)) {
                         self.error(word.span, format!("`{}` is not a PAM service name", word.text), None);
                         ok = false;
                     }
-                    rule.services = Some(words.iter().map(|w| w.text.clone()).collect());
+                    let mut services = Vec::with_capacity(words.len());
+                    for word in words {
+                        services.push(self.name(&word.text));
+                    }
+                    rule.conditions.get_or_insert_default().services = Some(services);
                 }
                 ConditionAst::When(span, first, second) => match self.when(*span, first, second.as_deref()) {
-                    Some(when) => rule.when = Some((when, when_text(first, second.as_deref()))),
+                    Some(when) => {
+                        rule.conditions.get_or_insert_default().when = Some((when, when_text(first, second.as_deref())))
+                    }
                     None => ok = false,
                 },
                 ConditionAst::Until(_, word) => match parse_until(&word.text, &self.settings.timezone) {
-                    Ok(end) => rule.until = Some((end, word.text.clone())),
+                    Ok(end) => rule.conditions.get_or_insert_default().until = Some((end, word.text.clone())),
                     Err(why) => {
                         self.error(word.span, format!("invalid `until`: {why}"), None);
                         ok = false;
@@ -1045,35 +1157,40 @@ impl<'s> Compiler<'s, '_> {
                 _ => return None,
             }
         } else {
-            vec![self.command_glob(path)?]
+            self.shared_glob(path, true)?
         };
         let args = args.map(|words| {
             let rest = words.last().is_some_and(is_star);
             let exact_len = words.len() - usize::from(rest);
-            ArgsMatch {
-                exact: words[..exact_len].iter().map(|w| w.text.clone()).collect(),
-                rest,
+            let mut exact = Vec::with_capacity(exact_len);
+            for word in &words[..exact_len] {
+                exact.push(self.name(&word.text));
             }
+            ArgsMatch { exact, rest }
         });
         Some(CommandMatch { paths, args })
     }
 
-    fn lint(&mut self, statements: &[Statement], rules: &[Rule], asts: &[&RuleAst], context: &Context) {
+    fn lint(
+        &mut self,
+        statements: &[Statement],
+        rules: &[Rule],
+        index: &Index,
+        spans: &[Span],
+        untils: &[(usize, Span)],
+        context: &Context,
+    ) {
         for statement in statements {
             if let Statement::Alias { name, .. } = statement
-                && !self.used.contains(&name.text)
+                && !self.used.contains(name.text.as_str())
                 && self.aliases.contains_key(name.text.as_str())
             {
                 self.warn(name.span, format!("alias `{}` is never used", name.text), None);
             }
         }
         if let Some(now) = context.now {
-            for (rule, ast) in rules.iter().zip(asts) {
-                let span = ast.conditions.iter().find_map(|c| match c {
-                    ConditionAst::Until(span, _) => Some(*span),
-                    _ => None,
-                });
-                if let (Some((end, text)), Some(span)) = (&rule.until, span)
+            for &(i, span) in untils {
+                if let Some((end, text)) = rules[i].until()
                     && now >= *end
                 {
                     self.warn(
@@ -1088,8 +1205,7 @@ impl<'s> Compiler<'s, '_> {
         if self.diags.has_errors() {
             return;
         }
-        let spans: Vec<Span> = asts.iter().map(|a| a.span).collect();
-        self.lint_shadowed(rules, &spans);
+        self.lint_shadowed(rules, index, spans);
         if let Some(directory) = context.directory {
             self.lint_names(statements, directory);
             self.lint_command_folders(statements, directory);
@@ -1174,8 +1290,7 @@ impl<'s> Compiler<'s, '_> {
 
     /// Warns about rules that a later rule always overrides: the later one
     /// matches every request the earlier one does, so the earlier never decides.
-    fn lint_shadowed(&mut self, rules: &[Rule], spans: &[Span]) {
-        let index = Index::build(rules);
+    fn lint_shadowed(&mut self, rules: &[Rule], index: &Index, spans: &[Span]) {
         for (i, rule) in rules.iter().enumerate() {
             if rule.action == Action::Grant {
                 continue;
@@ -1266,6 +1381,16 @@ fn overrides(later: &Rule, earlier: &Rule) -> bool {
             (Some(l), Some(e)) => l.same_as(e),
             (Some(_), None) => false,
         }
+}
+
+/// The one shared copy of `value`.
+fn share<T: Hash + Eq>(shared: &mut HashSet<Arc<T>>, value: T) -> Arc<T> {
+    if let Some(copy) = shared.get(&value) {
+        return Arc::clone(copy);
+    }
+    let copy = Arc::new(value);
+    shared.insert(Arc::clone(&copy));
+    copy
 }
 
 /// `A → B → A`; a long cycle shows its ends and how many aliases it runs through.

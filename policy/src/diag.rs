@@ -133,6 +133,11 @@ impl Sources {
         paths
     }
 
+    /// How many files were added.
+    pub fn count(&self) -> usize {
+        self.files.len()
+    }
+
     pub fn path(&self, file: u32) -> &Path {
         &self.files[file as usize].0
     }
@@ -224,6 +229,15 @@ impl Collector {
             kind: DiagnosticKind::OutOfStack,
         };
         self.diagnostics.push((None, diagnostic));
+    }
+
+    /// Only the out-of-stack error: what else was found before it is not worth reporting.
+    pub fn into_out_of_stack(self) -> Vec<Diagnostic> {
+        self.diagnostics
+            .into_iter()
+            .map(|(_, d)| d)
+            .filter(|d| d.kind == DiagnosticKind::OutOfStack)
+            .collect()
     }
 
     pub fn out_of_stack_found(&self) -> bool {

@@ -286,7 +286,7 @@ impl Reader<'_> {
         }
         Some(Expectation {
             location: Location {
-                file: self.sources.path(self.file).to_path_buf(),
+                file: self.sources.path(self.file).into(),
                 line: self.sources.line_of(self.file, span.start),
             },
             text: rule_text(self.sources.slice(span)),

@@ -38,7 +38,7 @@ pub fn format_policy(path: &Path, text: &str) -> Result<String, Vec<Diagnostic>>
     let mut sources = Sources::default();
     let file = sources.add(path.to_path_buf(), text.to_string());
     let mut diagnostics = Collector::default();
-    let statements = parse_file(&sources, file, &mut diagnostics);
+    let statements = parse_file(&sources, file, &mut diagnostics, false);
     if diagnostics.has_errors() {
         return Err(diagnostics.into_sorted());
     }
@@ -78,6 +78,7 @@ fn last_token_end(statement: &Statement) -> usize {
         Statement::Alias { name, items, .. } => items.last().unwrap_or(name).span.end,
         Statement::Include { pattern, .. } => pattern.span.end,
         Statement::Rule(rule) => rule.span.end,
+        Statement::RuleLine { end, .. } => *end,
         Statement::BrokenAlias(_) => unreachable!("only a line that does not parse leaves a broken alias"),
     };
     end as usize
@@ -186,6 +187,7 @@ fn statement_line(statement: &Statement, widths: Widths) -> String {
         ),
         Statement::Include { pattern, .. } => format!("include {}", word(pattern, Place::Text)),
         Statement::Rule(rule) => rule_line(rule),
+        Statement::RuleLine { .. } => unreachable!("the formatter parses every line"),
         Statement::BrokenAlias(_) => unreachable!("only a line that does not parse leaves a broken alias"),
     }
 }

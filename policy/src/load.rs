@@ -131,6 +131,9 @@ struct Loader {
     /// Each wildcard include: the folder it reads, its file-name glob, and
     /// where it stands (`FILE:LINE`), for the warning about files it skips.
     globbed: Vec<(PathBuf, Glob, String)>,
+    /// Parse every rule while reading, for the warnings that look up the
+    /// names each rule's syntax tree holds.
+    keep_rule_trees: bool,
 }
 
 impl Loader {
@@ -143,6 +146,7 @@ impl Loader {
             replacement: None,
             unreadable: Vec::new(),
             globbed: Vec::new(),
+            keep_rule_trees: false,
         }
     }
 
@@ -162,9 +166,11 @@ impl Loader {
 
     fn finish(mut self, path: PathBuf, text: String, id: Option<FileId>, options: &LoadOptions) -> Loaded {
         let mut statements = Vec::new();
+        self.keep_rule_trees = options.lint && options.directory.is_some();
         self.stack.push((id, path.clone()));
         let file = self.sources.add(path, text);
         self.statements(file, options.trust, &mut statements);
+        statements.shrink_to_fit();
         // Compiling would only add errors about the statements that could not
         // be read, and reads time zones, which takes stack of its own.
         if self.diags.out_of_stack_found() {
@@ -198,16 +204,26 @@ impl Loader {
             lint: options.lint,
         };
         let policy = compile(&self.sources, &statements, &context, &mut self.diags);
+        drop(statements);
+        // A rule line that ran out of stack: only that is worth reporting.
+        let diagnostics = if self.diags.out_of_stack_found() {
+            self.diags.into_out_of_stack()
+        } else {
+            self.diags.into_sorted()
+        };
         Loaded {
             policy,
-            diagnostics: self.diags.into_sorted(),
+            diagnostics,
             unreadable: self.unreadable,
         }
     }
 
     /// Parses a file and splices in its includes, in place.
     fn statements(&mut self, file: u32, trust: Trust, out: &mut Vec<Statement>) {
-        for statement in parse_file(&self.sources, file, &mut self.diags) {
+        // The rule lines are parsed as they are compiled, except where the
+        // names in every rule are looked up afterwards (`check` with lookups).
+        let defer_rules = !self.keep_rule_trees;
+        for statement in parse_file(&self.sources, file, &mut self.diags, defer_rules) {
             if self.diags.out_of_stack_found() {
                 return;
             }
@@ -380,7 +396,10 @@ impl Loader {
 }
 
 fn read_limited(file: File) -> Result<String, String> {
-    let mut bytes = Vec::new();
+    // Sized from the file's length (a hint: it may change while read), so a
+    // large policy is not held in a buffer grown by doubling.
+    let hint = file.metadata().map_or(0, |m| m.len().min(MAX_FILE_SIZE + 1));
+    let mut bytes = Vec::with_capacity(hint as usize + 1);
     file.take(MAX_FILE_SIZE + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| describe_io(&e))?;

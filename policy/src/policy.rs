@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -31,10 +32,10 @@ impl Action {
     }
 }
 
-/// Where a rule was written.
+/// Where a rule was written. The rules of one file share its path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Location {
-    pub file: PathBuf,
+    pub file: Arc<Path>,
     pub line: u32,
 }
 
@@ -44,18 +45,32 @@ impl fmt::Display for Location {
     }
 }
 
+/// A user or group name as the compiled policy holds it: one allocation per
+/// distinct name, shared by every rule that names it.
+pub(crate) type Name = Arc<str>;
+
+/// Compiled globs (a `cmd` or `on` list): an alias's list, or one pattern
+/// written in many rules, is compiled once and shared.
+pub(crate) type Globs = Arc<[Glob]>;
+
 /// One name list of a target: `*` or named entries.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Names {
     Any,
-    Some(Vec<String>),
+    Some(Vec<Name>),
 }
 
 impl Names {
+    pub(crate) fn shrink_to_fit(&mut self) {
+        if let Names::Some(names) = self {
+            names.shrink_to_fit();
+        }
+    }
+
     fn contains(&self, name: &str) -> bool {
         match self {
             Names::Any => true,
-            Names::Some(names) => names.iter().any(|n| n == name),
+            Names::Some(names) => names.iter().any(|n| &**n == name),
         }
     }
 
@@ -69,7 +84,7 @@ impl Names {
 }
 
 /// What a rule lets the subject become.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Target {
     /// `as group G`: stay yourself, take G as primary group.
     Groups(Names),
@@ -90,16 +105,21 @@ impl Target {
 }
 
 /// Who a rule is for, after aliases are expanded.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) struct Subjects {
-    pub users: Vec<String>,
-    pub groups: Vec<String>,
+    pub users: Vec<Name>,
+    pub groups: Vec<Name>,
     pub anyone: bool,
 }
 
 impl Subjects {
     fn contains(&self, user: &str, groups: &[String]) -> bool {
-        self.anyone || self.users.iter().any(|u| u == user) || self.groups.iter().any(|g| groups.contains(g))
+        self.anyone
+            || self.users.iter().any(|u| &**u == user)
+            || self
+                .groups
+                .iter()
+                .any(|g| groups.iter().any(|mine| mine.as_str() == &**g))
     }
 
     pub(crate) fn covers(&self, other: &Subjects) -> bool {
@@ -113,14 +133,15 @@ impl Subjects {
 /// `cmd PATH [args ...]`.
 #[derive(Clone, Debug)]
 pub(crate) struct CommandMatch {
-    pub paths: Vec<Glob>,
+    pub paths: Globs,
     /// `None`: any arguments.
     pub args: Option<ArgsMatch>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ArgsMatch {
-    pub exact: Vec<String>,
+    /// Shared like names: `args restart` is written in many rules.
+    pub exact: Vec<Name>,
     /// A final `*`: any further arguments, or none.
     pub rest: bool,
 }
@@ -128,11 +149,15 @@ pub(crate) struct ArgsMatch {
 impl ArgsMatch {
     fn matches(&self, args: &[String]) -> bool {
         if self.rest {
-            args.len() >= self.exact.len() && args[..self.exact.len()] == self.exact[..]
+            args.len() >= self.exact.len() && same_args(&args[..self.exact.len()], &self.exact)
         } else {
-            args == self.exact.as_slice()
+            same_args(args, &self.exact)
         }
     }
+}
+
+fn same_args(args: &[String], exact: &[Name]) -> bool {
+    args.len() == exact.len() && args.iter().zip(exact).all(|(a, e)| a.as_str() == &**e)
 }
 
 impl CommandMatch {
@@ -142,13 +167,13 @@ impl CommandMatch {
             && self
                 .paths
                 .iter()
-                .zip(&other.paths)
+                .zip(other.paths.iter())
                 .all(|(a, b)| a.as_str() == b.as_str())
     }
 }
 
 /// A change that `setenv { ... }` makes to the command's environment.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EnvChange {
     /// `NAME=VALUE`
     Set(String, String),
@@ -159,7 +184,7 @@ pub enum EnvChange {
 }
 
 /// The options of the rule that decided, resolved against the settings.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Options {
     pub nopass: bool,
     /// How long an authentication is remembered, when the rule says `persist`.
@@ -172,7 +197,7 @@ pub struct Options {
 }
 
 /// The `chdir` option: which folders the command may be started in.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Chdir {
     /// `chdir`: any folder.
     Any,
@@ -245,19 +270,44 @@ pub struct Rule {
     pub location: Location,
     /// The rule as written, continuation lines joined.
     pub text: String,
-    pub options: Options,
-    pub(crate) subjects: Subjects,
-    pub(crate) target: Target,
-    pub(crate) hosts: Option<Vec<Glob>>,
-    pub(crate) services: Option<Vec<String>>,
-    pub(crate) when: Option<(When, String)>,
-    pub(crate) until: Option<(Timestamp, String)>,
+    /// Rules with the same options, subjects or target share one copy.
+    pub options: Arc<Options>,
+    pub(crate) subjects: Arc<Subjects>,
+    pub(crate) target: Arc<Target>,
+    /// `None` for the many rules without `on`, `service`, `when` or `until`.
+    pub(crate) conditions: Option<Box<Conditions>>,
     pub(crate) command: Option<CommandMatch>,
+}
+
+/// The conditions of a rule, boxed apart: most rules have none, and a rule
+/// is smaller without room for them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Conditions {
+    pub hosts: Option<Globs>,
+    pub services: Option<Vec<Name>>,
+    pub when: Option<(When, String)>,
+    pub until: Option<(Timestamp, String)>,
 }
 
 impl Rule {
     pub(crate) fn is_unconditional(&self) -> bool {
-        self.hosts.is_none() && self.services.is_none() && self.when.is_none() && self.until.is_none()
+        self.conditions.is_none()
+    }
+
+    pub(crate) fn hosts(&self) -> Option<&Globs> {
+        self.conditions.as_ref()?.hosts.as_ref()
+    }
+
+    pub(crate) fn services(&self) -> Option<&[Name]> {
+        self.conditions.as_ref()?.services.as_deref()
+    }
+
+    pub(crate) fn when(&self) -> Option<&(When, String)> {
+        self.conditions.as_ref()?.when.as_ref()
+    }
+
+    pub(crate) fn until(&self) -> Option<&(Timestamp, String)> {
+        self.conditions.as_ref()?.until.as_ref()
     }
 }
 
@@ -411,8 +461,8 @@ pub struct Granted<'p> {
 /// that can concern the requesting user.
 #[derive(Debug, Default)]
 pub(crate) struct Index {
-    by_user: HashMap<String, Vec<u32>>,
-    by_group: HashMap<String, Vec<u32>>,
+    by_user: HashMap<Name, Vec<u32>>,
+    by_group: HashMap<Name, Vec<u32>>,
     anyone: Vec<u32>,
 }
 
@@ -443,7 +493,7 @@ impl Index {
             lists.push(l.as_slice());
         }
         for g in groups {
-            if let Some(l) = self.by_group.get(g) {
+            if let Some(l) = self.by_group.get(g.as_str()) {
                 lists.push(l.as_slice());
             }
         }
@@ -567,7 +617,7 @@ impl Policy {
         let mut candidates: Vec<u32> = self.index.candidates_descending(login.user, login.groups).collect();
         candidates.reverse();
         for rule in candidates.into_iter().map(|i| &self.rules[i as usize]) {
-            let (Target::Groups(groups), Action::Grant | Action::Deny) = (&rule.target, rule.action) else {
+            let (Target::Groups(groups), Action::Grant | Action::Deny) = (&*rule.target, rule.action) else {
                 continue;
             };
             if (rule.action == Action::Deny && rule.command.is_some())
@@ -580,9 +630,9 @@ impl Policy {
             match (rule.action, groups) {
                 (Action::Grant, Names::Some(names)) => {
                     for group in names {
-                        granted.retain(|g| &g.group != group);
+                        granted.retain(|g| g.group.as_str() != &**group);
                         granted.push(Granted {
-                            group: group.clone(),
+                            group: group.to_string(),
                             rule,
                         });
                     }
@@ -628,7 +678,7 @@ impl Policy {
 
     fn check_target(&self, rule: &Rule, request: &Request, clock: &Evaluation) -> Result<(), String> {
         let staying = request.target_user.is_none_or(|u| u == request.user);
-        let ok = match (&rule.target, request.target_group) {
+        let ok = match (&*rule.target, request.target_group) {
             (Target::Groups(groups), Some(group)) => staying && groups.contains(group),
             (Target::Users(users), None) => users.contains(request.effective_target_user()),
             (Target::UserAndGroup(users, groups), Some(group)) => {
@@ -647,22 +697,22 @@ impl Policy {
     }
 
     fn check_conditions(&self, rule: &Rule, host: &str, service: &str, clock: &mut Evaluation) -> Result<(), String> {
-        if let Some(hosts) = &rule.hosts
+        if let Some(hosts) = rule.hosts()
             && !hosts.iter().any(|h| h.matches_host(host))
         {
             return Err(clock.why(|| format!("not on host {host}")));
         }
-        if let Some(services) = &rule.services
-            && !services.iter().any(|s| s == service)
+        if let Some(services) = rule.services()
+            && !services.iter().any(|s| &**s == service)
         {
             return Err(clock.why(|| format!("not through service {service}")));
         }
-        if let Some((until, text)) = &rule.until
+        if let Some((until, text)) = rule.until()
             && clock.at >= *until
         {
             return Err(clock.why(|| format!("expired: until {text}")));
         }
-        if let Some((when, text)) = &rule.when {
+        if let Some((when, text)) = rule.when() {
             let now = clock.get();
             if !when.matches(now) {
                 return Err(clock.why(|| format!("not at {} (when {text})", now.strftime("%a %Y-%m-%d %H:%M"))));
@@ -677,7 +727,7 @@ fn decision<'p>(rule: Option<&'p Rule>, trace: Vec<Step<'p>>) -> Decision<'p> {
         Some(r) if r.action == Action::Permit => Decision {
             verdict: Verdict::Permit,
             rule,
-            options: r.options.clone(),
+            options: Options::clone(&r.options),
             trace,
         },
         _ => Decision {
@@ -714,7 +764,7 @@ impl Rule {
             });
             out.push_str(&self.describe_command());
             out.push_str(" as ");
-            out.push_str(&match &self.target {
+            out.push_str(&match &*self.target {
                 Target::Groups(g) => describe_names(g, "group", "groups"),
                 Target::Users(u) => describe_names(u, "user", "users"),
                 Target::UserAndGroup(u, g) => {
@@ -726,17 +776,17 @@ impl Rule {
                 }
             });
         }
-        if let Some(hosts) = &self.hosts {
+        if let Some(hosts) = self.hosts() {
             let hosts: Vec<&str> = hosts.iter().map(Glob::as_str).collect();
             out.push_str(&format!(", on {}", hosts.join(" or ")));
         }
-        if let Some(services) = &self.services {
+        if let Some(services) = self.services() {
             out.push_str(&format!(", through {}", services.join(" or ")));
         }
-        if let Some((_, text)) = &self.when {
+        if let Some((_, text)) = self.when() {
             out.push_str(&format!(", when {text}"));
         }
-        if let Some((_, text)) = &self.until {
+        if let Some((_, text)) = self.until() {
             out.push_str(&format!(", until {text}"));
         }
         let o = &self.options;
@@ -764,7 +814,7 @@ impl Rule {
     }
 
     fn target_groups(&self) -> &Names {
-        match &self.target {
+        match &*self.target {
             Target::Groups(g) | Target::UserAndGroup(_, g) => g,
             Target::Users(u) => u,
         }

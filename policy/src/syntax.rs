@@ -101,24 +101,33 @@ pub(crate) struct RuleAst {
 }
 
 #[derive(Debug)]
+/// Boxed parts keep a statement small: a large policy holds one per line.
 pub(crate) enum Statement {
     Set {
-        name: Word,
-        value: Word,
+        name: Box<Word>,
+        value: Box<Word>,
     },
     Alias {
         kind: AliasKind,
-        name: Word,
-        items: Vec<Word>,
+        name: Box<Word>,
+        items: Box<[Word]>,
     },
     Include {
         span: Span,
-        pattern: Word,
+        pattern: Box<Word>,
     },
     /// An alias definition that did not parse: its name, so that uses of it
     /// do not add "not defined" errors to the one that matters.
-    BrokenAlias(String),
-    Rule(RuleAst),
+    BrokenAlias(Box<str>),
+    Rule(Box<RuleAst>),
+    /// A rule's logical line, not parsed yet: the compiler parses it when it
+    /// compiles the rule and then drops its syntax tree, so that the trees of
+    /// a large policy's rules are never all held at once.
+    RuleLine {
+        file: u32,
+        start: u32,
+        end: u32,
+    },
 }
 
 /// A file split into logical lines: byte ranges without their line breaks,
@@ -215,39 +224,99 @@ pub(crate) fn lines_to_parse<'t>(
     lines
 }
 
-/// Parses one file; problems go to `diagnostics`, every statement that parsed is returned.
-pub(crate) fn parse_file(sources: &Sources, file: u32, diagnostics: &mut Collector) -> Vec<Statement> {
+/// Parses one file; problems go to `diagnostics`, every statement that parsed
+/// is returned. With `defer_rules`, the lines that can only be rules (they
+/// start with `permit`, `deny` or `grant` and a blank) are returned unparsed as
+/// [`Statement::RuleLine`], for [`parse_rule_line`]; the first line of the
+/// file is always parsed, so that running out of stack is found here, before
+/// anything else is read.
+pub(crate) fn parse_file(
+    sources: &Sources,
+    file: u32,
+    diagnostics: &mut Collector,
+    defer_rules: bool,
+) -> Vec<Statement> {
     let mut statements = Vec::new();
-    for (start, line) in lines_to_parse(sources, file, diagnostics) {
-        let builder = Builder {
-            sources,
-            file,
-            base: start,
-            diagnostics: &mut *diagnostics,
-        };
-        match Grammar::parse(Rule::statement_line, line) {
-            Ok(mut pairs) => {
-                let line_pair = pairs.next().expect("statement_line always yields itself");
-                if let Some(statement) = line_pair.into_inner().find(|p| p.as_rule() != Rule::EOI)
-                    && let Some(statement) = builder.statement(statement)
-                {
-                    statements.push(statement);
-                }
-            }
-            Err(error) if gave_up(&error) => {
-                diagnostics.out_of_stack(sources.path(file), "the policy");
-                break;
-            }
-            Err(error) => {
-                builder.syntax_error(line, &error);
-                let mut words = line.split_whitespace();
-                if let (Some("users" | "groups" | "hosts" | "commands"), Some(name)) = (words.next(), words.next()) {
-                    statements.push(Statement::BrokenAlias(name.trim_end_matches('=').to_string()));
-                }
-            }
+    for (index, (start, line)) in lines_to_parse(sources, file, diagnostics).into_iter().enumerate() {
+        if defer_rules && index > 0 && is_rule_line(line) {
+            statements.push(Statement::RuleLine {
+                file,
+                start: start as u32,
+                end: (start + line.len()) as u32,
+            });
+            continue;
+        }
+        match parse_line(sources, file, start, line, diagnostics) {
+            Parsed::Statement(statement) => statements.push(statement),
+            Parsed::Nothing => {}
+            Parsed::GaveUp => break,
         }
     }
     statements
+}
+
+/// Whether a logical line can only be a rule: its first word is `permit`,
+/// `deny` or `grant` followed by a blank, which no other statement starts with.
+fn is_rule_line(line: &str) -> bool {
+    let line = line.trim_start_matches([' ', '\t']);
+    ["permit", "deny", "grant"].iter().any(|keyword| {
+        line.strip_prefix(keyword)
+            .is_some_and(|rest| rest.starts_with([' ', '\t']))
+    })
+}
+
+/// What one logical line holds.
+pub(crate) enum Parsed {
+    Statement(Statement),
+    /// A comment, a blank line, or a line with errors (reported).
+    Nothing,
+    /// The parser ran out of stack (reported): read no further.
+    GaveUp,
+}
+
+/// Parses a [`Statement::RuleLine`].
+pub(crate) fn parse_rule_line(
+    sources: &Sources,
+    file: u32,
+    start: u32,
+    end: u32,
+    diagnostics: &mut Collector,
+) -> Parsed {
+    let (start, end) = (start as usize, end as usize);
+    parse_line(sources, file, start, &sources.text(file)[start..end], diagnostics)
+}
+
+fn parse_line(sources: &Sources, file: u32, start: usize, line: &str, diagnostics: &mut Collector) -> Parsed {
+    let builder = Builder {
+        sources,
+        file,
+        base: start,
+        diagnostics: &mut *diagnostics,
+        end: 0,
+    };
+    match Grammar::parse(Rule::statement_line, line) {
+        Ok(mut pairs) => {
+            let line_pair = pairs.next().expect("statement_line always yields itself");
+            match line_pair.into_inner().find(|p| p.as_rule() != Rule::EOI) {
+                Some(statement) => builder.statement(statement).map_or(Parsed::Nothing, Parsed::Statement),
+                None => Parsed::Nothing,
+            }
+        }
+        Err(error) if gave_up(&error) => {
+            diagnostics.out_of_stack(sources.path(file), "the policy");
+            Parsed::GaveUp
+        }
+        Err(error) => {
+            builder.syntax_error(line, &error);
+            let mut words = line.split_whitespace();
+            match (words.next(), words.next()) {
+                (Some("users" | "groups" | "hosts" | "commands"), Some(name)) => {
+                    Parsed::Statement(Statement::BrokenAlias(name.trim_end_matches('=').into()))
+                }
+                _ => Parsed::Nothing,
+            }
+        }
+    }
 }
 
 struct Builder<'a> {
@@ -255,6 +324,9 @@ struct Builder<'a> {
     file: u32,
     base: usize,
     diagnostics: &'a mut Collector,
+    /// Where the last token read so far ends (a word, an argument, `args`):
+    /// a rule's pair also holds the blanks and comment after it.
+    end: u32,
 }
 
 const STATEMENT_KEYWORDS: [&str; 9] = [
@@ -321,7 +393,10 @@ impl Builder<'_> {
                     .filter(|p| matches!(p.as_rule(), Rule::setting_name | Rule::word));
                 let name = self.word(words.next()?)?;
                 let value = self.word(words.next()?)?;
-                Some(Statement::Set { name, value })
+                Some(Statement::Set {
+                    name: Box::new(name),
+                    value: Box::new(value),
+                })
             }
             Rule::alias => {
                 let mut inner = pair.into_inner();
@@ -333,27 +408,26 @@ impl Builder<'_> {
                 };
                 let name = self.word(inner.next()?)?;
                 let items = self.list(inner.find(|p| p.as_rule() == Rule::list)?)?;
-                Some(Statement::Alias { kind, name, items })
+                Some(Statement::Alias {
+                    kind,
+                    name: Box::new(name),
+                    items: items.into_boxed_slice(),
+                })
             }
             Rule::include => {
                 let pattern = self.word(pair.into_inner().find(|p| p.as_rule() == Rule::word)?)?;
-                Some(Statement::Include { span, pattern })
+                Some(Statement::Include {
+                    span,
+                    pattern: Box::new(pattern),
+                })
             }
-            Rule::rule | Rule::grant => self.rule(pair).map(Statement::Rule),
+            Rule::rule | Rule::grant => self.rule(pair).map(|rule| Statement::Rule(Box::new(rule))),
             _ => None,
         }
     }
 
     fn rule(&mut self, pair: Pair<Rule>) -> Option<RuleAst> {
-        // Trailing blanks and comments are skipped inside the pair; the rule ends
-        // with its last token (a quoted word with its closing quote).
-        let mut span = self.span(&pair);
-        let leaves = pair
-            .clone()
-            .into_inner()
-            .flatten()
-            .filter(|p| p.as_rule() == Rule::quoted || p.clone().into_inner().next().is_none());
-        span.end = leaves.map(|leaf| self.span(&leaf).end).max().unwrap_or(span.end);
+        let span = self.span(&pair);
         let mut rule = RuleAst {
             action: ActionAst::Grant,
             span,
@@ -402,10 +476,11 @@ impl Builder<'_> {
                     let mut inner = part.into_inner().skip(1);
                     let path = self.word(inner.next()?);
                     let args = inner.next().map(|a| {
-                        a.into_inner()
-                            .skip(1)
-                            .map(|arg| self.arg(arg))
-                            .collect::<Option<Vec<Word>>>()
+                        let mut inner = a.into_inner();
+                        if let Some(keyword) = inner.next() {
+                            self.end = self.end.max(self.span(&keyword).end);
+                        }
+                        inner.map(|arg| self.arg(arg)).collect::<Option<Vec<Word>>>()
                     });
                     match (path, args) {
                         (Some(path), None) => {
@@ -427,6 +502,11 @@ impl Builder<'_> {
                 }
                 _ => {}
             }
+        }
+        // Trailing blanks and comments are skipped inside the pair; the rule ends
+        // with its last token (a quoted word with its closing quote).
+        if self.end > rule.span.start {
+            rule.span.end = self.end;
         }
         let targets_ok = rule.target_users.is_some() || rule.target_groups.is_some();
         (ok && targets_ok).then_some(rule)
@@ -515,6 +595,7 @@ impl Builder<'_> {
 
     fn word(&mut self, pair: Pair<Rule>) -> Option<Word> {
         let span = self.span(&pair);
+        self.end = self.end.max(span.end);
         let inner = pair.into_inner().next()?;
         match inner.as_rule() {
             Rule::quoted => self.quoted(inner, span),
@@ -528,6 +609,7 @@ impl Builder<'_> {
 
     fn arg(&mut self, pair: Pair<Rule>) -> Option<Word> {
         let span = self.span(&pair);
+        self.end = self.end.max(span.end);
         let inner = pair.into_inner().next()?;
         match inner.as_rule() {
             Rule::quoted => self.quoted(inner, span),
