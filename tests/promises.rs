@@ -546,3 +546,59 @@ fn newgatectl_edit_keeps_the_policy_roots_alone() {
         "the earlier save's leftover is removed: {beside}"
     );
 }
+
+/// Promise 7: a name that NSS matched loosely never stands for an account.
+/// An NSS module of the test's own (tests/nss_casefold.c, built here with the
+/// machine's C compiler) answers `NGT-BOB` with the entry of `ngt-bob`, as a
+/// directory that ignores case does; the policy denies `ngt-bob` by name.
+#[test]
+fn a_name_nss_matched_loosely_is_refused() {
+    if !root_or_skip("NSS that matches names without regard to case") {
+        return;
+    }
+    let sandbox = Sandbox::new(
+        "casefold",
+        &policy("permit nopass alice as user *\ndeny alice as user bob\n"),
+        0o440,
+    );
+    let module = sandbox.dir.join("libnss_casefold.so.2");
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("nss_casefold.c");
+    let built = Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&module)
+        .arg(&source)
+        .status()
+        .expect("a C compiler (gcc) builds the test's NSS module");
+    assert!(built.success());
+    // The module joins the library folder and the passwd line of
+    // nsswitch.conf in the sandbox only; /etc is already its own overlay.
+    let libs = sandbox.root_shell("dirname $(readlink -f $(ldconfig -p | sed -n 's/.*libc.so.6 .*=> //p' | head -1))");
+    let libs = libs.trim();
+    let d = sandbox.dir.display();
+    let set_up = sandbox.root_shell(&format!(
+        "set -e; mkdir -p {d}/libs-upper {d}/libs-work; cp {m} {d}/libs-upper/;
+         mount -t overlay overlay -o lowerdir={libs},upperdir={d}/libs-upper,workdir={d}/libs-work {libs};
+         sed -i 's/^passwd:.*/passwd: files casefold/' /etc/nsswitch.conf; getent passwd {loud} && echo ready",
+        m = module.display(),
+        loud = user("bob").to_uppercase(),
+    ));
+    assert!(set_up.trim_end().ends_with("ready"), "the loose NSS answers: {set_up}");
+    let loud = user("bob").to_uppercase();
+    let out = sandbox.run(&user("alice"), &["-n", "-u", &loud, "id"], &[]);
+    assert!(
+        !out.output.contains("uid="),
+        "ran as bob through a loose name: {}",
+        out.output
+    );
+    assert_eq!(out.code, Some(1), "{}", out.output);
+    assert!(
+        out.output.contains(&format!(
+            "user {loud} is another name for uid {}, {}: ask for {}",
+            uid_of(&user("bob")),
+            user("bob"),
+            user("bob")
+        )),
+        "{}",
+        out.output
+    );
+}
