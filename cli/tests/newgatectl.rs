@@ -428,7 +428,7 @@ fn diff_names_the_rules_and_the_decisions_a_change_touches() {
     let out = newgatectl(&["diff", old, broken.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("the policy is invalid; nothing to compare"),
+        stderr(&out).contains("the policy is invalid and grants nothing"),
         "{}",
         stderr(&out)
     );

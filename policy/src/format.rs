@@ -344,8 +344,9 @@ fn word(word: &Word, place: Place) -> String {
     if bare { text.to_string() } else { quote(text) }
 }
 
-/// `text` between double quotes, with the four escapes `\"`, `\\`, `\n`, `\t`.
-fn quote(text: &str) -> String {
+/// `text` between double quotes, with the four escapes `\"`, `\\`, `\n`, `\t`:
+/// a word of the policy language that reads as exactly `text`.
+pub fn quote(text: &str) -> String {
     let mut quoted = String::with_capacity(text.len() + 2);
     quoted.push('"');
     for c in text.chars() {

@@ -23,7 +23,7 @@ pub use compare::{Changes, Flip, MAX_PROBES, Probe, compare};
 pub use compile::{Directory, MAX_ALIAS_DEPTH};
 pub use diag::{Diagnostic, DiagnosticKind, Position, Severity};
 pub use expectations::{Expectation, TEST_HOST, TEST_SERVICE, parse_expectations};
-pub use format::format_policy;
+pub use format::{format_policy, quote};
 pub use load::{LoadOptions, Loaded, MAX_FILE_SIZE, MAX_INCLUDE_DEPTH, Trust, load, load_replacing, load_str};
 pub use policy::{
     Action, Audit, Chdir, DEFAULT_SECURE_PATH, Decision, EnvChange, Granted, Location, LogFormat, Login, Options,

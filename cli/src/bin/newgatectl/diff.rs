@@ -2,15 +2,15 @@
 //! requests change decision, each with the deciding rule on both sides. The
 //! comparison itself is the policy crate's (`newgate_policy::compare`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use lexopt::prelude::*;
 use newgate::json::Json;
 use newgate_policy::time::parse_timestamp;
-use newgate_policy::{Flip, LoadOptions, Policy, Probe, Rule, Verdict, compare, load};
+use newgate_policy::{Flip, Probe, Rule, Verdict, compare};
 use newgate_system::host_name;
 
-use crate::{EXIT_USAGE, Failure, now, policy_source, print_diagnostics, refuse_unreadable};
+use crate::{Failure, load_for_query, now};
 
 pub fn run(mut parser: lexopt::Parser) -> Result<u8, Failure> {
     let (mut files, mut host, mut at, mut json) = (Vec::new(), None, None, false);
@@ -25,11 +25,11 @@ pub fn run(mut parser: lexopt::Parser) -> Result<u8, Failure> {
     }
     let [old_file, new_file] = <[PathBuf; 2]>::try_from(files)
         .map_err(|_| Failure("diff needs two policies: newgatectl diff OLD NEW".into()))?;
-    let old = match read(&old_file) {
+    let old = match load_for_query(Some(old_file)) {
         Ok(policy) => policy,
         Err(code) => return Ok(code),
     };
-    let new = match read(&new_file) {
+    let new = match load_for_query(Some(new_file)) {
         Ok(policy) => policy,
         Err(code) => return Ok(code),
     };
@@ -84,32 +84,6 @@ pub fn run(mut parser: lexopt::Parser) -> Result<u8, Failure> {
     }
     let changed = !(changes.removed.is_empty() && changes.added.is_empty() && changes.flips.is_empty());
     Ok(if changed { 1 } else { 0 })
-}
-
-/// One side of the comparison: the installed policy is read with its checks, a named file as a draft.
-fn read(file: &Path) -> Result<Policy, u8> {
-    let (path, trust) = policy_source(Some(file.to_path_buf()));
-    let loaded = load(
-        &path,
-        &LoadOptions {
-            trust,
-            directory: None,
-            now: None,
-            lint: false,
-        },
-    );
-    if let Some(code) = refuse_unreadable(&loaded, trust) {
-        return Err(code);
-    }
-    if loaded.policy.is_none() {
-        print_diagnostics(&loaded);
-        eprintln!(
-            "newgatectl: {}: the policy is invalid; nothing to compare",
-            path.display()
-        );
-        return Err(EXIT_USAGE);
-    }
-    Ok(loaded.policy.expect("checked just above"))
 }
 
 fn describe(probe: &Probe) -> String {

@@ -125,7 +125,7 @@ fn run() -> Result<u8, Failure> {
 }
 
 /// The policy to read, and whether it is the installed one (checked) or a draft.
-pub(crate) fn policy_source(file: Option<PathBuf>) -> (PathBuf, Trust) {
+fn policy_source(file: Option<PathBuf>) -> (PathBuf, Trust) {
     match file {
         Some(f) if f != Path::new(DEFAULT_POLICY) => (f, Trust::Draft),
         _ => (PathBuf::from(DEFAULT_POLICY), Trust::ROOT),
@@ -143,7 +143,7 @@ fn draft_note(path: &Path, trust: Trust) {
 
 /// When the policy could not be read for lack of permission, says so (and
 /// what to do) instead of calling it invalid, and gives the exit status.
-pub(crate) fn refuse_unreadable(loaded: &Loaded, trust: Trust) -> Option<u8> {
+fn refuse_unreadable(loaded: &Loaded, trust: Trust) -> Option<u8> {
     let first = loaded.unreadable.first().filter(|_| loaded.policy.is_none())?;
     let hint = if trust != Trust::Draft && !nix::unistd::geteuid().is_root() {
         "; the installed policy is readable by root only: run newgatectl as root (sudo newgatectl ...)"

@@ -37,23 +37,9 @@ fn list(terms: &[Term]) -> String {
     terms.iter().map(Term::render).collect::<Vec<_>>().join(", ")
 }
 
-/// `"text"` with the escapes of the policy language; `fmt` removes the
-/// quotes wherever the word reads the same without them.
-pub(crate) fn quote(text: &str) -> String {
-    let mut quoted = String::with_capacity(text.len() + 2);
-    quoted.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => quoted.push_str("\\\""),
-            '\\' => quoted.push_str("\\\\"),
-            '\n' => quoted.push_str("\\n"),
-            '\t' => quoted.push_str("\\t"),
-            c => quoted.push(c),
-        }
-    }
-    quoted.push('"');
-    quoted
-}
+// `"text"` with the escapes of the policy language; `fmt` removes the
+// quotes wherever the word reads the same without them.
+pub(crate) use newgate_policy::quote;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Action {
