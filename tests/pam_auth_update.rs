@@ -18,7 +18,6 @@
 mod support;
 
 use std::fs;
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -106,20 +105,7 @@ impl Machine {
             "set -e\n{mounts}mount -t tmpfs -o mode=0755 tmpfs /run\nmount --bind {log} /dev/log\necho ready\nexec sleep 100000",
             log = harness.log_socket.display()
         );
-        let mut holder = Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "--", "/bin/sh", "-c", &setup])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut ready = [0u8; 6];
-        holder
-            .stdout
-            .take()
-            .unwrap()
-            .read_exact(&mut ready)
-            .expect("the namespace starts");
-        assert_eq!(&ready, b"ready\n");
+        let holder = support::hold_namespace(&setup);
         Machine { holder, dir, harness }
     }
 

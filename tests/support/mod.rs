@@ -243,6 +243,27 @@ pub fn built_binary(name: &str) -> PathBuf {
     path
 }
 
+/// Starts a private mount namespace that `setup` (a shell script that ends by
+/// printing `ready` and sleeping) mounts into, and returns once it is ready;
+/// the namespace lives as long as the returned process.
+pub fn hold_namespace(setup: &str) -> Child {
+    let mut holder = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "--", "/bin/sh", "-c", setup])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = [0u8; 6];
+    holder
+        .stdout
+        .take()
+        .unwrap()
+        .read_exact(&mut ready)
+        .expect("the namespace starts");
+    assert_eq!(&ready, b"ready\n");
+    holder
+}
+
 /// A private mount namespace holding the test's policy and PAM service.
 pub struct Sandbox {
     holder: Child,
@@ -316,20 +337,7 @@ impl Sandbox {
             log = log.map_or(dir.join("no-log"), Path::to_path_buf).display()
         );
         fs::write(dir.join("no-log"), "").unwrap();
-        let mut holder = Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "--", "/bin/sh", "-c", &setup])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut ready = [0u8; 6];
-        holder
-            .stdout
-            .take()
-            .unwrap()
-            .read_exact(&mut ready)
-            .expect("the sandbox starts");
-        assert_eq!(&ready, b"ready\n");
+        let holder = hold_namespace(&setup);
         Sandbox { holder, dir, harness }
     }
 
