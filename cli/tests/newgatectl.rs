@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use newgate_testkit::{Scratch, root_or_skip, stderr, stdout, with_etc_newgate};
+use newgate_testkit::{root_or_skip, stderr, stdout, with_installed_policy};
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/policy");
 /// The moment `check` checks at, unless a test says otherwise: the example's
@@ -17,14 +17,10 @@ fn newgatectl(args: &[&str]) -> Output {
 /// `newgatectl ARGS` as root, with `/etc/newgate` the test's own: holding
 /// `policy` (text and mode, root-owned), or no policy at all.
 fn with_installed(name: &str, policy: Option<(&str, u32)>, args: &[&str]) -> Output {
-    let scratch = Scratch::new(env!("CARGO_TARGET_TMPDIR"), &format!("ctl-installed-{name}"));
-    std::fs::create_dir(scratch.path.join("etc-newgate")).unwrap();
-    if let Some((text, mode)) = policy {
-        scratch.write("etc-newgate/policy", text, mode);
-    }
-    with_etc_newgate(
-        &scratch.path.join("overlay"),
-        &scratch.path.join("etc-newgate"),
+    with_installed_policy(
+        env!("CARGO_TARGET_TMPDIR"),
+        &format!("ctl-installed-{name}"),
+        policy,
         env!("CARGO_BIN_EXE_newgatectl"),
         args,
     )

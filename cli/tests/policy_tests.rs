@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use newgate_testkit::{Scratch, root_or_skip, stderr, stdout, with_etc_newgate};
+use newgate_testkit::{root_or_skip, stderr, stdout, with_installed_policy};
 
 /// Runs newgatectl from the crate's folder, so that `../examples/...` names the examples.
 fn newgatectl(args: &[&str]) -> Output {
@@ -231,14 +231,10 @@ fn without_policy_the_installed_one_is_read_with_its_checks() {
     }
     let file = tests_file("installed", "permit alice as group docker\ndeny bob as group docker\n");
     let run = |name: &str, policy: Option<(&str, u32)>| {
-        let scratch = Scratch::new(env!("CARGO_TARGET_TMPDIR"), &format!("policy-tests-installed-{name}"));
-        std::fs::create_dir(scratch.path.join("etc-newgate")).unwrap();
-        if let Some((text, mode)) = policy {
-            scratch.write("etc-newgate/policy", text, mode);
-        }
-        with_etc_newgate(
-            &scratch.path.join("overlay"),
-            &scratch.path.join("etc-newgate"),
+        with_installed_policy(
+            env!("CARGO_TARGET_TMPDIR"),
+            &format!("policy-tests-installed-{name}"),
+            policy,
             env!("CARGO_BIN_EXE_newgatectl"),
             &["test", file.to_str().unwrap()],
         )

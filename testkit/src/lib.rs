@@ -187,6 +187,29 @@ pub fn remove_leftover_accounts(prefix: &str) {
     }
 }
 
+/// `program ARGS` run as [`with_etc_newgate`] does, with an `/etc/newgate`
+/// holding `policy` (text and mode) or no policy at all; `name` names the
+/// scratch folder under `tmpdir`.
+pub fn with_installed_policy(
+    tmpdir: &str,
+    name: &str,
+    policy: Option<(&str, u32)>,
+    program: impl AsRef<std::ffi::OsStr>,
+    args: &[&str],
+) -> Output {
+    let scratch = Scratch::new(tmpdir, name);
+    fs::create_dir(scratch.path.join("etc-newgate")).expect("create the policy folder");
+    if let Some((text, mode)) = policy {
+        scratch.write("etc-newgate/policy", text, mode);
+    }
+    with_etc_newgate(
+        &scratch.path.join("overlay"),
+        &scratch.path.join("etc-newgate"),
+        program,
+        args,
+    )
+}
+
 /// `program ARGS`, run as root in a private mount namespace whose
 /// `/etc/newgate` is `folder` (and `/etc` an overlay, so that the folder has
 /// a place to go whether or not the machine has one): the installed policy

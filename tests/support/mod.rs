@@ -497,26 +497,25 @@ impl Sandbox {
 
     /// Runs `sh -c SCRIPT` as `user` in one terminal session, answering prompts.
     pub fn run_script_on_tty(&self, user: &str, script: &str, answers: &[&str]) -> Outcome {
+        on_tty(self.script_on_tty(user, script), answers)
+    }
+
+    /// `sh -c SCRIPT` as `user` in a terminal session of its own.
+    fn script_on_tty(&self, user: &str, script: &str) -> Command {
         let mut command = self.as_user(user, true);
         command
             .args(["/bin/sh", "-c", script])
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
             .env("TERM", "dumb");
-        on_tty(command, answers)
+        command
     }
 
     /// As [`Sandbox::run_script_on_tty`]; `at_prompt` acts at each line
     /// that says "password for" (see [`on_tty_driven`]): a script can print
     /// one to let the test change the world between two of its runs.
     pub fn run_script_on_tty_driven(&self, user: &str, script: &str, at_prompt: impl FnMut(Prompt) -> bool) -> Outcome {
-        let mut command = self.as_user(user, true);
-        command
-            .args(["/bin/sh", "-c", script])
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("TERM", "dumb");
-        on_tty_driven(command, at_prompt)
+        on_tty_driven(self.script_on_tty(user, script), at_prompt)
     }
 
     /// Runs a shell command as root inside the sandbox (to look at /run/newgate, say).
