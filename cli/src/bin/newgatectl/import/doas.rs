@@ -239,26 +239,16 @@ fn shown(token: &Token) -> &str {
     }
 }
 
-fn item(
-    report: &mut Report,
+fn item<'r>(
+    report: &'r mut Report,
     path: &Path,
     line: usize,
     kind: &'static str,
     what: String,
     why: &str,
     instead: &str,
-) -> usize {
-    report.items.push(Item {
-        file: PathBuf::from(path),
-        line,
-        kind,
-        what,
-        why: why.into(),
-        instead: instead.into(),
-        users: None,
-        command: None,
-    });
-    report.items.len() - 1
+) -> &'r mut Item {
+    report.add(PathBuf::from(path), line, kind, what, why, instead)
 }
 
 /// A user given by name or number, as doas reads it.
@@ -314,7 +304,7 @@ fn convert_rule(path: &Path, line: usize, parsed: Parsed, report: &mut Report) -
         Some(t) => match user_name(t) {
             Some(name) => Term::Name(name),
             None => {
-                let index = item(
+                let added = item(
                     report,
                     path,
                     line,
@@ -327,7 +317,7 @@ fn convert_rule(path: &Path, line: usize, parsed: Parsed, report: &mut Report) -
                         "the rule denies every target"
                     },
                 );
-                report.items[index].users = users.clone();
+                added.users = users.clone();
                 if action == Action::Permit {
                     return None;
                 }
@@ -345,7 +335,7 @@ fn convert_rule(path: &Path, line: usize, parsed: Parsed, report: &mut Report) -
                     args: parsed.args.clone().map(|words| Args { words, rest: false }),
                 }),
                 (None, Action::Permit) => {
-                    let index = item(
+                    let added = item(
                         report,
                         path,
                         line,
@@ -354,13 +344,13 @@ fn convert_rule(path: &Path, line: usize, parsed: Parsed, report: &mut Report) -
                         "doas compares the command as typed, newgate the program it resolves to, and only an absolute path in a real folder means the same to both",
                         "the rule is left out",
                     );
-                    report.items[index].users = users.clone();
-                    report.items[index].command = Some(command.clone());
+                    added.users = users.clone();
+                    added.command = Some(command.clone());
                     return None;
                 }
                 (None, Action::Deny) => {
                     let resolved = resolved_path(command);
-                    let index = item(
+                    let added = item(
                         report,
                         path,
                         line,
@@ -372,7 +362,7 @@ fn convert_rule(path: &Path, line: usize, parsed: Parsed, report: &mut Report) -
                             None => "the rule denies every command",
                         },
                     );
-                    report.items[index].users = users.clone();
+                    added.users = users.clone();
                     resolved.map(|p| Command {
                         path: Term::Name(p),
                         args: parsed.args.clone().map(|words| Args { words, rest: false }),
@@ -390,7 +380,7 @@ fn convert_rule(path: &Path, line: usize, parsed: Parsed, report: &mut Report) -
         for entry in &parsed.setenv {
             match entry.split_once('=') {
                 Some((name, value)) if value.starts_with('$') => {
-                    let index = item(
+                    let added = item(
                         report,
                         path,
                         line,
@@ -399,7 +389,7 @@ fn convert_rule(path: &Path, line: usize, parsed: Parsed, report: &mut Report) -
                         "doas copies the caller's variable; newgate sets values literally",
                         "the variable is not set",
                     );
-                    report.items[index].users = users.clone();
+                    added.users = users.clone();
                     options.setenv.push(format!("-{name}"));
                 }
                 Some((name, value)) => options.setenv.push(format!(

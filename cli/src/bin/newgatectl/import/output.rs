@@ -209,6 +209,30 @@ pub(crate) struct Report {
 }
 
 impl Report {
+    /// Records something not carried over, touching anyone and any command
+    /// until the caller narrows it.
+    pub(crate) fn add(
+        &mut self,
+        file: PathBuf,
+        line: usize,
+        kind: &'static str,
+        what: String,
+        why: &str,
+        instead: &str,
+    ) -> &mut Item {
+        self.items.push(Item {
+            file,
+            line,
+            kind,
+            what,
+            why: why.into(),
+            instead: instead.into(),
+            users: None,
+            command: None,
+        });
+        self.items.last_mut().expect("just pushed")
+    }
+
     pub(crate) fn text(&self) -> String {
         let mut out = String::new();
         for file in &self.files {

@@ -1064,17 +1064,8 @@ impl<'s> Converter<'s> {
     }
 
     fn item(&mut self, line: &Line, kind: &'static str, what: String, why: &str, instead: &str) -> &mut Item {
-        self.report.items.push(Item {
-            file: line.file.clone(),
-            line: line.number,
-            kind,
-            what,
-            why: why.into(),
-            instead: instead.into(),
-            users: None,
-            command: None,
-        });
-        self.report.items.last_mut().expect("just pushed")
+        self.report
+            .add(line.file.clone(), line.number, kind, what, why, instead)
     }
 
     fn global_defaults(&mut self, line: &Line, settings: &[(String, DefaultsValue)]) {
