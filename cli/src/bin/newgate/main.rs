@@ -33,10 +33,11 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{Group, Pid, Uid};
 use pam_sys::types::{PamItemType, PamReturnCode};
 
-use crate::audit::{Audit, Event};
+use crate::audit::Audit;
 use crate::conversation::Terminal;
 use crate::failure::{AuthError, FAILURE, Failure, UsageError};
 use crate::sys::Credentials;
+use newgate::audit_line::Event;
 
 const USAGE: &str = "\
 usage: newgate [-n] [-S] [-H] [-E] [-k] [-p PROMPT] [-D DIR] [-g GROUP] [-u USER] [--] COMMAND [ARGS...]

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use newgate::json::Json;
+use crate::json::Json;
 use newgate_policy::{LoadOptions, Trust, format_policy, load_str};
 
 /// One name in a list of the converted policy.
@@ -187,7 +187,7 @@ impl Draft {
 
 /// One thing the converted policy does not carry over faithfully.
 #[derive(Clone, Debug)]
-pub(crate) struct Item {
+pub struct Item {
     pub file: PathBuf,
     pub line: usize,
     /// A short stable name for scripts: `negation`, `own-group`, `tag`, ...
@@ -203,7 +203,7 @@ pub(crate) struct Item {
 
 /// The report: every file read, every item left out.
 #[derive(Debug, Default)]
-pub(crate) struct Report {
+pub struct Report {
     pub files: Vec<PathBuf>,
     pub items: Vec<Item>,
 }
@@ -233,7 +233,7 @@ impl Report {
         self.items.last_mut().expect("just pushed")
     }
 
-    pub(crate) fn text(&self) -> String {
+    pub fn text(&self) -> String {
         let mut out = String::new();
         for file in &self.files {
             let _ = writeln!(out, "read {}", file.display());
@@ -262,7 +262,7 @@ impl Report {
         out
     }
 
-    pub(crate) fn json(&self, source: &str, written: Option<&Path>) -> Json {
+    pub fn json(&self, source: &str, written: Option<&Path>) -> Json {
         let names = |list: &Option<Vec<String>>| match list {
             Some(names) => Json::Array(names.iter().map(|n| n.as_str().into()).collect()),
             None => Json::Null,

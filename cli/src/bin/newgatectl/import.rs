@@ -6,100 +6,24 @@
 //! (the policy is still written, and permits less where it differs), 1 when
 //! the source cannot be read or parsed (nothing is written), 2 on usage errors.
 
-mod doas;
-mod output;
-mod sudoers;
-
-use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use lexopt::prelude::*;
-use newgate_policy::MAX_FILE_SIZE;
+use newgate::import::{Converted, Format, convert};
 
 use crate::Failure;
-use output::{Draft, Report};
 
 const EXIT_LEFT_OUT: u8 = 3;
 const EXIT_UNREADABLE: u8 = 1;
 
-/// Why a source cannot be converted at all: nothing is written.
-#[derive(Debug)]
-pub(crate) enum SourceError {
-    Read(PathBuf, std::io::Error),
-    TooLarge(PathBuf),
-    NotText(PathBuf, String),
-    Syntax {
-        file: PathBuf,
-        line: usize,
-        message: String,
-    },
-    Include {
-        file: PathBuf,
-        line: usize,
-        message: String,
-    },
-    Invalid(String),
-}
-
-impl fmt::Display for SourceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SourceError::Read(path, e) => write!(f, "cannot read {}: {e}", path.display()),
-            SourceError::TooLarge(path) => write!(
-                f,
-                "{} is larger than {} MiB; it is not a configuration file",
-                path.display(),
-                MAX_FILE_SIZE >> 20
-            ),
-            SourceError::NotText(path, why) => write!(f, "{} is not a text file: {why}", path.display()),
-            SourceError::Syntax { file, line, message } => write!(f, "{}:{line}: {message}", file.display()),
-            SourceError::Include { file, line, message } => write!(f, "{}:{line}: {message}", file.display()),
-            SourceError::Invalid(message) => write!(
-                f,
-                "the converted policy does not load, so it is not written (a bug of the converter):\n{message}"
-            ),
-        }
-    }
-}
-
-/// A source file's text: at most [`MAX_FILE_SIZE`] bytes of UTF-8 without NUL bytes.
-pub(crate) fn read_source(path: &Path) -> Result<String, SourceError> {
-    let file = File::open(path).map_err(|e| SourceError::Read(path.to_path_buf(), e))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_SIZE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| SourceError::Read(path.to_path_buf(), e))?;
-    if bytes.len() as u64 > MAX_FILE_SIZE {
-        return Err(SourceError::TooLarge(path.to_path_buf()));
-    }
-    if let Some(at) = bytes.iter().position(|&b| b == 0) {
-        return Err(SourceError::NotText(
-            path.to_path_buf(),
-            format!("a NUL byte at offset {at}"),
-        ));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        SourceError::NotText(
-            path.to_path_buf(),
-            format!("invalid UTF-8 at offset {}", e.utf8_error().valid_up_to()),
-        )
-    })
-}
-
-#[derive(Clone, Copy)]
-enum Kind {
-    Sudoers,
-    Doas,
-}
-
 pub(crate) fn run(mut parser: lexopt::Parser) -> Result<u8, Failure> {
-    let kind = match parser.next()? {
+    let format = match parser.next()? {
         Some(Value(v)) => match v.string()?.as_str() {
-            "sudoers" => Kind::Sudoers,
-            "doas" => Kind::Doas,
+            "sudoers" => Format::Sudoers,
+            "doas" => Format::Doas,
             other => return Err(Failure(format!("import reads `sudoers` or `doas`, not `{other}`"))),
         },
         Some(other) => return Err(other.unexpected().into()),
@@ -125,20 +49,10 @@ pub(crate) fn run(mut parser: lexopt::Parser) -> Result<u8, Failure> {
             )));
         }
     }
-    let (label, source) = match kind {
-        Kind::Sudoers => ("sudoers", file.unwrap_or_else(|| "/etc/sudoers".into())),
-        Kind::Doas => ("doas.conf", file.unwrap_or_else(|| "/etc/doas.conf".into())),
-    };
-    let converted = match kind {
-        Kind::Sudoers => sudoers::convert(&source),
-        Kind::Doas => doas::convert(&source),
-    }
-    .and_then(|(draft, report): (Draft, Report)| {
-        let text = output::render(label, &source, &draft).map_err(|e| SourceError::Invalid(e.0))?;
-        Ok((text, report))
-    });
-    let (text, report) = match converted {
-        Ok(done) => done,
+    let label = format.label();
+    let source = file.unwrap_or_else(|| format.default_path().to_path_buf());
+    let Converted { policy: text, report } = match convert(format, &source) {
+        Ok(converted) => converted,
         Err(e) => {
             eprintln!("newgatectl: {e}");
             eprintln!("newgatectl: nothing was written");
