@@ -64,15 +64,15 @@ fn octal(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("\\{b:03o}")).collect()
 }
 
-/// Each character as written to the log: hidden characters (byte by byte) as
-/// `\ooo`, `\` as `\\`, and with `semicolons` `;` as `\073`, so that nothing
-/// the caller chooses can start a line or, before `COMMAND=`, a field. Cuts
-/// and splits fall between these units, never inside an escape.
-fn escaped_units(text: &str, semicolons: bool) -> impl Iterator<Item = String> + '_ {
+/// Each character of a field before `COMMAND=` as written to the log:
+/// hidden characters (byte by byte) as `\ooo`, `\` as `\\`, `;` as `\073`
+/// and each of `also` as `\ooo` too, so that nothing the caller chooses can
+/// start a line or a field. Cuts and splits fall between these units, never
+/// inside an escape.
+fn escaped_units<'a>(text: &'a str, also: &'a [char]) -> impl Iterator<Item = String> + 'a {
     text.chars().map(move |c| match c {
         '\\' => "\\\\".to_string(),
-        ';' if semicolons => "\\073".to_string(),
-        c if is_hidden(c) => octal(c.encode_utf8(&mut [0u8; 4]).as_bytes()),
+        c if c == ';' || is_hidden(c) || also.contains(&c) => octal(c.encode_utf8(&mut [0u8; 4]).as_bytes()),
         c => c.to_string(),
     })
 }
@@ -156,8 +156,25 @@ const MAX_HEAD: usize = MAX_LINE - 200;
 /// A field before `COMMAND=`, escaped with `;` too, so that a working folder
 /// named `x ; USER=root` cannot add a field; cut at `cap` bytes, marked `...(cut)`.
 fn field(text: &str, cap: usize) -> String {
+    escaped_field(text, cap, &[])
+}
+
+/// The caller's name, with `:` escaped as well: the first ` : ` of a line
+/// always ends it.
+fn user_field(text: &str, cap: usize) -> String {
+    escaped_field(text, cap, &[':'])
+}
+
+/// The reason for a denial, with `=` escaped as well: it is the one field
+/// without a name, and a reason quoting what the caller typed
+/// (`TTY=x: no such command`) must not read as a named field.
+fn reason_field(text: &str, cap: usize) -> String {
+    escaped_field(text, cap, &['='])
+}
+
+fn escaped_field(text: &str, cap: usize, also: &[char]) -> String {
     let mut out = String::new();
-    for unit in escaped_units(text, true) {
+    for unit in escaped_units(text, also) {
         if out.len() + unit.len() > cap {
             out.push_str("...(cut)");
             break;
@@ -171,9 +188,9 @@ fn field(text: &str, cap: usize) -> String {
 /// split into lines of at most MAX_LINE bytes; continuation lines say `(command continued)`.
 pub fn sudo_lines(event: &Event) -> Vec<String> {
     let head_with = |cap: usize| {
-        let mut head = format!("{} : ", field(event.user, cap));
+        let mut head = format!("{} : ", user_field(event.user, cap));
         if let Some(problem) = &event.problem {
-            head.push_str(&format!("{} ; ", field(problem, cap)));
+            head.push_str(&format!("{} ; ", reason_field(problem, cap)));
         }
         head.push_str(&format!(
             "TTY={} ; PWD={} ; USER={} ; ",
@@ -197,7 +214,7 @@ pub fn sudo_lines(event: &Event) -> Vec<String> {
         }
         head = head_with(cap);
     }
-    let user = field(event.user, 64);
+    let user = user_field(event.user, 64);
     let (mut units, left_out) = command_units(event.command, false);
     let mut tail = String::new();
     if left_out > 0 {
@@ -450,6 +467,26 @@ mod tests {
             command[0].ends_with("COMMAND=/bin/sh -c a;b"),
             "the command is kept as typed"
         );
+    }
+
+    #[test]
+    fn a_reason_quoting_the_caller_cannot_pass_for_a_named_field() {
+        let line = &sudo_lines(&event("COMMAND=/bin/sh", Some("COMMAND=/bin/sh: no such command")))[0];
+        assert!(
+            line.starts_with("alice : COMMAND\\075/bin/sh: no such command ; TTY=pts/0 ;"),
+            "{line}"
+        );
+        let (_, fields) = line.split_once(" : ").unwrap();
+        let commands = fields.split(" ; ").filter(|f| f.starts_with("COMMAND="));
+        assert_eq!(commands.count(), 1, "{line}");
+    }
+
+    #[test]
+    fn the_first_colon_of_a_line_ends_the_callers_name() {
+        let mut named = event("/usr/bin/id", None);
+        named.user = "eve : TTY=x";
+        let lines = sudo_lines(&named);
+        assert!(lines[0].starts_with("eve \\072 TTY=x : TTY=pts/0 ;"), "{}", lines[0]);
     }
 
     #[test]
