@@ -760,3 +760,137 @@ fn an_existing_output_is_kept_without_force() {
     assert_eq!(run(NEWGATECTL, &["import", "ldap"]).status.code(), Some(2));
     let _ = fs::remove_dir_all(&work);
 }
+
+/// A line whose rules newgate would refuse (a name it cannot hold) is left
+/// out and reported when it only permits, and refuses the source when it
+/// denies, since leaving out a deny would permit more. Found by the
+/// `import_doas` and `import_sudoers` fuzz targets: the converter used to
+/// stop with "the converted policy does not load".
+#[test]
+fn lines_newgate_cannot_hold_are_reported_or_refused() {
+    let work = scratch("unrepresentable");
+    let out_file = work.join("policy");
+    let import = |kind: &str, source: &Path| {
+        let _ = fs::remove_file(&out_file);
+        run(
+            NEWGATECTL,
+            &[
+                "import",
+                kind,
+                source.to_str().unwrap(),
+                "--out",
+                out_file.to_str().unwrap(),
+            ],
+        )
+    };
+
+    let doas = work.join("doas.conf");
+    fs::write(
+        &doas,
+        "permit nopass alice as root cmd /usr/bin/id\npermit setenv { H-HOME } bob as root\n",
+    )
+    .unwrap();
+    let out = import("doas", &doas);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:2: the line's rules, newgate refuses them: `H-HOME` is not a variable name; they are left out",
+            doas.display()
+        )),
+        "{stderr}"
+    );
+    let policy = fs::read_to_string(&out_file).unwrap();
+    assert!(
+        policy.contains("permit nopass alice as user root cmd /usr/bin/id"),
+        "{policy}"
+    );
+    assert!(!policy.contains("bob"), "{policy}");
+
+    let sudoers = work.join("sudoers");
+    fs::write(
+        &sudoers,
+        "root ALL=(ALL:ALL) ALL\n\"al\\,ice\" ALL=(root) /usr/bin/id\n",
+    )
+    .unwrap();
+    let out = import("sudoers", &sudoers);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:2: the line's rules", sudoers.display())),
+        "{stderr}"
+    );
+    assert!(!fs::read_to_string(&out_file).unwrap().contains("al,ice"));
+
+    fs::write(
+        &sudoers,
+        "Defaults secure_path=\"/usr/bin:./bin\"\nroot ALL=(ALL:ALL) ALL\n",
+    )
+    .unwrap();
+    let out = import("sudoers", &sudoers);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:1: the setting `secure_path`, newgate refuses it: invalid value for `secure_path`",
+            sudoers.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!fs::read_to_string(&out_file).unwrap().contains("secure_path"));
+
+    fs::write(
+        &sudoers,
+        "Defaults env_keep += \"LD_PRELOAD BAD-NAME LANG\"\nroot ALL=(ALL:ALL) ALL\n",
+    )
+    .unwrap();
+    let out = import("sudoers", &sudoers);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:1: Defaults env_keep naming LD_PRELOAD BAD-NAME, ",
+            sudoers.display()
+        )),
+        "{stderr}"
+    );
+    let policy = fs::read_to_string(&out_file).unwrap();
+    assert!(policy.contains("set env_keep = LANG\n"), "{policy}");
+
+    fs::write(
+        &sudoers,
+        "Cmnd_Alias SHELLS = /usr/b[in/bash\nalice ALL = (root) SHELLS\n",
+    )
+    .unwrap();
+    let out = import("sudoers", &sudoers);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:1: newgate cannot hold this alias: bad command pattern",
+            sudoers.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !out_file.exists(),
+        "a policy was written although an alias could not be carried over"
+    );
+
+    fs::write(&doas, "permit nopass alice as root\ndeny \"a,b\" as root\n").unwrap();
+    let out = import("doas", &doas);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:2: newgate cannot hold what this denies: `a,b` is not a user name",
+            doas.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !out_file.exists(),
+        "a policy was written although a deny could not be carried over"
+    );
+    let _ = fs::remove_dir_all(&work);
+}

@@ -33,6 +33,8 @@ pub(crate) fn convert(path: &Path) -> Result<(Draft, Report), SourceError> {
         if let Some(rule) = convert_rule(path, line, parsed, &mut report) {
             draft.blocks.push(Block {
                 from: format!("doas.conf:{line}"),
+                file: path.to_path_buf(),
+                line,
                 rules: vec![rule],
             });
         }

@@ -58,7 +58,15 @@ pub fn convert(format: Format, source: &Path) -> Result<Converted, SourceError> 
         Format::Sudoers => sudoers::convert(source)?,
         Format::Doas => doas::convert(source)?,
     };
-    let policy = output::render(format.label(), source, &draft).map_err(|e| SourceError::Invalid(e.0))?;
+    let (mut draft, mut report) = (draft, report);
+    let policy = output::render(format.label(), source, &mut draft, &mut report).map_err(|e| match e {
+        output::RenderError::Invalid(invalid) => SourceError::Invalid(invalid.0),
+        output::RenderError::Unrepresentable(u) => SourceError::Unrepresentable {
+            file: u.file,
+            line: u.line,
+            message: u.message,
+        },
+    })?;
     Ok(Converted { policy, report })
 }
 
@@ -78,6 +86,13 @@ pub enum SourceError {
         line: usize,
         message: String,
     },
+    /// A line newgate cannot hold and must not leave out (a `deny`).
+    Unrepresentable {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
+    /// The converted policy does not load: a bug of the converter.
     Invalid(String),
 }
 
@@ -93,7 +108,9 @@ impl fmt::Display for SourceError {
             ),
             SourceError::NotText(path, why) => write!(f, "{} is not a text file: {why}", path.display()),
             SourceError::Syntax { file, line, message } => write!(f, "{}:{line}: {message}", file.display()),
-            SourceError::Include { file, line, message } => write!(f, "{}:{line}: {message}", file.display()),
+            SourceError::Include { file, line, message } | SourceError::Unrepresentable { file, line, message } => {
+                write!(f, "{}:{line}: {message}", file.display())
+            }
             SourceError::Invalid(message) => write!(
                 f,
                 "the converted policy does not load, so it is not written (a bug of the converter):\n{message}"

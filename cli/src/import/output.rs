@@ -161,22 +161,44 @@ pub(crate) enum AliasKind {
 #[derive(Debug)]
 pub(crate) struct Block {
     pub from: String,
+    /// The source line, for the report.
+    pub file: PathBuf,
+    pub line: usize,
     pub rules: Vec<Rule>,
+}
+
+/// `set NAME = VALUE`, the value already written, and where it came from.
+#[derive(Debug)]
+pub(crate) struct Setting {
+    pub name: &'static str,
+    pub value: String,
+    pub from: Option<(PathBuf, usize)>,
+}
+
+/// `users|hosts|commands NAME = ITEMS`, and the source line that defined it.
+#[derive(Debug)]
+pub(crate) struct Alias {
+    pub kind: AliasKind,
+    pub name: String,
+    pub items: Vec<Term>,
+    pub file: PathBuf,
+    pub line: usize,
 }
 
 /// A converted policy, before it is written.
 #[derive(Debug, Default)]
 pub(crate) struct Draft {
-    /// `set NAME = VALUE`, the value already written.
-    pub settings: Vec<(&'static str, String)>,
-    pub aliases: Vec<(AliasKind, String, Vec<Term>)>,
+    pub settings: Vec<Setting>,
+    pub aliases: Vec<Alias>,
     pub blocks: Vec<Block>,
 }
 
 impl Draft {
-    pub(crate) fn set(&mut self, name: &'static str, value: String) {
-        self.settings.retain(|(n, _)| *n != name);
-        self.settings.push((name, value));
+    /// Sets `name`, replacing an earlier value; `from` is the source line
+    /// that set it, if one did.
+    pub(crate) fn set(&mut self, name: &'static str, value: String, from: Option<(PathBuf, usize)>) {
+        self.settings.retain(|setting| setting.name != name);
+        self.settings.push(Setting { name, value, from });
     }
 
     /// Every rule so far, in order.
@@ -301,23 +323,142 @@ impl Report {
 #[derive(Debug)]
 pub(crate) struct Invalid(pub String);
 
+/// Why the source cannot be converted although it could be read: a `deny`
+/// or an alias that newgate would refuse (leaving a deny out would permit
+/// more).
+#[derive(Debug)]
+pub(crate) struct Unrepresentable {
+    pub file: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+pub(crate) enum RenderError {
+    Invalid(Invalid),
+    Unrepresentable(Unrepresentable),
+}
+
+const CONVERTED: &str = "<converted>";
+
 /// The policy text: a header naming the source and the date, the settings,
 /// the aliases and the rules, laid out by the policy crate's formatter and
-/// checked by its loader.
-pub(crate) fn render(kind: &str, source: &Path, draft: &Draft) -> Result<String, Invalid> {
+/// checked by its loader. A source line whose rules the policy crate
+/// refuses (a name it cannot hold, say) is left out and reported when it
+/// only permits; when it denies, the source is refused.
+pub(crate) fn render(kind: &str, source: &Path, draft: &mut Draft, report: &mut Report) -> Result<String, RenderError> {
+    loop {
+        let (text, lines) = write(kind, source, draft);
+        let loaded = load_str(Path::new(CONVERTED), &text, &draft_options());
+        if loaded.policy.is_some() {
+            break;
+        }
+        let mut blocks: Vec<(usize, &str)> = Vec::new();
+        let mut settings: Vec<(usize, &str)> = Vec::new();
+        for error in loaded.errors() {
+            let line = error.position.as_ref().map_or(0, |p| p.line as usize);
+            let setting = line.checked_sub(lines.settings).filter(|&i| i < draft.settings.len());
+            if let Some(setting) = setting.filter(|&i| draft.settings[i].from.is_some()) {
+                settings.push((setting, &error.message));
+            } else if let Some(alias) = line.checked_sub(lines.aliases).and_then(|i| draft.aliases.get(i)) {
+                // Every rule naming the alias would have to go, denies too.
+                return Err(RenderError::Unrepresentable(Unrepresentable {
+                    file: alias.file.clone(),
+                    line: alias.line,
+                    message: format!("newgate cannot hold this alias: {}", error.message),
+                }));
+            } else if let Some(block) = lines.blocks.iter().rposition(|&first| first <= line) {
+                blocks.push((block, &error.message));
+            } else {
+                return Err(RenderError::Invalid(Invalid(errors_of(&loaded))));
+            }
+        }
+        for list in [&mut blocks, &mut settings] {
+            list.sort_by_key(|r| std::cmp::Reverse(r.0));
+            list.dedup_by_key(|r| r.0);
+        }
+        for (index, message) in settings {
+            let setting = draft.settings.remove(index);
+            let (file, line) = setting.from.expect("only settings from a source line are left out");
+            report.add(
+                file,
+                line,
+                "ignored",
+                format!("the setting `{}`", setting.name),
+                &format!("newgate refuses it: {message}"),
+                "it is left out, and newgate's default applies",
+            );
+        }
+        for (index, message) in blocks {
+            let block = draft.blocks.remove(index);
+            if block.rules.iter().any(|r| r.action == Action::Deny) {
+                return Err(RenderError::Unrepresentable(Unrepresentable {
+                    file: block.file,
+                    line: block.line,
+                    message: format!("newgate cannot hold what this denies: {message}"),
+                }));
+            }
+            report.add(
+                block.file,
+                block.line,
+                "unrepresentable",
+                "the line's rules".into(),
+                &format!("newgate refuses them: {message}"),
+                "they are left out; write them by hand",
+            );
+        }
+    }
+    let (text, _) = write(kind, source, draft);
+    let name = Path::new(CONVERTED);
+    let formatted = format_policy(name, &text)
+        .map_err(|diagnostics| Invalid(diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("")))
+        .map_err(RenderError::Invalid)?;
+    let loaded = load_str(name, &formatted, &draft_options());
+    if loaded.policy.is_none() {
+        return Err(RenderError::Invalid(Invalid(errors_of(&loaded))));
+    }
+    Ok(formatted)
+}
+
+fn draft_options() -> LoadOptions<'static> {
+    LoadOptions {
+        trust: Trust::Draft,
+        directory: None,
+        now: None,
+        lint: false,
+    }
+}
+
+fn errors_of(loaded: &newgate_policy::Loaded) -> String {
+    loaded.errors().map(|d| d.to_string()).collect()
+}
+
+/// Where the parts of a written policy start.
+struct Lines {
+    /// The line of the first setting.
+    settings: usize,
+    /// The line of the first alias.
+    aliases: usize,
+    /// The line each block starts on.
+    blocks: Vec<usize>,
+}
+
+/// The policy text before it is laid out, and where its parts start.
+fn write(kind: &str, source: &Path, draft: &Draft) -> (String, Lines) {
     let date = jiff::Timestamp::now().strftime("%Y-%m-%d");
     let mut text = format!(
         "# Converted from {kind} {} by newgatectl import on {date}.\n\
          # Review it, and the report of what was not carried over, before installing it.\n\n",
         source.display()
     );
-    for (name, value) in &draft.settings {
-        let _ = writeln!(text, "set {name} = {value}");
+    let settings_at = text.matches('\n').count() + 1;
+    for setting in &draft.settings {
+        let _ = writeln!(text, "set {} = {}", setting.name, setting.value);
     }
     if !draft.settings.is_empty() {
         text.push('\n');
     }
-    for (kind, name, items) in &draft.aliases {
+    let aliases_at = text.matches('\n').count() + 1;
+    for Alias { kind, name, items, .. } in &draft.aliases {
         let keyword = match kind {
             AliasKind::Users => "users",
             AliasKind::Hosts => "hosts",
@@ -328,29 +469,21 @@ pub(crate) fn render(kind: &str, source: &Path, draft: &Draft) -> Result<String,
     if !draft.aliases.is_empty() {
         text.push('\n');
     }
+    let mut blocks_at = Vec::new();
     for block in &draft.blocks {
+        blocks_at.push(text.matches('\n').count() + 1);
         let _ = writeln!(text, "# from {}", block.from);
         for rule in &block.rules {
             let _ = writeln!(text, "{}", rule.render());
         }
         text.push('\n');
     }
-    let name = Path::new("<converted>");
-    let formatted = format_policy(name, &text)
-        .map_err(|diagnostics| Invalid(diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("")))?;
-    let loaded = load_str(
-        name,
-        &formatted,
-        &LoadOptions {
-            trust: Trust::Draft,
-            directory: None,
-            now: None,
-            lint: false,
+    (
+        text,
+        Lines {
+            settings: settings_at,
+            aliases: aliases_at,
+            blocks: blocks_at,
         },
-    );
-    if loaded.policy.is_none() {
-        let errors: String = loaded.errors().map(|d| d.to_string()).collect();
-        return Err(Invalid(errors));
-    }
-    Ok(formatted)
+    )
 }

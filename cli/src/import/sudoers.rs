@@ -18,7 +18,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use super::output::{Action, AliasKind, Args, Block, Command, Draft, Item, Options, Report, Rule, Target, Term};
+use newgate_policy::env;
+
+use super::output::{Action, Alias, AliasKind, Args, Block, Command, Draft, Item, Options, Report, Rule, Target, Term};
 use super::{SourceError, read_source};
 
 /// How deep includes may nest, as in the newgate policy.
@@ -53,6 +55,11 @@ struct Line {
 }
 
 impl Line {
+    /// Where the line is, for a setting it makes.
+    fn at(&self) -> Option<(PathBuf, usize)> {
+        Some((self.file.clone(), self.number))
+    }
+
     fn error(&self, message: impl Into<String>) -> SourceError {
         SourceError::Syntax {
             file: self.file.clone(),
@@ -999,7 +1006,7 @@ struct Converter<'s> {
     scoped_reported: BTreeSet<(PathBuf, usize)>,
     timed: bool,
     /// Entries with `CHROOT=`: where, and for whom.
-    chrooted: Vec<(String, usize, Vec<Term>)>,
+    chrooted: Vec<(PathBuf, String, usize, Vec<Term>)>,
 }
 
 impl<'s> Converter<'s> {
@@ -1072,7 +1079,22 @@ impl<'s> Converter<'s> {
         for (name, value) in settings {
             let mut effective = self.global.clone();
             match apply(&mut effective, name, value) {
-                Applied::Yes => self.global = effective,
+                Applied::Yes => {
+                    let refused: Vec<String> = effective
+                        .env_keep
+                        .extract_if(.., |n| !env::is_valid_name(n) || env::is_dangerous_name(n))
+                        .collect();
+                    if !refused.is_empty() {
+                        self.item(
+                            line,
+                            "ignored",
+                            format!("Defaults env_keep naming {}", refused.join(" ")),
+                            "newgate keeps only variable names, and never those that change how programs load or shells start",
+                            "they are not kept",
+                        );
+                    }
+                    self.global = effective;
+                }
                 Applied::Setting => self.setting(line, name, value),
                 Applied::Informational => {
                     self.item(
@@ -1104,10 +1126,10 @@ impl<'s> Converter<'s> {
         };
         match (name, value) {
             ("secure_path", DefaultsValue::Set(path)) => {
-                self.draft.set("secure_path", super::output::quote(path));
+                self.draft.set("secure_path", super::output::quote(path), line.at());
             }
             ("passwd_tries", DefaultsValue::Set(n)) => match n.parse::<u32>() {
-                Ok(n @ 1..=10) => self.draft.set("passwd_tries", n.to_string()),
+                Ok(n @ 1..=10) => self.draft.set("passwd_tries", n.to_string(), line.at()),
                 _ => {
                     self.item(
                         line,
@@ -1119,7 +1141,7 @@ impl<'s> Converter<'s> {
                 }
             },
             ("editor", DefaultsValue::Set(list)) => match list.split(':').find(|p| p.starts_with('/')) {
-                Some(editor) => self.draft.set("editor", super::output::quote(editor)),
+                Some(editor) => self.draft.set("editor", super::output::quote(editor), line.at()),
                 None => {
                     self.item(
                         line,
@@ -1274,7 +1296,7 @@ impl<'s> Converter<'s> {
         self.emit_aliases(statements)?;
         if !self.global.env_keep.is_empty() {
             self.draft
-                .set("env_keep", super::output::quote(&self.global.env_keep.join(" ")));
+                .set("env_keep", super::output::quote(&self.global.env_keep.join(" ")), None);
         }
         for (line, statement) in statements {
             if let Statement::Entry(users, privileges) = statement {
@@ -1282,12 +1304,14 @@ impl<'s> Converter<'s> {
                 if !rules.is_empty() {
                     self.draft.blocks.push(Block {
                         from: format!("{}:{}", line.label, line.number),
+                        file: line.file.clone(),
+                        line: line.number,
                         rules,
                     });
                 }
             }
         }
-        for (label, number, subjects) in std::mem::take(&mut self.chrooted) {
+        for (file, label, number, subjects) in std::mem::take(&mut self.chrooted) {
             if subjects.is_empty() {
                 continue;
             }
@@ -1309,11 +1333,13 @@ impl<'s> Converter<'s> {
             .collect();
             self.draft.blocks.push(Block {
                 from: format!("{label}:{number} (CHROOT=: denies these users everything, last)"),
+                file,
+                line: number,
                 rules,
             });
         }
         if self.timed {
-            self.draft.set("timezone", "UTC".into());
+            self.draft.set("timezone", "UTC".into(), None);
         }
         Ok((self.draft, self.report))
     }
@@ -1342,7 +1368,13 @@ impl<'s> Converter<'s> {
                         Kind::Host => AliasKind::Hosts,
                         _ => AliasKind::Commands,
                     };
-                    self.draft.aliases.push((kind, name.clone(), items));
+                    self.draft.aliases.push(Alias {
+                        kind,
+                        name: name.clone(),
+                        items,
+                        file: line.file.clone(),
+                        line: line.number,
+                    });
                 }
             }
         }
@@ -1825,7 +1857,7 @@ impl<'s> Converter<'s> {
                     // sudo looks every command of these users up inside the
                     // chroot: where it is missing, nothing at all is permitted.
                     self.chrooted
-                        .push((line.label.clone(), line.number, who.positive.clone()));
+                        .push((line.file.clone(), line.label.clone(), line.number, who.positive.clone()));
                 }
                 let names: Vec<&str> = context.restrictions.iter().map(String::as_str).collect();
                 let instead = if names.iter().any(|n| n.starts_with("CHROOT=")) {
