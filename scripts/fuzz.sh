@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the policy crate: builds the cargo-fuzz targets in fuzz/ and runs
-# each for SECONDS (default 60), or only the TARGETs named. Prints, per
+# Fuzzes newgate: builds the cargo-fuzz targets in fuzz/ (the policy crate,
+# the PAM hand-off, the audit line writer, the sudoers and doas.conf
+# importers) and runs each for SECONDS (default 60), or only the TARGETs named. Prints, per
 # target, the executions, the coverage and whether it crashed; exits 1 if
 # any target crashed. Needs a nightly toolchain (`cargo +nightly`): without
 # one it says so and exits 0. Installs cargo-fuzz when it is missing.
@@ -10,8 +11,8 @@
 # FUZZ_MAX_RUNS=N stops a target after N executions, if that comes first.
 #
 # The corpus grows in fuzz/corpus/TARGET (kept between runs, not in git);
-# seeds are copied afresh from examples/ and policy/tests/golden/ into
-# fuzz/seeds/TARGET; crashing inputs land in fuzz/artifacts/TARGET/, the
+# seeds are copied afresh from examples/, policy/tests/golden/ and
+# tests/import/ into fuzz/seeds/TARGET; crashing inputs land in fuzz/artifacts/TARGET/, the
 # fuzzer's output in fuzz/logs/TARGET.log. docs/security.md says more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +24,7 @@ if ! [[ $seconds =~ ^[1-9][0-9]*$ ]]; then
     exit 2
 fi
 shift $(($# > 0 ? 1 : 0))
-all_targets=(policy_load policy_format policy_tests handoff)
+all_targets=(policy_load policy_format policy_tests handoff audit_line import_sudoers import_doas)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 for t in "${targets[@]}"; do
@@ -43,7 +44,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 # Release code with debug assertions, so that an arithmetic overflow is a
-# crash as well. No sanitizer: the policy crate forbids unsafe code, and
+# crash as well. No sanitizer: the code fuzzed forbids unsafe code, and
 # without one the fuzzer runs about twice as fast.
 echo "==> building the fuzz targets"
 cargo +nightly fuzz build --sanitizer none --debug-assertions
@@ -70,6 +71,31 @@ seeds() {
         printf '%% a%%20b 100%%25 %%09 %%C3%%A9' >"$dir/encoded"
         printf 'a b\xffx\xff\xff\n' >"$dir/arguments"
         ;;
+    audit_line)
+        # Any bytes make an event; these give words with spaces, quotes and
+        # escapes, and a long last word.
+        printf '\x08alice\x01\x13command not allowed\x05pts/0\x0c/home/alice\x01\x05alice\x01\x06docker\x01\x17/etc/newgate/policy:12\x03\x0c/usr/bin/echo\x04a b\x02\x27\x5c' >"$dir/event"
+        ;;
+    import_sudoers)
+        # Inputs that name an include are skipped (fuzz/src/import.rs): the
+        # seeds keep everything else of the test corpus.
+        for f in tests/import/sudoers/* tests/import/invalid/*; do
+            if [ -f "$f" ]; then grep -v include "$f" >"$dir/$(echo "$f" | tr / -)" || true; fi
+        done
+        ;;
+    import_doas)
+        for f in tests/import/doas/*.conf tests/import/invalid/*.conf; do
+            cp "$f" "$dir/$(echo "$f" | tr / -)"
+        done
+        ;;
+    esac
+}
+
+dictionary() {
+    case $1 in
+    import_sudoers) echo fuzz/sudoers.dict ;;
+    import_doas) echo fuzz/doas.dict ;;
+    *) echo fuzz/policy.dict ;;
     esac
 }
 
@@ -83,7 +109,7 @@ for target in "${targets[@]}"; do
     # -max_len 1 MiB: inputs long enough for deep nesting and many rules.
     # -timeout 30: a single input that takes longer is a hang worth reporting.
     "$bin_dir/$target" "fuzz/corpus/$target" "fuzz/seeds/$target" \
-        -dict=fuzz/policy.dict -max_len=1048576 -timeout=30 -rss_limit_mb=2048 \
+        -dict="$(dictionary "$target")" -max_len=1048576 -timeout=30 -rss_limit_mb=2048 \
         -max_total_time="$seconds" -runs="${FUZZ_MAX_RUNS:--1}" -print_final_stats=1 \
         -artifact_prefix="fuzz/artifacts/$target/" >"$log" 2>&1 || status=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)

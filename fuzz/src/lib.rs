@@ -1,8 +1,12 @@
 //! What the fuzz targets share: the options a draft is loaded with, sample
 //! requests built from the words of the input, and the checks that every
-//! diagnostic and every decision must pass.
+//! diagnostic and every decision must pass; a reader of audit lines
+//! (`audit`) and the checks of an import (`import`).
 
 #![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod import;
 
 use std::collections::HashSet;
 use std::path::Path;
