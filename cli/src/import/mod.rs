@@ -54,19 +54,11 @@ pub struct Converted {
 
 /// Converts the file at `source` (and, for sudoers, the files it includes).
 pub fn convert(format: Format, source: &Path) -> Result<Converted, SourceError> {
-    let (draft, report) = match format {
+    let (mut draft, mut report) = match format {
         Format::Sudoers => sudoers::convert(source)?,
         Format::Doas => doas::convert(source)?,
     };
-    let (mut draft, mut report) = (draft, report);
-    let policy = output::render(format.label(), source, &mut draft, &mut report).map_err(|e| match e {
-        output::RenderError::Invalid(invalid) => SourceError::Invalid(invalid.0),
-        output::RenderError::Unrepresentable(u) => SourceError::Unrepresentable {
-            file: u.file,
-            line: u.line,
-            message: u.message,
-        },
-    })?;
+    let policy = output::render(format.label(), source, &mut draft, &mut report)?;
     Ok(Converted { policy, report })
 }
 
@@ -86,7 +78,7 @@ pub enum SourceError {
         line: usize,
         message: String,
     },
-    /// A line newgate cannot hold and must not leave out (a `deny`).
+    /// A rule or an alias newgate cannot hold: leaving it out could permit more.
     Unrepresentable {
         file: PathBuf,
         line: usize,

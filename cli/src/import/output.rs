@@ -6,7 +6,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::json::Json;
+use super::SourceError;
+use crate::json::{Json, is_invisible};
 use newgate_policy::{LoadOptions, Trust, format_policy, load_str};
 
 /// One name in a list of the converted policy.
@@ -318,67 +319,54 @@ impl Report {
     }
 }
 
-/// Why a converted policy could not be written: a bug of the converter,
-/// which must never reach the disk.
-#[derive(Debug)]
-pub(crate) struct Invalid(pub String);
-
-/// Why the source cannot be converted although it could be read: a `deny`
-/// or an alias that newgate would refuse (leaving a deny out would permit
-/// more).
-#[derive(Debug)]
-pub(crate) struct Unrepresentable {
-    pub file: PathBuf,
-    pub line: usize,
-    pub message: String,
-}
-
-pub(crate) enum RenderError {
-    Invalid(Invalid),
-    Unrepresentable(Unrepresentable),
-}
-
 const CONVERTED: &str = "<converted>";
 
 /// The policy text: a header naming the source and the date, the settings,
 /// the aliases and the rules, laid out by the policy crate's formatter and
-/// checked by its loader. A source line whose rules the policy crate
-/// refuses (a name it cannot hold, say) is left out and reported when it
-/// only permits; when it denies, the source is refused.
-pub(crate) fn render(kind: &str, source: &Path, draft: &mut Draft, report: &mut Report) -> Result<String, RenderError> {
-    loop {
+/// checked by its loader. A setting the loader refuses is left out and
+/// reported (newgate's default applies, which permits no more). A rule or an
+/// alias it refuses (a name it cannot hold, say) stops the conversion: since
+/// the last match decides, leaving out even a permit can hand a request to
+/// an earlier, looser rule.
+pub(crate) fn render(kind: &str, source: &Path, draft: &mut Draft, report: &mut Report) -> Result<String, SourceError> {
+    let text = loop {
         let (text, lines) = write(kind, source, draft);
         let loaded = load_str(Path::new(CONVERTED), &text, &draft_options());
         if loaded.policy.is_some() {
-            break;
+            break text;
         }
-        let mut blocks: Vec<(usize, &str)> = Vec::new();
-        let mut settings: Vec<(usize, &str)> = Vec::new();
+        let mut refused_settings: Vec<(usize, String)> = Vec::new();
         for error in loaded.errors() {
             let line = error.position.as_ref().map_or(0, |p| p.line as usize);
+            let message = printable(&error.message);
             let setting = line.checked_sub(lines.settings).filter(|&i| i < draft.settings.len());
             if let Some(setting) = setting.filter(|&i| draft.settings[i].from.is_some()) {
-                settings.push((setting, &error.message));
+                refused_settings.push((setting, message));
             } else if let Some(alias) = line.checked_sub(lines.aliases).and_then(|i| draft.aliases.get(i)) {
-                // Every rule naming the alias would have to go, denies too.
-                return Err(RenderError::Unrepresentable(Unrepresentable {
+                return Err(SourceError::Unrepresentable {
                     file: alias.file.clone(),
                     line: alias.line,
-                    message: format!("newgate cannot hold this alias: {}", error.message),
-                }));
+                    message: format!("newgate cannot hold this alias: {message}"),
+                });
             } else if let Some(block) = lines.blocks.iter().rposition(|&first| first <= line) {
-                blocks.push((block, &error.message));
-            } else {
-                return Err(RenderError::Invalid(Invalid(errors_of(&loaded))));
+                let block = &draft.blocks[block];
+                return Err(SourceError::Unrepresentable {
+                    file: block.file.clone(),
+                    line: block.line,
+                    message: format!("newgate cannot hold this line: {message}"),
+                });
             }
         }
-        for list in [&mut blocks, &mut settings] {
-            list.sort_by_key(|r| std::cmp::Reverse(r.0));
-            list.dedup_by_key(|r| r.0);
+        if refused_settings.is_empty() {
+            return Err(SourceError::Invalid(errors_of(&loaded)));
         }
-        for (index, message) in settings {
+        refused_settings.sort_by_key(|r| std::cmp::Reverse(r.0));
+        refused_settings.dedup_by_key(|r| r.0);
+        for (index, message) in refused_settings {
             let setting = draft.settings.remove(index);
-            let (file, line) = setting.from.expect("only settings from a source line are left out");
+            let Some((file, line)) = setting.from else {
+                unreachable!("only settings from a source line are left out")
+            };
             report.add(
                 file,
                 line,
@@ -388,35 +376,27 @@ pub(crate) fn render(kind: &str, source: &Path, draft: &mut Draft, report: &mut 
                 "it is left out, and newgate's default applies",
             );
         }
-        for (index, message) in blocks {
-            let block = draft.blocks.remove(index);
-            if block.rules.iter().any(|r| r.action == Action::Deny) {
-                return Err(RenderError::Unrepresentable(Unrepresentable {
-                    file: block.file,
-                    line: block.line,
-                    message: format!("newgate cannot hold what this denies: {message}"),
-                }));
-            }
-            report.add(
-                block.file,
-                block.line,
-                "unrepresentable",
-                "the line's rules".into(),
-                &format!("newgate refuses them: {message}"),
-                "they are left out; write them by hand",
-            );
-        }
-    }
-    let (text, _) = write(kind, source, draft);
+    };
     let name = Path::new(CONVERTED);
     let formatted = format_policy(name, &text)
-        .map_err(|diagnostics| Invalid(diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("")))
-        .map_err(RenderError::Invalid)?;
+        .map_err(|diagnostics| SourceError::Invalid(diagnostics.iter().map(|d| d.to_string()).collect()))?;
     let loaded = load_str(name, &formatted, &draft_options());
     if loaded.policy.is_none() {
-        return Err(RenderError::Invalid(Invalid(errors_of(&loaded))));
+        return Err(SourceError::Invalid(errors_of(&loaded)));
     }
     Ok(formatted)
+}
+
+/// A loader message as the report shows it: the names it quotes may hold
+/// control or invisible characters, written as escapes.
+fn printable(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| match c.is_control() || is_invisible(c) {
+            true => c.escape_unicode().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
 }
 
 fn draft_options() -> LoadOptions<'static> {

@@ -56,8 +56,8 @@ struct Line {
 
 impl Line {
     /// Where the line is, for a setting it makes.
-    fn at(&self) -> Option<(PathBuf, usize)> {
-        Some((self.file.clone(), self.number))
+    fn at(&self) -> (PathBuf, usize) {
+        (self.file.clone(), self.number)
     }
 
     fn error(&self, message: impl Into<String>) -> SourceError {
@@ -887,6 +887,15 @@ fn parse_defaults(line: &Line) -> Result<Statement, SourceError> {
 
 // ---------------------------------------------------------------- conversion
 
+/// An entry with `CHROOT=`: sudo looks all of its users' commands up in the
+/// chroot, so they are denied everything, by rules written last.
+struct Chrooted {
+    file: PathBuf,
+    label: String,
+    number: usize,
+    subjects: Vec<Term>,
+}
+
 /// The `Defaults` in force for one rule.
 #[derive(Clone, Debug)]
 struct Effective {
@@ -1006,7 +1015,7 @@ struct Converter<'s> {
     scoped_reported: BTreeSet<(PathBuf, usize)>,
     timed: bool,
     /// Entries with `CHROOT=`: where, and for whom.
-    chrooted: Vec<(PathBuf, String, usize, Vec<Term>)>,
+    chrooted: Vec<Chrooted>,
 }
 
 impl<'s> Converter<'s> {
@@ -1061,8 +1070,13 @@ impl<'s> Converter<'s> {
                         }
                     }
                 }
-                Statement::Defaults(Scope::Global, settings) => converter.global_defaults(line, settings),
-                Statement::Defaults(scope, settings) => converter.scoped.push(Scoped { line, scope, settings }),
+                Statement::Defaults(scope, settings) => {
+                    converter.report_refused_env_keep(line, settings);
+                    match scope {
+                        Scope::Global => converter.global_defaults(line, settings),
+                        scope => converter.scoped.push(Scoped { line, scope, settings }),
+                    }
+                }
                 Statement::Entry(..) => {}
             }
         }
@@ -1075,26 +1089,35 @@ impl<'s> Converter<'s> {
             .add(line.file.clone(), line.number, kind, what, why, instead)
     }
 
+    /// `env_keep` names newgate never keeps (no variable name, or one that
+    /// changes how programs load or shells start): [`apply`] leaves them out.
+    fn report_refused_env_keep(&mut self, line: &Line, settings: &[(String, DefaultsValue)]) {
+        let refused: Vec<&str> = settings
+            .iter()
+            .filter(|(name, _)| name == "env_keep")
+            .filter_map(|(_, value)| match value {
+                DefaultsValue::Set(v) | DefaultsValue::Add(v) => Some(v.split_whitespace()),
+                _ => None,
+            })
+            .flatten()
+            .filter(|name| !keepable(name))
+            .collect();
+        if !refused.is_empty() {
+            self.item(
+                line,
+                "ignored",
+                format!("Defaults env_keep naming {}", refused.join(" ")),
+                "newgate keeps only variable names, and never those that change how programs load or shells start",
+                "they are not kept",
+            );
+        }
+    }
+
     fn global_defaults(&mut self, line: &Line, settings: &[(String, DefaultsValue)]) {
         for (name, value) in settings {
             let mut effective = self.global.clone();
             match apply(&mut effective, name, value) {
-                Applied::Yes => {
-                    let refused: Vec<String> = effective
-                        .env_keep
-                        .extract_if(.., |n| !env::is_valid_name(n) || env::is_dangerous_name(n))
-                        .collect();
-                    if !refused.is_empty() {
-                        self.item(
-                            line,
-                            "ignored",
-                            format!("Defaults env_keep naming {}", refused.join(" ")),
-                            "newgate keeps only variable names, and never those that change how programs load or shells start",
-                            "they are not kept",
-                        );
-                    }
-                    self.global = effective;
-                }
+                Applied::Yes => self.global = effective,
                 Applied::Setting => self.setting(line, name, value),
                 Applied::Informational => {
                     self.item(
@@ -1126,10 +1149,11 @@ impl<'s> Converter<'s> {
         };
         match (name, value) {
             ("secure_path", DefaultsValue::Set(path)) => {
-                self.draft.set("secure_path", super::output::quote(path), line.at());
+                self.draft
+                    .set("secure_path", super::output::quote(path), Some(line.at()));
             }
             ("passwd_tries", DefaultsValue::Set(n)) => match n.parse::<u32>() {
-                Ok(n @ 1..=10) => self.draft.set("passwd_tries", n.to_string(), line.at()),
+                Ok(n @ 1..=10) => self.draft.set("passwd_tries", n.to_string(), Some(line.at())),
                 _ => {
                     self.item(
                         line,
@@ -1141,7 +1165,7 @@ impl<'s> Converter<'s> {
                 }
             },
             ("editor", DefaultsValue::Set(list)) => match list.split(':').find(|p| p.starts_with('/')) {
-                Some(editor) => self.draft.set("editor", super::output::quote(editor), line.at()),
+                Some(editor) => self.draft.set("editor", super::output::quote(editor), Some(line.at())),
                 None => {
                     self.item(
                         line,
@@ -1311,7 +1335,13 @@ impl<'s> Converter<'s> {
                 }
             }
         }
-        for (file, label, number, subjects) in std::mem::take(&mut self.chrooted) {
+        for Chrooted {
+            file,
+            label,
+            number,
+            subjects,
+        } in std::mem::take(&mut self.chrooted)
+        {
             if subjects.is_empty() {
                 continue;
             }
@@ -1856,8 +1886,12 @@ impl<'s> Converter<'s> {
                 if context.restrictions.iter().any(|r| r.starts_with("CHROOT=")) {
                     // sudo looks every command of these users up inside the
                     // chroot: where it is missing, nothing at all is permitted.
-                    self.chrooted
-                        .push((line.file.clone(), line.label.clone(), line.number, who.positive.clone()));
+                    self.chrooted.push(Chrooted {
+                        file: line.file.clone(),
+                        label: line.label.clone(),
+                        number: line.number,
+                        subjects: who.positive.clone(),
+                    });
                 }
                 let names: Vec<&str> = context.restrictions.iter().map(String::as_str).collect();
                 let instead = if names.iter().any(|n| n.starts_with("CHROOT=")) {
@@ -2266,8 +2300,14 @@ enum Applied {
     Unknown,
 }
 
+/// Whether newgate can keep the variable `name` (`set env_keep`, `setenv { NAME }`).
+fn keepable(name: &str) -> bool {
+    env::is_valid_name(name) && !env::is_dangerous_name(name)
+}
+
 fn apply(effective: &mut Effective, name: &str, value: &DefaultsValue) -> Applied {
     let names = |v: &str| -> Vec<String> { v.split_whitespace().map(str::to_string).collect() };
+    let keepable_names = |v: &str| -> Vec<String> { names(v).into_iter().filter(|n| keepable(n)).collect() };
     match (name, value) {
         ("authenticate", DefaultsValue::Flag(on)) => effective.authenticate = *on,
         ("env_reset", DefaultsValue::Flag(on)) => effective.env_reset = *on,
@@ -2276,9 +2316,9 @@ fn apply(effective: &mut Effective, name: &str, value: &DefaultsValue) -> Applie
             _ => return Applied::Unknown,
         },
         ("timestamp_timeout", DefaultsValue::Flag(false)) => effective.timeout = Some(0.0),
-        ("env_keep", DefaultsValue::Set(v)) => effective.env_keep = names(v),
+        ("env_keep", DefaultsValue::Set(v)) => effective.env_keep = keepable_names(v),
         ("env_keep", DefaultsValue::Add(v)) => {
-            for n in names(v) {
+            for n in keepable_names(v) {
                 if !effective.env_keep.contains(&n) {
                     effective.env_keep.push(n);
                 }

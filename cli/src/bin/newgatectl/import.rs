@@ -4,7 +4,8 @@
 //!
 //! Exit 0 when everything was translated, 3 when something was left out
 //! (the policy is still written, and permits less where it differs), 1 when
-//! the source cannot be read or parsed (nothing is written), 2 on usage errors.
+//! the source cannot be read or parsed or holds a rule newgate cannot hold
+//! (nothing is written), 2 on usage errors.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
