@@ -37,6 +37,9 @@ pub struct Event<'a> {
     pub command: &'a [OsString],
 }
 
+/// How a cut command's last line ends: ` ...(cut: N more bytes, sha256 HEX)`.
+const CUT_MARK: &str = "...(cut";
+
 /// Longest command logged, in bytes as typed: a caller must not be able to
 /// flood the log (a rate-limited journal would then drop their next run).
 const MAX_COMMAND: usize = 32 * 1024;
@@ -93,9 +96,13 @@ struct Unit {
 /// many bytes were left out. Words are separated by one space; a word that
 /// is empty or holds a space, a quote or a backslash is written in single
 /// quotes, inside which `\'` is a quote and `\\` a backslash; everywhere,
-/// `\ooo` is a byte (a hidden character, or a byte that is not UTF-8) and,
-/// with `semicolons`, `\073` a `;`. So `echo 'a b' ''` and `echo a b ''`
-/// give different lines, and the words can be read back exactly.
+/// `\ooo` is a byte (a hidden character, or a byte that is not UTF-8) and
+/// `\073` a `;` that follows a space or, with `semicolons`, any `;`. So
+/// `echo 'a b' ''` and `echo a b ''` give different lines, the words can be
+/// read back exactly, and ` ; ` never stands in a command: a log tool that
+/// splits a line at ` ; ` finds no field after `COMMAND=`. A word starting
+/// with `...(cut` is quoted, so that only a real cut ends a command with
+/// ` ...(cut: `.
 fn command_units(command: &[OsString], semicolons: bool) -> (Vec<Unit>, usize) {
     let total = typed_length(command);
     let mut units = Vec::new();
@@ -113,24 +120,29 @@ fn command_units(command: &[OsString], semicolons: bool) -> (Vec<Unit>, usize) {
         if i > 0 && !push(&mut units, " ".into(), 1) {
             break;
         }
-        let quoted = bytes.is_empty() || bytes.iter().any(|b| matches!(b, b' ' | b'\'' | b'"' | b'\\'));
+        let quoted = bytes.is_empty()
+            || bytes.starts_with(CUT_MARK.as_bytes())
+            || bytes.iter().any(|b| matches!(b, b' ' | b'\'' | b'"' | b'\\'));
         if quoted {
             push(&mut units, "'".into(), 0);
         }
+        let mut after_space = i > 0 && !quoted;
         for chunk in bytes.utf8_chunks() {
             for c in chunk.valid().chars() {
                 let text = match c {
                     '\\' => "\\\\".to_string(),
                     '\'' => "\\'".to_string(),
-                    ';' if semicolons => "\\073".to_string(),
+                    ';' if semicolons || after_space => "\\073".to_string(),
                     c if is_hidden(c) => octal(c.encode_utf8(&mut [0u8; 4]).as_bytes()),
                     c => c.to_string(),
                 };
+                after_space = c == ' ';
                 if !push(&mut units, text, c.len_utf8()) {
                     break 'words;
                 }
             }
             for &b in chunk.invalid() {
+                after_space = false;
                 if !push(&mut units, octal(&[b]), 1) {
                     break 'words;
                 }
@@ -165,11 +177,15 @@ fn user_field(text: &str, cap: usize) -> String {
     escaped_field(text, cap, &[':'])
 }
 
-/// The reason for a denial, with `=` escaped as well: it is the one field
-/// without a name, and a reason quoting what the caller typed
-/// (`TTY=x: no such command`) must not read as a named field.
+/// The reason for a denial, with `=` escaped as well, and a `(` it starts
+/// with: it is the one field without a name, and a reason quoting what the
+/// caller typed (`TTY=x: no such command`, `(command continued) x: ...`)
+/// must read neither as a named field nor as a continuation line.
 fn reason_field(text: &str, cap: usize) -> String {
-    escaped_field(text, cap, &['='])
+    match text.strip_prefix('(') {
+        Some(rest) => format!("\\050{}", escaped_field(rest, cap.saturating_sub(4), &['='])),
+        None => escaped_field(text, cap, &['=']),
+    }
 }
 
 fn escaped_field(text: &str, cap: usize, also: &[char]) -> String {
@@ -187,8 +203,10 @@ fn escaped_field(text: &str, cap: usize, also: &[char]) -> String {
 /// `alice : TTY=pts/0 ; PWD=/home/alice ; USER=alice ; GROUP=docker ; RULE=/etc/newgate/policy:12 ; COMMAND=/usr/bin/docker ps`,
 /// split into lines of at most MAX_LINE bytes; continuation lines say `(command continued)`.
 pub fn sudo_lines(event: &Event) -> Vec<String> {
+    // The caller's name, as every line of the event starts with it.
+    let user = user_field(event.user, 64);
     let head_with = |cap: usize| {
-        let mut head = format!("{} : ", user_field(event.user, cap));
+        let mut head = format!("{user} : ");
         if let Some(problem) = &event.problem {
             head.push_str(&format!("{} ; ", reason_field(problem, cap)));
         }
@@ -214,12 +232,11 @@ pub fn sudo_lines(event: &Event) -> Vec<String> {
         }
         head = head_with(cap);
     }
-    let user = user_field(event.user, 64);
     let (mut units, left_out) = command_units(event.command, false);
     let mut tail = String::new();
     if left_out > 0 {
         let sha256 = command_sha256(event.command);
-        tail = format!(" ...(cut: {left_out} more bytes, sha256 {sha256})");
+        tail = format!(" {CUT_MARK}: {left_out} more bytes, sha256 {sha256})");
     }
     // A command that runs to the end of one line keeps its `;`. Split, its
     // continuation lines would start with text of the caller's choosing, so
@@ -487,6 +504,45 @@ mod tests {
         named.user = "eve : TTY=x";
         let lines = sudo_lines(&named);
         assert!(lines[0].starts_with("eve \\072 TTY=x : TTY=pts/0 ;"), "{}", lines[0]);
+    }
+
+    #[test]
+    fn a_reason_quoting_the_caller_cannot_pass_for_a_continuation_line() {
+        let lines = sudo_lines(&event(
+            "/usr/bin/x",
+            Some("(command continued) x: command not found in secure_path"),
+        ));
+        assert!(
+            lines[0].starts_with("alice : \\050command continued) x: command not found"),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn no_field_follows_the_command() {
+        assert_eq!(logged(&[b"/bin/echo", b";", b"USER=root"]), "/bin/echo \\073 USER=root");
+        assert_eq!(logged(&[b"/bin/sh", b"-c", b"a ; b"]), "/bin/sh -c 'a \\073 b'");
+        assert_eq!(logged(&[b"/bin/sh", b"-c", b"a;b"]), "/bin/sh -c a;b");
+    }
+
+    #[test]
+    fn only_a_real_cut_ends_a_command_with_the_cut_mark() {
+        assert_eq!(
+            logged(&[b"/bin/echo", b"...(cut:", b"5", b"more"]),
+            "/bin/echo '...(cut:' 5 more"
+        );
+    }
+
+    #[test]
+    fn every_line_of_an_event_starts_with_the_same_name() {
+        let mut long = event(&format!("/bin/echo {}", "x".repeat(3000)), None);
+        long.user = "u".repeat(70).leak();
+        let lines = sudo_lines(&long);
+        assert!(lines.len() > 1);
+        let first = lines[0].split_once(" : ").unwrap().0;
+        for line in &lines[1..] {
+            assert_eq!(line.split_once(" : ").unwrap().0, first, "{line}");
+        }
     }
 
     #[test]
