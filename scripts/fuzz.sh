@@ -95,6 +95,7 @@ dictionary() {
     case $1 in
     import_sudoers) echo fuzz/sudoers.dict ;;
     import_doas) echo fuzz/doas.dict ;;
+    audit_line) echo fuzz/audit.dict ;;
     *) echo fuzz/policy.dict ;;
     esac
 }

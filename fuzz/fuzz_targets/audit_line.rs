@@ -1,7 +1,8 @@
-//! The audit line writer on any event: every message fits one datagram and
-//! holds no line break or hidden character, and the fields read back from
-//! the lines, in either format, are the event's (or, where a field was cut,
-//! its start): nothing a field holds can forge a line or another field.
+//! The audit line writer on any two events: every message fits one datagram
+//! and holds no line break or hidden character, and the events read back
+//! from the stream of their lines, in either format, are the two events
+//! (where a field was cut, its start): nothing a field holds can forge a
+//! line, another field or another event.
 
 #![no_main]
 
@@ -12,7 +13,7 @@ use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use newgate::audit_line::{Event, MAX_LINE, json_parts, sudo_lines};
 use newgate::json::is_invisible;
-use newgate_fuzz::audit::{self, Field, command_stands_for, read_json, read_sudo, typed_length};
+use newgate_fuzz::audit::{self, Field, command_stands_for, read_json, read_sudo_stream, typed_length};
 
 /// An event's fields and command from the fuzzer's bytes. `widen` repeats
 /// the working folder and the last word, so that long fields and commands
@@ -87,12 +88,8 @@ fn check_messages(lines: &[String]) {
     }
 }
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(input) = Input::new(&mut Unstructured::new(data)) else {
-        return;
-    };
-    let command: Vec<OsString> = input.command.iter().cloned().map(OsString::from_vec).collect();
-    let event = Event {
+fn event<'a>(input: &'a Input, command: &'a [OsString]) -> Event<'a> {
+    Event {
         user: &input.user,
         problem: input.problem.clone(),
         tty: &input.tty,
@@ -100,20 +97,39 @@ fuzz_target!(|data: &[u8]| {
         run_as_user: &input.run_as_user,
         run_as_group: input.run_as_group.as_deref(),
         rule: input.rule.clone(),
-        command: &command,
-    };
+        command,
+    }
+}
 
-    let lines = sudo_lines(&event);
-    check_messages(&lines);
-    match read_sudo(&lines) {
-        Ok(read) => check(&read, &input, &lines),
-        Err(why) => panic!("unreadable: {why}\n{lines:#?}"),
+fn words(input: &Input) -> Vec<OsString> {
+    input.command.iter().cloned().map(OsString::from_vec).collect()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut u = Unstructured::new(data);
+    let (Ok(one), Ok(two)) = (Input::new(&mut u), Input::new(&mut u)) else {
+        return;
+    };
+    let (one_words, two_words) = (words(&one), words(&two));
+    let events = [event(&one, &one_words), event(&two, &two_words)];
+
+    let stream: Vec<String> = events.iter().flat_map(sudo_lines).collect();
+    check_messages(&stream);
+    match read_sudo_stream(&stream) {
+        Ok(read) if read.len() == 2 => {
+            check(&read[0], &one, &stream);
+            check(&read[1], &two, &stream);
+        }
+        Ok(read) => panic!("{} events read back from two:\n{stream:#?}", read.len()),
+        Err(why) => panic!("unreadable: {why}\n{stream:#?}"),
     }
 
-    let parts = json_parts(&event, "4242-1764455357113-1");
-    check_messages(&parts);
-    match read_json(&parts) {
-        Ok(read) => check(&read, &input, &parts),
-        Err(why) => panic!("unreadable: {why}\n{parts:#?}"),
+    for (input, event) in [(&one, &events[0]), (&two, &events[1])] {
+        let parts = json_parts(event, "4242-1764455357113-1");
+        check_messages(&parts);
+        match read_json(&parts) {
+            Ok(read) => check(&read, input, &parts),
+            Err(why) => panic!("unreadable: {why}\n{parts:#?}"),
+        }
     }
 });

@@ -183,6 +183,29 @@ fn named<'a>(segments: &mut std::slice::Iter<'_, &'a str>, name: &str) -> Option
     Some(value)
 }
 
+/// The caller's name and the command text of a continuation line.
+fn continuation(line: &str) -> Option<(&str, &str)> {
+    let (user, rest) = line.split_once(" : ")?;
+    Some((user, rest.strip_prefix("(command continued) ")?))
+}
+
+/// Reads the events of a stream of sudo-format lines, as a log tool
+/// gathers them: a continuation line belongs to the event before it.
+pub fn read_sudo_stream(lines: &[String]) -> Result<Vec<Event>, String> {
+    let mut events: Vec<&[String]> = Vec::new();
+    let mut start = 0;
+    for (i, line) in lines.iter().enumerate().skip(1) {
+        if continuation(line).is_none() {
+            events.push(&lines[start..i]);
+            start = i;
+        }
+    }
+    if !lines.is_empty() {
+        events.push(&lines[start..]);
+    }
+    events.into_iter().map(read_sudo).collect()
+}
+
 /// Reads the sudo-format lines of one event.
 pub fn read_sudo(lines: &[String]) -> Result<Event, String> {
     let first = lines.first().ok_or("no line")?;
@@ -192,7 +215,10 @@ pub fn read_sudo(lines: &[String]) -> Result<Event, String> {
         .iter()
         .position(|s| s.starts_with("COMMAND="))
         .ok_or("no COMMAND field")?;
-    let mut command = segments[at..].join(" ; ")["COMMAND=".len()..].to_string();
+    if segments.len() > at + 1 {
+        return Err(format!("a field after COMMAND in {first:?}"));
+    }
+    let mut command = segments[at]["COMMAND=".len()..].to_string();
     let mut head = segments[..at].iter();
     let reason = match head.as_slice().first() {
         Some(first) if !first.contains('=') => {
@@ -211,10 +237,10 @@ pub fn read_sudo(lines: &[String]) -> Result<Event, String> {
         return Err(format!("an unexpected field {extra:?} in {first:?}"));
     }
     for line in &lines[1..] {
-        let (_, rest) = line.split_once(" : ").ok_or("a continuation without ` : `")?;
-        let piece = rest
-            .strip_prefix("(command continued) ")
-            .ok_or_else(|| format!("a second line that is no continuation: {line:?}"))?;
+        let piece = continuation(line)
+            .filter(|(name, _)| *name == user)
+            .ok_or_else(|| format!("a second line that is no continuation of {user:?}: {line:?}"))?
+            .1;
         command.push_str(piece);
     }
     let (text, cut) = cut_marker(&command);
