@@ -851,3 +851,81 @@ fn what_newgate_cannot_hold_is_refused_or_reported() {
     assert!(policy.contains("setenv { LANG }"), "{policy}");
     let _ = fs::remove_dir_all(&work);
 }
+
+/// A permit that cannot be kept becomes a deny of what it covers: left out,
+/// it would hand its requests to an earlier, looser rule (here `nopass` for
+/// everything), so that the converted policy permitted more than the source.
+#[test]
+fn a_permit_that_cannot_be_kept_does_not_fall_back_to_an_earlier_one() {
+    let work = scratch("fallback");
+    let cases = [
+        (
+            "sudoers",
+            "sudoers",
+            "alice ALL=(root) NOPASSWD: ALL\nalice ALL=(root) NOEXEC: /usr/bin/less\n",
+            "/usr/bin/less",
+        ),
+        (
+            "sudoers",
+            "sudoers",
+            "alice ALL=(root) NOPASSWD: ALL\nalice ALL=(root) sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef /usr/bin/less\n",
+            "/usr/bin/less",
+        ),
+        (
+            "doas",
+            "doas.conf",
+            "permit nopass alice as root\npermit alice as root cmd ls\n",
+            "/usr/bin/ls",
+        ),
+    ];
+    for (kind, name, source, command) in cases {
+        let path = work.join(name);
+        let policy = work.join("policy");
+        fs::write(&path, source).unwrap();
+        let out = run(
+            NEWGATECTL,
+            &[
+                "import",
+                kind,
+                path.to_str().unwrap(),
+                "--out",
+                policy.to_str().unwrap(),
+                "--force",
+            ],
+        );
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{source}: {stderr}");
+        assert!(
+            stderr.contains(":2: ") && stderr.contains("the requests it covers are denied"),
+            "{stderr}"
+        );
+        let explain = |command: &str| {
+            run(
+                NEWGATECTL,
+                &[
+                    "explain",
+                    "--policy",
+                    policy.to_str().unwrap(),
+                    "--user",
+                    "alice",
+                    "--member-of",
+                    "alice",
+                    "--as-user",
+                    "root",
+                    "--",
+                    command,
+                ],
+            )
+        };
+        let refused = explain(command);
+        assert_eq!(refused.status.code(), Some(1), "{source}: {}", text(&refused.stdout));
+        let other = explain("/usr/bin/id");
+        assert_eq!(other.status.code(), Some(0), "{source}: {}", text(&other.stdout));
+        assert!(
+            text(&other.stdout).contains("options: nopass"),
+            "{}",
+            text(&other.stdout)
+        );
+    }
+    let _ = fs::remove_dir_all(&work);
+}

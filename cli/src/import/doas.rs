@@ -5,8 +5,8 @@
 //! - `:group` is `%group`; a rule without `as` is `as user *`;
 //! - doas compares the command as typed, newgate the program a name
 //!   resolves to: a rule whose command is not an absolute path in a folder
-//!   that is its own real path cannot be kept exactly (it is left out of a
-//!   permit, and a deny covers every command instead);
+//!   that is its own real path cannot be kept exactly (a deny covers the
+//!   program it resolves to, or every command; a permit becomes that deny);
 //! - `setenv { A=$B }` copies a variable in doas, newgate has no such form;
 //! - `persist` is 5 minutes in OpenDoas.
 //!
@@ -30,7 +30,20 @@ pub(crate) fn convert(path: &Path) -> Result<(Draft, Report), SourceError> {
     let mut draft = Draft::default();
     for (line, words) in lines(path, &text)? {
         let parsed = parse(path, line, &words)?;
-        if let Some(rule) = convert_rule(path, line, parsed, &mut report) {
+        let converted = match convert_rule(path, line, &parsed, &mut report) {
+            // The last match decides: left out, the permit would hand its
+            // requests to an earlier, perhaps looser rule (`nopass`). A deny
+            // of what it covers takes its place; the report already says why.
+            None if parsed.action == Action::Permit => {
+                let denied = Parsed {
+                    action: Action::Deny,
+                    ..parsed
+                };
+                convert_rule(path, line, &denied, &mut Report::default())
+            }
+            converted => converted,
+        };
+        if let Some(rule) = converted {
             draft.blocks.push(Block {
                 from: format!("doas.conf:{line}"),
                 file: path.to_path_buf(),
@@ -134,6 +147,9 @@ fn finish(word: &mut Option<(String, bool)>, tokens: &mut Vec<Token>, continued:
         *continued = false;
     }
 }
+
+/// What a permit that cannot be carried over becomes.
+const DENIED_INSTEAD: &str = "the requests it covers are denied";
 
 /// One doas rule as written.
 struct Parsed {
@@ -268,7 +284,8 @@ fn group_name(text: &str) -> Option<String> {
     }
 }
 
-fn convert_rule(path: &Path, line: usize, parsed: Parsed, report: &mut Report) -> Option<Rule> {
+/// The rule of one doas rule; `None` for a permit newgate cannot hold.
+fn convert_rule(path: &Path, line: usize, parsed: &Parsed, report: &mut Report) -> Option<Rule> {
     let action = parsed.action;
     let subject = match parsed.identity.strip_prefix(':') {
         Some(group) => group_name(group).map(Term::Members),
@@ -278,7 +295,7 @@ fn convert_rule(path: &Path, line: usize, parsed: Parsed, report: &mut Report) -
         Some(s) => s,
         None => {
             let instead = match action {
-                Action::Permit => "the rule is left out",
+                Action::Permit => DENIED_INSTEAD,
                 Action::Deny => "the rule denies everyone",
             };
             item(
@@ -314,7 +331,7 @@ fn convert_rule(path: &Path, line: usize, parsed: Parsed, report: &mut Report) -
                     format!("the target id `{t}`"),
                     "it has no name on this machine",
                     if action == Action::Permit {
-                        "the rule is left out"
+                        DENIED_INSTEAD
                     } else {
                         "the rule denies every target"
                     },
@@ -344,7 +361,7 @@ fn convert_rule(path: &Path, line: usize, parsed: Parsed, report: &mut Report) -
                         "command",
                         format!("`cmd {command}`"),
                         "doas compares the command as typed, newgate the program it resolves to, and only an absolute path in a real folder means the same to both",
-                        "the rule is left out",
+                        DENIED_INSTEAD,
                     );
                     added.users = users.clone();
                     added.command = Some(command.clone());
@@ -438,10 +455,22 @@ fn exact_path(command: &str) -> Option<String> {
     }
 }
 
-/// An absolute path with its folder resolved, as newgate sees the program.
+/// An absolute path with its folder resolved, or a bare name as found in
+/// the default secure_path: the program as newgate sees it.
 fn resolved_path(command: &str) -> Option<String> {
-    let (folder, name) = command.rsplit_once('/')?;
-    if !command.starts_with('/') || command.contains(['*', '?', '[', '\\']) || name.is_empty() {
+    if command.contains(['*', '?', '[', '\\']) {
+        return None;
+    }
+    let Some((folder, name)) = command.rsplit_once('/') else {
+        // A bare name is what newgate finds in the converted policy's
+        // secure_path (the default): the program `newgate NAME` runs.
+        return newgate_policy::DEFAULT_SECURE_PATH
+            .split(':')
+            .map(|folder| Path::new(folder).join(command))
+            .find(|candidate| candidate.is_file())
+            .and_then(|found| resolved_path(&found.display().to_string()));
+    };
+    if !command.starts_with('/') || name.is_empty() {
         return None;
     }
     let real = std::fs::canonicalize(if folder.is_empty() { "/" } else { folder }).ok()?;

@@ -12,8 +12,9 @@
 //!   entry from matching. newgate cannot say "except", so the permit is
 //!   followed by a `deny` for the excluded names; that is exact unless an
 //!   earlier rule could permit the same command, and then it is reported.
-//! - Whatever newgate cannot say is left out of a permit (and made wider in
-//!   a deny): the converted policy permits less, never more.
+//! - A permit with something newgate cannot say becomes a deny of what it
+//!   covers (left out, an earlier, looser rule would decide in its place),
+//!   and a deny is made wider: the converted policy permits less, never more.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -887,6 +888,17 @@ fn parse_defaults(line: &Line) -> Result<Statement, SourceError> {
 
 // ---------------------------------------------------------------- conversion
 
+/// What a permit that cannot be carried over becomes.
+const DENIED_INSTEAD: &str = "the requests it covers are denied";
+
+/// Whether a command of a user specification was carried over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kept {
+    Yes,
+    /// A permit that newgate cannot hold: nothing was written for it.
+    No,
+}
+
 /// An entry with `CHROOT=`: sudo looks all of its users' commands up in the
 /// chroot, so they are denied everything, by rules written last.
 struct Chrooted {
@@ -1589,7 +1601,17 @@ impl<'s> Converter<'s> {
         };
         for command in commands {
             let action = if command.negated { Action::Deny } else { Action::Permit };
-            self.command_rules(line, who, hosts, spec, &targets, action, &command.item, rules)?;
+            let kept = self.command_rules(line, who, hosts, spec, &targets, action, &command.item, rules)?;
+            if kept == Kept::No {
+                // The last match decides: left out, the permit would hand its
+                // requests to an earlier, perhaps looser rule (no password,
+                // no NOEXEC). A deny of what it covers takes its place; the
+                // report already says why, so the deny's own items are not kept.
+                let report = std::mem::take(&mut self.report);
+                let denied = self.command_rules(line, who, hosts, spec, &targets, Action::Deny, &command.item, rules);
+                self.report = report;
+                denied?;
+            }
         }
         Ok(())
     }
@@ -1750,6 +1772,8 @@ impl<'s> Converter<'s> {
         })
     }
 
+    /// The rules of one command of a user specification, into `rules`;
+    /// [`Kept::No`] for a permit that cannot be carried over.
     #[allow(clippy::too_many_arguments)]
     fn command_rules(
         &mut self,
@@ -1761,7 +1785,7 @@ impl<'s> Converter<'s> {
         action: Action,
         cmnd: &Cmnd,
         rules: &mut Vec<Rule>,
-    ) -> Result<(), SourceError> {
+    ) -> Result<Kept, SourceError> {
         let shown_command = match cmnd {
             Cmnd::All => None,
             Cmnd::Alias(a) => Some(a.clone()),
@@ -1791,7 +1815,8 @@ impl<'s> Converter<'s> {
                     item.users = users_scope;
                     item.command = Some(name.clone());
                 }
-                return Ok(());
+                // No newgate request is a sudoedit or a listing: nothing to deny.
+                return Ok(Kept::Yes);
             }
             Cmnd::Path { path, args, digest } => {
                 let path_term = Term::Name(canonical_path(path));
@@ -1801,11 +1826,11 @@ impl<'s> Converter<'s> {
                         "digest",
                         format!("a digest on {path}"),
                         "newgate does not check a program's digest",
-                        "the command is left out",
+                        DENIED_INSTEAD,
                     );
                     item.users = users_scope;
                     item.command = shown_command;
-                    return Ok(());
+                    return Ok(Kept::No);
                 }
                 match args {
                     ArgSpec::Any => (
@@ -1853,7 +1878,7 @@ impl<'s> Converter<'s> {
                     ),
                     ArgSpec::Pattern(pattern) => {
                         let instead = match action {
-                            Action::Permit => "the command is left out",
+                            Action::Permit => DENIED_INSTEAD,
                             Action::Deny => "the denial covers the command with any arguments",
                         };
                         let item = self.item(
@@ -1866,7 +1891,7 @@ impl<'s> Converter<'s> {
                         item.users = users_scope.clone();
                         item.command = shown_command.clone();
                         if action == Action::Permit {
-                            return Ok(());
+                            return Ok(Kept::No);
                         }
                         (
                             Some(Command {
@@ -1897,7 +1922,7 @@ impl<'s> Converter<'s> {
                 let instead = if names.iter().any(|n| n.starts_with("CHROOT=")) {
                     "the command is left out, and since sudo looks all of these users' commands up in the chroot, they are denied everything"
                 } else {
-                    "the command is left out"
+                    DENIED_INSTEAD
                 };
                 let chroot = names.iter().any(|n| n.starts_with("CHROOT="));
                 let item = self.item(
@@ -1909,11 +1934,12 @@ impl<'s> Converter<'s> {
                 );
                 if chroot {
                     item.users = users_scope;
-                    return Ok(());
+                    // The rules that deny these users everything come last.
+                    return Ok(Kept::Yes);
                 }
                 item.users = users_scope;
                 item.command = shown_command;
-                return Ok(());
+                return Ok(Kept::No);
             }
             if let Some(start) = context.not_before
                 && start > jiff::Timestamp::now()
@@ -1923,11 +1949,11 @@ impl<'s> Converter<'s> {
                     "timed",
                     format!("NOTBEFORE={start}"),
                     "newgate rules have no start time",
-                    "the command is left out",
+                    DENIED_INSTEAD,
                 );
                 item.users = users_scope;
                 item.command = shown_command;
-                return Ok(());
+                return Ok(Kept::No);
             }
             for tag in &context.ignored {
                 let item = self.item(
@@ -1960,10 +1986,13 @@ impl<'s> Converter<'s> {
         match action {
             Action::Permit => {
                 if !who.unsupported_negative.is_empty() || !hosts.unsupported_negative.is_empty() {
-                    return Ok(());
+                    return Ok(Kept::No);
                 }
                 if who.positive.is_empty() || hosts.positive.is_empty() {
-                    return Ok(());
+                    return Ok(Kept::Yes);
+                }
+                if targets.permit.is_empty() {
+                    return Ok(Kept::No);
                 }
                 let host_terms = on(&hosts.positive);
                 let start = rules.len();
@@ -1977,6 +2006,7 @@ impl<'s> Converter<'s> {
                         rule.options.persist = None;
                     }
                     if self.dropped_by_defaults(line, &rule) {
+                        rules.push(deny_of(&rule));
                         continue;
                     }
                     rules.push(rule);
@@ -2043,7 +2073,7 @@ impl<'s> Converter<'s> {
                     vec![Term::Any]
                 };
                 if subjects.is_empty() || (hosts.positive.is_empty() && hosts.unsupported_positive.is_empty()) {
-                    return Ok(());
+                    return Ok(Kept::Yes);
                 }
                 let host_terms = if hosts.unsupported_positive.is_empty() {
                     on(&hosts.positive)
@@ -2089,7 +2119,7 @@ impl<'s> Converter<'s> {
                 }
             }
         }
-        Ok(())
+        Ok(Kept::Yes)
     }
 
     /// The options of a permit: the tags, then the `Defaults` in force.
@@ -2133,7 +2163,7 @@ impl<'s> Converter<'s> {
             "restriction",
             format!("Defaults {}", restrictions.join(", ")),
             "newgate cannot restrict a command this way, and always asks for the caller's own password",
-            "the permit is left out",
+            DENIED_INSTEAD,
         );
         item.users = terms_as_users(&rule.subjects);
         item.command = rule.command.as_ref().map(|c| match &c.path {
