@@ -21,7 +21,7 @@
 #
 # Settings (environment):
 #   NEWGATE_BENCH_RUNS        runs per tool with the small policy (default 300)
-#   NEWGATE_BENCH_ROUNDS      rounds they are split into (default 10)
+#   NEWGATE_BENCH_ROUNDS      rounds they are split into (default 60)
 #   NEWGATE_BENCH_LARGE_RUNS  runs per tool with the large one (default 5)
 #   NEWGATE_BENCH_RULES       rules in the large policies (default 100000)
 #   NEWGATE_BENCH_NEWGATE     a newgate binary to measure instead of building
@@ -29,7 +29,7 @@
 set -euo pipefail
 
 RUNS=${NEWGATE_BENCH_RUNS:-300}
-ROUNDS=${NEWGATE_BENCH_ROUNDS:-10}
+ROUNDS=${NEWGATE_BENCH_ROUNDS:-60}
 LARGE_RUNS=${NEWGATE_BENCH_LARGE_RUNS:-5}
 RULES=${NEWGATE_BENCH_RULES:-100000}
 USER_NAME=ngb-bench
@@ -202,10 +202,10 @@ check() {
     done
 }
 
-# hyperfine with each command named; its JSON goes to $1.
+# hyperfine with each command named; its JSON goes to $1, its report (style $5) to stderr.
 time_all() {
-    local json=$1 runs=$2 warmup=$3 first=$4 i
-    local args=(-N --style basic --warmup "$warmup" --runs "$runs" --export-json "$json")
+    local json=$1 runs=$2 warmup=$3 first=$4 style=$5 i
+    local args=(-N --style "$style" --warmup "$warmup" --runs "$runs" --export-json "$json")
     for ((i = first; i < ${#commands[@]}; i++)); do
         args+=(-n "${names[$i]}" "${commands[$i]}")
     done
@@ -215,19 +215,22 @@ time_all() {
 }
 
 # hyperfine times one command after the other: on a shared machine a burst
-# of other work would land on one tool. Rounds of all the tools spread it.
+# of other work (seconds of a compiler) would land on one tool. Many short
+# rounds of all the tools spread it over all of them.
 echo "bench-peers: small policy, $RUNS runs each in $ROUNDS rounds" >&2
 check
 for ((round = 1; round <= ROUNDS; round++)); do
-    time_all "$DIR/small-$round.json" $((RUNS / ROUNDS)) 5 0
+    time_all "$DIR/small-$round.json" $((RUNS / ROUNDS)) 1 0 none
+    printf '.' >&2
 done
+echo >&2
 
 mount --bind "$DIR/large/policy" /etc/newgate/policy
 mount --bind "$DIR/large/doas.conf" /etc/doas.conf
 mount --bind "$DIR/large/sudoers" /etc/sudoers
 echo "bench-peers: $RULES rules, $LARGE_RUNS runs each" >&2
 check
-time_all "$DIR/large.json" "$LARGE_RUNS" 1 1
+time_all "$DIR/large.json" "$LARGE_RUNS" 1 1 basic
 INSIDE
 
 # --- the table -----------------------------------------------------------
