@@ -100,7 +100,8 @@ pub struct Membership {
     /// Every group id, for the switch itself.
     pub ids: Vec<Gid>,
     /// The names of those that have one, for the policy: a gid with no name
-    /// cannot be named in a policy either.
+    /// cannot be named in a policy either. Only a requester's are looked up:
+    /// a target's groups are switched to, and their names decide nothing.
     pub names: Vec<String>,
 }
 
@@ -119,12 +120,15 @@ fn membership_of(user: &User, whose: Whose) -> Result<Membership, LookupError> {
         errno: Errno::EINVAL,
     })?;
     let ids = getgrouplist(&name, user.gid).map_err(|errno| LookupError::Failed { entry: entry(), errno })?;
+    if whose == Whose::Target {
+        return Ok(Membership { ids, names: Vec::new() });
+    }
     let mut names: Vec<String> = Vec::with_capacity(ids.len());
     for &gid in &ids {
         match group_by_gid(gid)? {
             Some(group) if !names.contains(&group.name) => names.push(group.name),
             Some(_) => {}
-            None if gid == user.gid && whose == Whose::Requester => {
+            None if gid == user.gid => {
                 return Err(LookupError::UnnamedPrimaryGroup {
                     user: user.name.clone(),
                     gid: gid.as_raw(),

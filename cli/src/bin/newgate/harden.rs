@@ -2,8 +2,6 @@
 //! of someone who is not: check how it was installed, then shut the doors a
 //! caller could hold open (core dumps, inherited descriptors, umask, signals).
 
-use std::path::Path;
-
 use nix::sys::resource::{RLIM_INFINITY, Resource, getrlimit, rlim_t, setrlimit};
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -110,11 +108,11 @@ pub struct Inherited {
     pub umask: Mode,
 }
 
-/// Raises a limit for newgate itself to at least `wanted` (soft), and the hard
-/// limit with it; where the hard limit cannot be raised (no CAP_SYS_RESOURCE),
-/// as far as it allows. A limit that stays short shows as the error it causes.
-fn at_least(resource: Resource, wanted: rlim_t) {
-    let Ok((soft, hard)) = getrlimit(resource) else { return };
+/// Raises a limit for newgate itself, now `soft` and `hard`, to at least
+/// `wanted` (soft), and the hard limit with it; where the hard limit cannot
+/// be raised (no CAP_SYS_RESOURCE), as far as it allows. A limit that stays
+/// short shows as the error it causes.
+fn at_least(resource: Resource, (soft, hard): (rlim_t, rlim_t), wanted: rlim_t) {
     // RLIM_INFINITY is the largest value, so a plain comparison orders it right.
     if soft >= wanted {
         return;
@@ -134,12 +132,16 @@ pub type CallerLimits = Vec<Option<(Resource, rlim_t, rlim_t)>>;
 /// `Err` says so when the stack limit cannot be raised far enough (a hard
 /// limit below it, and no CAP_SYS_RESOURCE to raise that, in a container).
 pub fn own_limits() -> Result<CallerLimits, String> {
-    let limits = LIMITS
+    let limits: CallerLimits = LIMITS
         .iter()
         .map(|&resource| getrlimit(resource).ok().map(|(soft, hard)| (resource, soft, hard)))
         .collect();
     for (resource, wanted) in OWN_LIMITS {
-        at_least(resource, wanted);
+        // One that could not be read is left alone, as `harden` refuses to go on then.
+        let read = limits.iter().flatten().find(|(r, _, _)| *r == resource);
+        if let Some(&(_, soft, hard)) = read {
+            at_least(resource, (soft, hard), wanted);
+        }
     }
     match getrlimit(Resource::RLIMIT_STACK) {
         Ok((soft, _)) if soft >= STACK => Ok(limits),
@@ -178,7 +180,7 @@ pub fn harden(caller_limits: CallerLimits) -> Result<(SignalFd, Inherited), Stri
     // A caller may start us with stdin, stdout or stderr closed, so that a file
     // we open lands on 0-2 and is later written to as if it were the terminal.
     for fd in 0..3 {
-        if !Path::new(&format!("/proc/self/fd/{fd}")).exists() {
+        if !crate::sys::is_open(fd) {
             let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null");
             let null = null.map_err(|e| format!("cannot open /dev/null: {e}"))?;
             std::mem::forget(null);

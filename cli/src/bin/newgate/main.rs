@@ -128,6 +128,7 @@ fn stages(
     let pam = authenticate(
         &caller,
         &args,
+        &record.tty,
         &resolved.runs_as(&caller).name,
         &grant.options,
         &policy.settings,
@@ -149,6 +150,10 @@ fn stages(
     let credentials = credentials(&caller, resolved.target_user.as_ref(), resolved.target_group.as_ref());
     // The caller's umask, and the policy's bits on top, as sudo does: a caller's 077 stays 077.
     let umask = inherited.umask.bits() | policy.settings.umask;
+    // Nothing reads the policy from here on, and newgate's exit returns its
+    // memory at once: freeing a large policy piece by piece after the
+    // command has ended would only delay the exit (tens of ms at 100,000 rules).
+    std::mem::forget(policy);
     let ended = switch_and_exec(&resolved, &environment, credentials, umask, signals, inherited);
     drop(session);
     ended
@@ -229,7 +234,15 @@ fn validate(
         persist: Some(policy.settings.persist_default.unwrap_or(policy.settings.persist)),
         ..Options::default()
     };
-    let pam = authenticate(caller, args, "root", &options, &policy.settings, |_| Ok(()))?;
+    let pam = authenticate(
+        caller,
+        args,
+        &record.tty,
+        "root",
+        &options,
+        &policy.settings,
+        |_| Ok(()),
+    )?;
     open_account(pam)?;
     if persist::Session::current().is_none() {
         eprintln!("newgate: warning: no terminal session, so there is nothing to remember the authentication for");
@@ -767,10 +780,12 @@ fn password_prompt(custom: Option<&str>, caller: &str, target: &str) -> String {
 
 /// Starts PAM (with `items` set by the caller of this stage) and, unless the
 /// rule or a fresh remembered authentication spares it, asks for the
-/// caller's password; PAM must then still name the caller.
+/// caller's password; PAM must then still name the caller. `tty` is the
+/// terminal's name as the audit line has it.
 fn authenticate(
     caller: &Account,
     args: &Args,
+    tty: &str,
     target: &str,
     options: &Options,
     settings: &Settings,
@@ -786,11 +801,15 @@ fn authenticate(
     let conversation = Terminal::new(prompt, args.non_interactive, source, signals);
     let mut pam = pam::Pam::start("newgate", &caller.name, conversation).map_err(Failure::PamStart)?;
     pam.set_item(PamItemType::RUSER, &caller.name)
-        .and_then(|()| pam.set_item(PamItemType::TTY, &tty::name()))
+        .and_then(|()| pam.set_item(PamItemType::TTY, tty))
         .and_then(|()| items(&mut pam))
         .map_err(Failure::PamStart)?;
-    // `-k CMD` asks whatever is remembered, and leaves the record as it was.
-    let session = persist::Session::current().filter(|_| !args.ignore_remembered);
+    // `-k CMD` asks whatever is remembered, and leaves the record as it was;
+    // without `persist` there is nothing to look up or remember.
+    let session = options
+        .persist
+        .and_then(|_| persist::Session::current())
+        .filter(|_| !args.ignore_remembered);
     let remembered = match (options.persist, &session) {
         (Some(timeout), Some(session)) => persist::is_fresh(caller.uid.as_raw(), session, timeout),
         _ => false,

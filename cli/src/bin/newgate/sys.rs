@@ -25,6 +25,13 @@ pub fn cloexec_above_stderr() -> io::Result<()> {
     }
 }
 
+/// Whether `fd` is an open descriptor of this process.
+pub fn is_open(fd: std::os::fd::RawFd) -> bool {
+    // SAFETY: F_GETFD only reads the descriptor's flags; on a number that is
+    // not an open descriptor it fails with EBADF and touches nothing.
+    unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
+}
+
 /// Overwrites a buffer with zeros in a way the compiler cannot skip.
 pub fn wipe(buffer: &mut [u8]) {
     for byte in buffer.iter_mut() {
@@ -142,6 +149,16 @@ pub fn switch_before_exec(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closed_descriptors_are_told_from_open_ones() {
+        let file = std::fs::File::open("/dev/null").unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+        assert!(is_open(fd));
+        drop(file);
+        assert!(!is_open(fd));
+        assert!(!is_open(-1));
+    }
 
     #[test]
     fn group_lists_compare_as_sets() {
