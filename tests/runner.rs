@@ -1090,6 +1090,25 @@ fn d_runs_the_command_in_a_folder_the_rule_allows() {
         "{}",
         denied.output
     );
+    // A symbolic link that the glob matches, leading elsewhere: refused,
+    // since the glob allowed its path and not where it leads.
+    let link = sandbox.cwd().join("link");
+    std::os::unix::fs::symlink("/etc", &link).unwrap();
+    let (linked, _) = sandbox.run_with_input(
+        &alice,
+        &["-S", "-D", &link.display().to_string(), "-g", &docker, "pwd"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(linked.code, Some(126), "{}", linked.output);
+    assert!(!linked.output.contains("\n/etc\n"), "{}", linked.output);
+    assert!(
+        linked.output.contains(&format!(
+            "{} holds a symbolic link; -D takes the folder's real path",
+            link.display()
+        )),
+        "{}",
+        linked.output
+    );
     // A folder the rule does not allow, or a rule without chdir: refused before the password.
     for (folder, group, rule) in [("/etc", &docker, 1), (&open.display().to_string()[..], &user("www"), 2)] {
         let refused = sandbox.run_on_tty(&alice, &["-D", folder, "-g", group, "pwd"], &[]);

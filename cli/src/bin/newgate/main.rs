@@ -586,9 +586,26 @@ struct Resolved {
     args: Vec<String>,
     /// `-i`: the shell's name with a `-` in front, which makes it a login shell.
     arg0: Option<String>,
-    /// The folder the command starts in (`-D`, or the target's home for `-i`);
-    /// `None`: the caller's own.
-    folder: Option<PathBuf>,
+    /// The folder the command starts in; `None`: the caller's own.
+    folder: Option<Folder>,
+}
+
+/// Where the command starts.
+enum Folder {
+    /// `-D`: the folder the rule's `chdir` glob allowed, entered by that
+    /// very path: one holding a symbolic link is refused, since the glob
+    /// matched the link's path and not where it leads.
+    Named(PathBuf),
+    /// `-i`: the target's home, as the user database gives it.
+    Home(PathBuf),
+}
+
+impl Folder {
+    fn path(&self) -> &Path {
+        match self {
+            Folder::Named(path) | Folder::Home(path) => path,
+        }
+    }
 }
 
 impl Resolved {
@@ -659,8 +676,8 @@ fn resolve_targets_and_command(
         format!("-{}", name.unwrap_or_default())
     });
     let folder = match (&args.folder, args.login) {
-        (Some(folder), _) => Some(PathBuf::from(folder)),
-        (None, true) => Some(PathBuf::from(&runs_as.home)),
+        (Some(folder), _) => Some(Folder::Named(PathBuf::from(folder))),
+        (None, true) => Some(Folder::Home(PathBuf::from(&runs_as.home))),
         (None, false) => None,
     };
     let relative = command[0].contains('/') && !command[0].starts_with('/');
@@ -1016,17 +1033,25 @@ fn switch_and_exec(
         std::os::unix::process::CommandExt::arg0(&mut command, arg0);
     }
     let folder = match &resolved.folder {
-        Some(folder) => Some(
-            std::ffi::CString::new(folder.as_os_str().as_encoded_bytes())
+        Some(folder) => Some((
+            std::ffi::CString::new(folder.path().as_os_str().as_encoded_bytes())
                 .map_err(|_| Failure::System("the folder holds a NUL byte".into()))?,
-        ),
+            match folder {
+                Folder::Named(_) => sys::Enter::AsNamed,
+                Folder::Home(_) => sys::Enter::Following,
+            },
+        )),
         None => None,
     };
     sys::switch_before_exec(&mut command, creds, folder, umask, inherited);
     let child = command.spawn().map_err(|e| Failure::NotStarted {
         program: resolved.program.display().to_string(),
         why: match &resolved.folder {
-            Some(folder) => format!("{} (in {})", not_started(&e), folder.display()),
+            Some(Folder::Named(folder)) if e.raw_os_error() == Some(libc::ELOOP) => format!(
+                "{} holds a symbolic link; -D takes the folder's real path, which the rule's chdir must allow",
+                folder.display()
+            ),
+            Some(folder) => format!("{} (in {})", not_started(&e), folder.path().display()),
             None => not_started(&e),
         },
     })?;

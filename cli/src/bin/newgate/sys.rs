@@ -62,6 +62,60 @@ fn same_ids(got: &[libc::gid_t], wanted: &[libc::gid_t]) -> bool {
     got.iter().all(|g| wanted.contains(g)) && wanted.iter().all(|w| got.contains(w))
 }
 
+/// How the command's folder is entered.
+pub enum Enter {
+    /// By the very path given: any symbolic link in it fails with ELOOP.
+    AsNamed,
+    /// Following symbolic links, as `cd` does.
+    Following,
+}
+
+/// The kernel's `struct open_how` (linux/openat2.h), which libc declares
+/// non-exhaustive and so cannot be built field by field.
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// Enters `folder` through openat2 with RESOLVE_NO_SYMLINKS, then fchdir:
+/// no component may be a symbolic link, and nothing can swap one in between
+/// a check and the change of folder. Runs in the forked child: system calls
+/// on memory made before the fork only. A kernel without openat2 (before
+/// 5.6) refuses, since the folder could not be entered safely.
+fn enter_as_named(folder: &CString) -> io::Result<()> {
+    let how = OpenHow {
+        flags: (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: libc::RESOLVE_NO_SYMLINKS,
+    };
+    // SAFETY: `folder` is NUL-terminated and `how` is a `struct open_how` of
+    // the size passed; openat2 only reads them.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            libc::AT_FDCWD,
+            folder.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let fd = fd as libc::c_int;
+    // SAFETY: `fd` is the descriptor openat2 just returned, closed right after.
+    let entered = unsafe { libc::fchdir(fd) };
+    let error = io::Error::last_os_error();
+    // SAFETY: as above; the descriptor is not used again.
+    unsafe { libc::close(fd) };
+    if entered != 0 {
+        return Err(error);
+    }
+    Ok(())
+}
+
 /// Makes the child give the command what the caller started newgate with
 /// (limits, signal mask, SIGXFSZ's disposition), then switch to `creds`
 /// between fork and exec: setgroups, then setresgid, then setresuid, and
@@ -70,7 +124,7 @@ fn same_ids(got: &[libc::gid_t], wanted: &[libc::gid_t]) -> bool {
 pub fn switch_before_exec(
     command: &mut Command,
     creds: Credentials,
-    folder: Option<CString>,
+    folder: Option<(CString, Enter)>,
     umask: libc::mode_t,
     inherited: &Inherited,
 ) {
@@ -131,11 +185,15 @@ pub fn switch_before_exec(
             return Err(denied());
         }
         // With the target's rights: a folder the target cannot enter stops the exec.
-        if let Some(folder) = &folder {
-            // SAFETY: `folder` is a NUL-terminated string made before the fork.
-            if unsafe { libc::chdir(folder.as_ptr()) } != 0 {
-                return Err(io::Error::last_os_error());
+        match &folder {
+            Some((folder, Enter::AsNamed)) => enter_as_named(folder)?,
+            Some((folder, Enter::Following)) => {
+                // SAFETY: `folder` is a NUL-terminated string made before the fork.
+                if unsafe { libc::chdir(folder.as_ptr()) } != 0 {
+                    return Err(io::Error::last_os_error());
+                }
             }
+            None => {}
         }
         Ok(())
     };
