@@ -116,6 +116,15 @@ fn enter_as_named(folder: &CString) -> io::Result<()> {
     Ok(())
 }
 
+/// Enters `folder` as `cd` does. Runs in the forked child, as above.
+fn enter_following(folder: &CString) -> io::Result<()> {
+    // SAFETY: `folder` is a NUL-terminated string made before the fork.
+    if unsafe { libc::chdir(folder.as_ptr()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Makes the child give the command what the caller started newgate with
 /// (limits, signal mask, SIGXFSZ's disposition), then switch to `creds`
 /// between fork and exec: setgroups, then setresgid, then setresuid, and
@@ -187,12 +196,7 @@ pub fn switch_before_exec(
         // With the target's rights: a folder the target cannot enter stops the exec.
         match &folder {
             Some((folder, Enter::AsNamed)) => enter_as_named(folder)?,
-            Some((folder, Enter::Following)) => {
-                // SAFETY: `folder` is a NUL-terminated string made before the fork.
-                if unsafe { libc::chdir(folder.as_ptr()) } != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
+            Some((folder, Enter::Following)) => enter_following(folder)?,
             None => {}
         }
         Ok(())
