@@ -761,6 +761,20 @@ fn an_existing_output_is_kept_without_force() {
     let _ = fs::remove_dir_all(&work);
 }
 
+/// `newgatectl import KIND SOURCE --out POLICY`.
+fn import_into(kind: &str, source: &Path, policy: &Path) -> Output {
+    run(
+        NEWGATECTL,
+        &[
+            "import",
+            kind,
+            source.to_str().unwrap(),
+            "--out",
+            policy.to_str().unwrap(),
+        ],
+    )
+}
+
 /// A rule or an alias that newgate would refuse (a name it cannot hold)
 /// stops the conversion with its line: leaving out even a permit could hand
 /// a request to an earlier, looser rule. A setting newgate refuses is left
@@ -775,16 +789,7 @@ fn what_newgate_cannot_hold_is_refused_or_reported() {
         let path = work.join(name);
         fs::write(&path, source).unwrap();
         let _ = fs::remove_file(&out_file);
-        let out = run(
-            NEWGATECTL,
-            &[
-                "import",
-                kind,
-                path.to_str().unwrap(),
-                "--out",
-                out_file.to_str().unwrap(),
-            ],
-        );
+        let out = import_into(kind, &path, &out_file);
         (path.display().to_string(), out.status.code(), text(&out.stderr))
     };
 
@@ -882,17 +887,8 @@ fn a_permit_that_cannot_be_kept_does_not_fall_back_to_an_earlier_one() {
         let path = work.join(name);
         let policy = work.join("policy");
         fs::write(&path, source).unwrap();
-        let out = run(
-            NEWGATECTL,
-            &[
-                "import",
-                kind,
-                path.to_str().unwrap(),
-                "--out",
-                policy.to_str().unwrap(),
-                "--force",
-            ],
-        );
+        let _ = fs::remove_file(&policy);
+        let out = import_into(kind, &path, &policy);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{source}: {stderr}");
         assert!(
