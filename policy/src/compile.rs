@@ -1206,6 +1206,7 @@ impl<'s> Compiler<'s, '_> {
             return;
         }
         self.lint_shadowed(rules, index, spans);
+        self.lint_denies_without_groups(rules, spans);
         if let Some(directory) = context.directory {
             self.lint_names(statements, directory);
             self.lint_command_folders(statements, directory);
@@ -1318,6 +1319,106 @@ impl<'s> Compiler<'s, '_> {
         }
     }
 
+    /// Warns about a `deny ... as user U` (or `as group G`) that an earlier
+    /// permit of `as user U group G` gets around: a deny of a user target does
+    /// not cover that user with a group (`-u U -g G` still runs as U), nor a
+    /// deny of a group target another user with that group (found by the
+    /// adversarial review).
+    fn lint_denies_without_groups(&mut self, rules: &[Rule], spans: &[Span]) {
+        // The permits of `as user U group G`, by U, in order: usually few.
+        let mut by_user: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_group: HashMap<&str, Vec<usize>> = HashMap::new();
+        let (mut any_user, mut any_group) = (Vec::new(), Vec::new());
+        for (j, rule) in rules.iter().enumerate() {
+            let Target::UserAndGroup(users, groups) = &*rule.target else {
+                continue;
+            };
+            if rule.action != Action::Permit {
+                continue;
+            }
+            for (names, by, any) in [
+                (users, &mut by_user, &mut any_user),
+                (groups, &mut by_group, &mut any_group),
+            ] {
+                match names {
+                    Names::Any => any.push(j),
+                    Names::Some(names) => names.iter().for_each(|n| by.entry(&**n).or_default().push(j)),
+                }
+            }
+        }
+        if any_user.is_empty() && by_user.is_empty() {
+            return;
+        }
+        // The denies that give a user or a group with any of the other: usually few.
+        let completing: Vec<usize> = (0..rules.len())
+            .filter(|&k| {
+                rules[k].action == Action::Deny
+                    && matches!(&*rules[k].target, Target::UserAndGroup(u, g) if *u == Names::Any || *g == Names::Any)
+            })
+            .collect();
+        for (i, deny) in rules.iter().enumerate() {
+            if deny.action != Action::Deny {
+                continue;
+            }
+            let (names, by, any, what, also) = match &*deny.target {
+                Target::Users(names) => (
+                    names,
+                    &by_user,
+                    &any_user,
+                    "that user with a group (`-u USER -g GROUP`)",
+                    "as user USER group *",
+                ),
+                Target::Groups(names) => (
+                    names,
+                    &by_group,
+                    &any_group,
+                    "another user with that group (`-u USER -g GROUP`)",
+                    "as user * group GROUP",
+                ),
+                Target::UserAndGroup(..) => continue,
+            };
+            let candidates: Vec<&Vec<usize>> = match names {
+                Names::Any => by.values().chain([any]).collect(),
+                Names::Some(names) => names.iter().filter_map(|n| by.get(&**n)).chain([any]).collect(),
+            };
+            // The latest such permit before the deny, list by list (each in order).
+            let earlier = candidates
+                .iter()
+                .filter_map(|list| {
+                    list[..list.partition_point(|&j| j < i)]
+                        .iter()
+                        .rev()
+                        .find(|&&j| may_share_a_requester(&rules[j].subjects, &deny.subjects))
+                        .copied()
+                })
+                .max();
+            // A later deny of the same subjects with the target the hint asks for.
+            let completed = || {
+                completing.iter().filter(|&&k| k > i).map(|&k| &rules[k]).any(|later| {
+                    later.action == Action::Deny
+                        && later.is_unconditional()
+                        && later.subjects.covers(&deny.subjects)
+                        && match (&*deny.target, &*later.target) {
+                            (Target::Users(denied), Target::UserAndGroup(users, Names::Any)) => users.covers(denied),
+                            (Target::Groups(denied), Target::UserAndGroup(Names::Any, groups)) => groups.covers(denied),
+                            _ => false,
+                        }
+                })
+            };
+            if let Some(j) = earlier.filter(|_| !completed()) {
+                let permit = &rules[j];
+                self.warn(
+                    spans[i],
+                    format!("this deny does not cover {what}, which an earlier rule permits"),
+                    Some(format!(
+                        "{} permits it: {}; to deny it too, add a `deny` with the same subjects and `{also}` after this rule",
+                        permit.location, permit.text
+                    )),
+                );
+            }
+        }
+    }
+
     fn lint_names(&mut self, statements: &[Statement], directory: &dyn Directory) {
         let mut checked: HashSet<(u8, String)> = HashSet::new();
         let mut words: Vec<(u8, &Word)> = Vec::new();
@@ -1371,6 +1472,17 @@ impl<'s> Compiler<'s, '_> {
 }
 
 /// True when `later` matches every request `earlier` matches.
+/// Whether one requester could be among both rules' subjects; without
+/// look-ups, any user may be a member of any group.
+fn may_share_a_requester(a: &Subjects, b: &Subjects) -> bool {
+    a.anyone
+        || b.anyone
+        || a.users.iter().any(|u| b.users.contains(u))
+        || a.groups.iter().any(|g| b.groups.contains(g))
+        || (!a.groups.is_empty() && !b.users.is_empty())
+        || (!a.users.is_empty() && !b.groups.is_empty())
+}
+
 fn overrides(later: &Rule, earlier: &Rule) -> bool {
     later.action != Action::Grant
         && later.is_unconditional()
