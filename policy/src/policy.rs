@@ -341,6 +341,9 @@ pub struct Settings {
     /// The zone `when` and `until` are read in, and its name.
     pub timezone: TimeZone,
     pub timezone_name: String,
+    /// The file the zone was read from, `None` for UTC: what a compiled
+    /// snapshot reads the zone back from.
+    pub(crate) timezone_file: Option<PathBuf>,
     pub audit: Audit,
     pub env_keep: Vec<String>,
     pub editor: Option<String>,
@@ -360,6 +363,7 @@ impl Default for Settings {
             passwd_tries: 3,
             timezone: TimeZone::UTC,
             timezone_name: "UTC".into(),
+            timezone_file: None,
             audit: Audit::BestEffort,
             env_keep: Vec::new(),
             editor: None,

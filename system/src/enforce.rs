@@ -1,10 +1,16 @@
 //! The policy as the enforcing programs load it: every file root-owned and
-//! not writable by group or other, no warnings, and the first error to log.
+//! not writable by group or other, no warnings, and the first error to log;
+//! from the compiled snapshot when, and only when, it matches the source.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use newgate_policy::{LoadOptions, Policy, load};
+use newgate_policy::snapshot::{self, Ignored};
+use newgate_policy::{DEFAULT_POLICY, LoadOptions, Policy, Trust, load};
+
+/// The compiled snapshot of the installed policy: a fixed, root-only path
+/// (never from the environment or a module argument), regenerable, so in /var/cache.
+pub const SNAPSHOT: &str = "/var/cache/newgate/policy.snapshot";
 
 /// Why the enforcing programs refuse a policy (and so permit nothing).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,11 +32,48 @@ impl fmt::Display for PolicyRefused {
 
 impl std::error::Error for PolicyRefused {}
 
+/// The policy at `path`, as the runner and the PAM module decide with it.
+/// Only the installed policy (/etc/newgate/policy) has a snapshot; one that
+/// is missing, corrupt, from another build, stale or badly owned is ignored
+/// and the source is loaded, exactly as without a snapshot.
 pub fn load_enforcing(path: &Path) -> Result<Policy, PolicyRefused> {
+    let snapshot = (path == Path::new(DEFAULT_POLICY)).then_some(Path::new(SNAPSHOT));
+    load_with_snapshot(path, snapshot, 0).0
+}
+
+/// The policy at `path` from the snapshot at `snapshot` when it matches,
+/// else from the source; with the reason the snapshot was not used (`None`:
+/// it was). Every file must be owned by root or `owner` (tests run unprivileged).
+pub fn load_with_snapshot(
+    path: &Path,
+    snapshot: Option<&Path>,
+    owner: u32,
+) -> (Result<Policy, PolicyRefused>, Option<Ignored>) {
     if !path.is_absolute() {
-        return Err(PolicyRefused::NotAbsolute(path.to_path_buf()));
+        return (Err(PolicyRefused::NotAbsolute(path.to_path_buf())), None);
     }
-    let loaded = load(path, &LoadOptions::enforcing());
+    let ignored = match snapshot {
+        None => Ignored::Missing,
+        Some(snapshot) => match snapshot_policy(path, snapshot, owner) {
+            Ok(policy) => return (Ok(policy), None),
+            Err(why) => why,
+        },
+    };
+    (load_source(path, owner), Some(ignored))
+}
+
+/// The snapshot's policy, or why it is not used.
+pub fn snapshot_policy(path: &Path, snapshot: &Path, owner: u32) -> Result<Policy, Ignored> {
+    let bytes = snapshot::read(snapshot, owner)?;
+    snapshot::open(&bytes, path, owner)
+}
+
+fn load_source(path: &Path, owner: u32) -> Result<Policy, PolicyRefused> {
+    let options = LoadOptions {
+        trust: Trust::Secure { owner },
+        ..LoadOptions::enforcing()
+    };
+    let loaded = load(path, &options);
     if let Some(policy) = loaded.policy {
         return Ok(policy);
     }
