@@ -3,13 +3,13 @@
 //! This is the only module of the crate that touches the file system.
 
 use std::cell::RefCell;
-use std::rc::Rc;
 use std::ffi::OsStr;
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -485,7 +485,9 @@ pub(crate) fn verify_inputs(inputs: &[Input], owner: u32) -> Result<Vec<ZoneFile
                 sha256: hash,
             } => {
                 let path = Path::new(OsStr::from_bytes(path));
-                let (text, id) = loader.read(path, trust).map_err(|why| format!("{}: {why}", path.display()))?;
+                let (text, id) = loader
+                    .read(path, trust)
+                    .map_err(|why| format!("{}: {why}", path.display()))?;
                 if id != Some((*device, *inode)) {
                     return Err(format!("{} was replaced", path.display()));
                 }
@@ -508,7 +510,11 @@ pub(crate) fn verify_inputs(inputs: &[Input], owner: u32) -> Result<Vec<ZoneFile
                     return Err(format!("the files in {} changed", folder.display()));
                 }
             }
-            Input::Zone { path, link, sha256: hash } => {
+            Input::Zone {
+                path,
+                link,
+                sha256: hash,
+            } => {
                 let file = Path::new(OsStr::from_bytes(path));
                 let now_link = zone_link(file, path.as_slice() == LOCALTIME.as_bytes());
                 let bytes = read_zone_file(file);
@@ -728,7 +734,9 @@ fn zone_link(path: &Path, read: bool) -> Option<Vec<u8>> {
     if !read {
         return None;
     }
-    std::fs::read_link(path).ok().map(|target| target.as_os_str().as_bytes().to_vec())
+    std::fs::read_link(path)
+        .ok()
+        .map(|target| target.as_os_str().as_bytes().to_vec())
 }
 
 /// The system's zone, from `/etc/localtime`; UTC when there is none, as the C library does.

@@ -352,7 +352,9 @@ fn header(bytes: &[u8]) -> Result<&[u8], Ignored> {
     }
     let archive = &bytes[HEADER_LEN..];
     if bytes[SUM_AT..HEADER_LEN] != sha256(archive) {
-        return Err(Ignored::Corrupt("its checksum does not match (damaged or truncated)".into()));
+        return Err(Ignored::Corrupt(
+            "its checksum does not match (damaged or truncated)".into(),
+        ));
     }
     Ok(archive)
 }
@@ -499,7 +501,8 @@ impl Encoder {
             return n;
         }
         let n = self.image_globs.len() as u32;
-        self.image_globs.push(globs.iter().map(|g| g.as_str().to_string()).collect());
+        self.image_globs
+            .push(globs.iter().map(|g| g.as_str().to_string()).collect());
         self.globs.insert(key, n);
         n
     }
@@ -587,7 +590,8 @@ fn decode(image: &ArchivedImage, zones: &[ZoneFile]) -> Result<Policy, String> {
         .map(|f| Arc::from(Path::new(OsStr::from_bytes(f))))
         .collect();
     let name = |n: &rkyv::rend::u32_le| names.get(n.to_native() as usize).cloned().ok_or("a name out of range");
-    let name_list = |list: &rkyv::vec::ArchivedVec<rkyv::rend::u32_le>| list.iter().map(name).collect::<Result<Vec<Name>, _>>();
+    let name_list =
+        |list: &rkyv::vec::ArchivedVec<rkyv::rend::u32_le>| list.iter().map(name).collect::<Result<Vec<Name>, _>>();
     let names_of = |n: &ArchivedNamesImage| -> Result<Names, &str> {
         Ok(match n {
             ArchivedNamesImage::Any => Names::Any,
@@ -677,7 +681,10 @@ fn decode(image: &ArchivedImage, zones: &[ZoneFile]) -> Result<Policy, String> {
             },
             text: r.text.to_string(),
             options: options.get(pick(&r.options)).cloned().ok_or("options out of range")?,
-            subjects: subjects.get(pick(&r.subjects)).cloned().ok_or("subjects out of range")?,
+            subjects: subjects
+                .get(pick(&r.subjects))
+                .cloned()
+                .ok_or("subjects out of range")?,
             target: targets.get(pick(&r.target)).cloned().ok_or("a target out of range")?,
             conditions,
             command,

@@ -351,3 +351,69 @@ fn the_unmutated_policy_is_valid() {
     let loaded = load_str(Path::new("/nonexistent/valid"), VALID, &options());
     assert!(loaded.policy.is_some(), "{:?}", loaded.diagnostics);
 }
+
+/// The zone a generated policy is read in: the system's, UTC, or a named one.
+const ZONES: &[&str] = &["", "set timezone = UTC\n", "set timezone = \"Europe/Berlin\"\n"];
+
+/// Where the snapshot property writes its policies: files owned by the test's
+/// own user, trusted as root's would be.
+fn snapshot_scratch() -> newgate_testkit::Scratch {
+    newgate_testkit::Scratch::new(env!("CARGO_TARGET_TMPDIR"), "snapshot-property")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_snapshot_decides_and_grants_as_the_source(
+        (text, _) in random_policy(),
+        zone in prop::sample::select(ZONES),
+        asked in prop::collection::vec(random_request(), 1..8),
+    ) {
+        if zone.contains("Europe") && !Path::new("/usr/share/zoneinfo/Europe/Berlin").exists() {
+            return Ok(());
+        }
+        let owner = nix::unistd::geteuid().as_raw();
+        let scratch = snapshot_scratch();
+        let path = scratch.write("policy", &format!("{zone}{text}"), 0o440);
+        let source = newgate_policy::load(&path, &LoadOptions {
+            trust: Trust::Secure { owner },
+            ..LoadOptions::enforcing()
+        })
+        .policy
+        .expect("the generated policy loads");
+        let bytes = newgate_policy::snapshot::build(&path, owner).unwrap_or_else(|e| panic!("{e}"));
+        let stored = newgate_policy::snapshot::open(&bytes, &path, owner).unwrap_or_else(|e| panic!("{e}"));
+        prop_assert_eq!(&stored.settings.timezone, &source.settings.timezone);
+        prop_assert_eq!(&stored.settings.timezone_name, &source.settings.timezone_name);
+        prop_assert_eq!(stored.rules().len(), source.rules().len());
+        for a in &asked {
+            let request = Request {
+                user: a.user,
+                groups: &a.groups,
+                target_user: a.target_user,
+                target_group: a.target_group,
+                command: a.command.map(Path::new),
+                args: &a.args,
+                host: a.host,
+                service: a.service,
+                time: a.time.parse().unwrap(),
+            };
+            let (mine, theirs) = (stored.decide(&request), source.decide(&request));
+            prop_assert_eq!(mine.verdict, theirs.verdict, "{:?}", a);
+            prop_assert_eq!(mine.rule.map(|r| (r.location.to_string(), &r.text)), theirs.rule.map(|r| (r.location.to_string(), &r.text)));
+            prop_assert_eq!(&mine.options, &theirs.options);
+            let login = Login {
+                user: a.user,
+                groups: &a.groups,
+                host: a.host,
+                service: a.service,
+                time: request.time,
+            };
+            let grants = |p: &Policy| -> Vec<(String, String)> {
+                p.grants(&login).into_iter().map(|g| (g.group, g.rule.location.to_string())).collect()
+            };
+            prop_assert_eq!(grants(&stored), grants(&source));
+        }
+    }
+}

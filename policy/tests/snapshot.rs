@@ -59,7 +59,10 @@ fn id_as_root(policy: &Policy) -> (Verdict, Option<String>) {
         service: "newgate",
         time: "2026-11-30T10:00:00Z".parse().unwrap(),
     });
-    (decision.verdict, decision.rule.map(|r| format!("{} {}", r.location, r.text)))
+    (
+        decision.verdict,
+        decision.rule.map(|r| format!("{} {}", r.location, r.text)),
+    )
 }
 
 fn stale(result: Result<Policy, Ignored>) -> String {
@@ -184,9 +187,19 @@ fn a_symlinked_snapshot_is_ignored() {
 fn a_truncated_snapshot_is_ignored() {
     let f = Fixture::new("snapshot-truncated", "# nothing\n");
     let bytes = fs::read(&f.snapshot).unwrap();
-    for keep in [0, HEADER_LEN / 2, HEADER_LEN, HEADER_LEN + 8, bytes.len() / 2, bytes.len() - 1] {
+    for keep in [
+        0,
+        HEADER_LEN / 2,
+        HEADER_LEN,
+        HEADER_LEN + 8,
+        bytes.len() / 2,
+        bytes.len() - 1,
+    ] {
         fs::write(&f.snapshot, &bytes[..keep]).unwrap();
-        assert!(matches!(f.open(), Err(Ignored::Corrupt(_))), "truncated to {keep} bytes");
+        assert!(
+            matches!(f.open(), Err(Ignored::Corrupt(_))),
+            "truncated to {keep} bytes"
+        );
     }
 }
 
@@ -204,7 +217,10 @@ fn a_snapshot_of_another_policy_is_ignored() {
     let f = Fixture::new("snapshot-other-policy", "# nothing\n");
     let bytes = snapshot::read(&f.snapshot, owner()).unwrap();
     let other = f.scratch.write("other", POLICY, 0o440);
-    assert!(matches!(snapshot::open(&bytes, &other, owner()), Err(Ignored::OtherPolicy(_))));
+    assert!(matches!(
+        snapshot::open(&bytes, &other, owner()),
+        Err(Ignored::OtherPolicy(_))
+    ));
 }
 
 #[test]

@@ -31,16 +31,18 @@ pub fn run(mut parser: lexopt::Parser) -> Result<u8, Failure> {
         }
     }
     if status {
-        return Ok(match snapshot_policy(Path::new(DEFAULT_POLICY), Path::new(SNAPSHOT), 0) {
-            Ok(_) => {
-                println!("{SNAPSHOT}: in use (it matches {DEFAULT_POLICY})");
-                0
-            }
-            Err(why) => {
-                println!("{SNAPSHOT}: not used, newgate reads {DEFAULT_POLICY} itself: {why}");
-                1
-            }
-        });
+        return Ok(
+            match snapshot_policy(Path::new(DEFAULT_POLICY), Path::new(SNAPSHOT), 0) {
+                Ok(_) => {
+                    println!("{SNAPSHOT}: in use (it matches {DEFAULT_POLICY})");
+                    0
+                }
+                Err(why) => {
+                    println!("{SNAPSHOT}: not used, newgate reads {DEFAULT_POLICY} itself: {why}");
+                    1
+                }
+            },
+        );
     }
     if !nix::unistd::geteuid().is_root() {
         return Err(Failure(format!("writing {SNAPSHOT} needs root")));
@@ -66,9 +68,9 @@ pub fn run(mut parser: lexopt::Parser) -> Result<u8, Failure> {
 pub(crate) fn refresh() {
     match write_snapshot() {
         Ok(_) | Err(NotWritten::Invalid) => {}
-        Err(NotWritten::Failed(why)) => eprintln!(
-            "newgatectl: warning: {why}; newgate reads the policy itself until `newgatectl compile` succeeds"
-        ),
+        Err(NotWritten::Failed(why)) => {
+            eprintln!("newgatectl: warning: {why}; newgate reads the policy itself until `newgatectl compile` succeeds")
+        }
     }
 }
 
