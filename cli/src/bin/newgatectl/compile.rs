@@ -11,8 +11,12 @@ use lexopt::prelude::*;
 use newgate_policy::DEFAULT_POLICY;
 use newgate_policy::snapshot::{self, BuildError};
 use newgate_system::{SNAPSHOT, snapshot_policy};
+use nix::fcntl::{Flock, FlockArg};
 
 use crate::{Failure, print_diagnostics};
+
+/// The name a snapshot is written under before it is renamed into place.
+const TEMPORARY: &str = ".policy.snapshot.";
 
 /// Why the snapshot was not written.
 pub(crate) enum NotWritten {
@@ -96,7 +100,18 @@ pub(crate) fn write_snapshot() -> Result<usize, NotWritten> {
             .create(folder)
             .map_err(|e| failed("creating its folder", e))?;
     }
-    let temporary = folder.join(format!(".policy.snapshot.{}", std::process::id()));
+    // One writer at a time; under the lock, leftovers of a writer that was
+    // killed are ours to remove.
+    let lock = File::open(folder).map_err(|e| failed("opening its folder", e))?;
+    let _lock = Flock::lock(lock, FlockArg::LockExclusive).map_err(|(_, e)| failed("locking its folder", e.into()))?;
+    if let Ok(entries) = fs::read_dir(folder) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(TEMPORARY) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+    let temporary = folder.join(format!("{TEMPORARY}{}", std::process::id()));
     let written = (|| -> std::io::Result<()> {
         let mut file = OpenOptions::new()
             .write(true)
