@@ -273,6 +273,7 @@ pub(crate) fn compile(
         rules,
         index,
         files: sources.paths(),
+        scope: None,
     })
 }
 

@@ -14,7 +14,6 @@ use std::rc::Rc;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use nix::fcntl::OFlag;
-use rkyv::util::AlignedVec;
 
 use crate::compile::{Context, Directory, Zone, compile};
 use crate::diag::{Collector, Diagnostic, DiagnosticKind, Severity, Sources, Span};
@@ -431,9 +430,9 @@ pub(crate) fn load_recording(path: &Path, owner: u32) -> (Loaded, Vec<Input>) {
     (loaded, inputs)
 }
 
-/// Reads a file checked as a policy file is (owner, mode, symbolic link, its
-/// folders up to `/`), into memory aligned for a compiled snapshot.
-pub(crate) fn read_checked(path: &Path, owner: u32, limit: u64) -> Result<AlignedVec<16>, Ignored> {
+/// Opens a file checked as a policy file is (owner, mode, symbolic link, its
+/// folders up to `/`): a compiled snapshot.
+pub(crate) fn open_checked(path: &Path, owner: u32) -> Result<File, Ignored> {
     let absolute = std::path::absolute(path).map_err(|e| Ignored::Unsafe(describe_io(&e)))?;
     let file = OpenOptions::new()
         .read(true)
@@ -450,17 +449,7 @@ pub(crate) fn read_checked(path: &Path, owner: u32, limit: u64) -> Result<Aligne
         return Err(Ignored::Unsafe("it is not a regular file".into()));
     }
     check_owner_and_mode(&meta, owner, "it").map_err(Ignored::Unsafe)?;
-    if meta.len() > limit {
-        return Err(Ignored::Unsafe(format!("it is larger than {} MiB", limit >> 20)));
-    }
-    let mut bytes = AlignedVec::with_capacity(meta.len() as usize);
-    bytes
-        .extend_from_reader(&mut file.take(limit + 1))
-        .map_err(|e| Ignored::Unsafe(describe_io(&e)))?;
-    if bytes.len() as u64 > limit {
-        return Err(Ignored::Unsafe(format!("it is larger than {} MiB", limit >> 20)));
-    }
-    Ok(bytes)
+    Ok(file)
 }
 
 /// A time-zone file read while checking a snapshot's inputs: its path and bytes.

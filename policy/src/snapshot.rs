@@ -2,19 +2,34 @@
 //! record of every input it was compiled from, so that the enforcing
 //! programs can skip parsing when (and only when) nothing changed.
 //!
-//! The bytes are a fixed header (a magic string, the format version and the
-//! build identity of this crate) followed by an rkyv archive, which is
-//! validated with bytecheck before any of it is read. A snapshot that does
-//! not validate, comes from another format or build, or whose inputs differ
-//! from the disk in any way is ignored: the caller loads the source.
+//! The file is a fixed header (a magic string, the format version, the build
+//! identity of this crate, and the lengths and SHA-256 sums of the two
+//! archives after it), then two rkyv archives and the rules, each rule an
+//! archive of its own:
+//!
+//! - the *record*: the inputs, the settings and the main file's path, which
+//!   is all that deciding whether to use the snapshot needs;
+//! - the *tables*: names, glob lists, options, subjects and targets that the
+//!   rules share, the index (which rules concern which user and group), and
+//!   where each rule stands with a checksum of its bytes;
+//! - the rules.
+//!
+//! Every archive is validated with bytecheck before any of it is read, and
+//! only the rules that concern the requester are read: a 100,000-rule policy
+//! costs a request its few dozen rules, not the whole file. A snapshot that
+//! does not validate, comes from another format or build, or whose inputs
+//! differ from the disk in any way is ignored: the caller loads the source.
 //!
 //! Decisions are made by the same [`Policy::decide`] whichever way the policy
-//! was loaded: decoding builds the very same `Policy` the compiler builds.
+//! was loaded: decoding builds the `Policy` the compiler builds, holding the
+//! rules of one requester (see `Scope` in `policy.rs`).
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fmt;
+use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,15 +37,17 @@ use std::time::Duration;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use rkyv::rancor;
+use rkyv::rend::u32_le;
 use rkyv::util::AlignedVec;
+use rkyv::vec::ArchivedVec;
 use rkyv::{Archive, Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::glob::Glob;
-use crate::load::{Loaded, ZoneFile, load_recording, verify_inputs};
+use crate::load::{Loaded, ZoneFile, load_recording, open_checked, verify_inputs};
 use crate::policy::{
     Action, ArgsMatch, Audit, Chdir, CommandMatch, Conditions, EnvChange, Globs, Index, Location, LogFormat, Name,
-    Names, Options, Policy, Rule, Settings, Subjects, Target,
+    Names, Options, Policy, Rule, Scope, Settings, Subjects, Target,
 };
 use crate::time::{Days, TimeRange, When};
 
@@ -38,17 +55,17 @@ use crate::time::{Days, TimeRange, When};
 /// build identity changes too, but this says why in `--status`).
 pub const FORMAT: u32 = 1;
 const MAGIC: &[u8; 16] = b"newgate-snapshot";
-/// The header: magic, format (little-endian u32), 12 bytes of zeros, the
-/// build identity (32 bytes), the SHA-256 of the archive (32 bytes); the
-/// archive starts aligned after it.
-pub const HEADER_LEN: usize = 96;
 /// Where the build identity stands in the header.
 pub const BUILD_AT: usize = 32;
-/// Where the archive's checksum stands: bytes that validate can still be
-/// damaged ones (a flipped bit in a name), and would decide otherwise.
-pub const SUM_AT: usize = 64;
-/// The largest snapshot read: four times the largest policy the loader reads.
-pub const MAX_SNAPSHOT_SIZE: u64 = 256 << 20;
+/// The lengths of the record and of the tables (little-endian u64 each).
+pub const LENGTHS_AT: usize = 64;
+/// The SHA-256 of the record, then of the tables: bytes that validate can
+/// still be damaged ones (a flipped bit in a name), and would decide otherwise.
+pub const SUMS_AT: usize = 80;
+/// The header's length; the record starts after it, aligned.
+pub const HEADER_LEN: usize = 144;
+/// The largest record or tables read, and the largest rule.
+const MAX_PART: u64 = 256 << 20;
 
 /// The build identity of this crate (a hash over its sources, its
 /// dependencies' versions and its version, made at build time).
@@ -64,6 +81,16 @@ pub fn build_id() -> [u8; 32] {
 
 pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
+}
+
+/// A rule's checksum: the first eight bytes of its SHA-256.
+fn rule_sum(bytes: &[u8]) -> u64 {
+    let sum = sha256(bytes);
+    u64::from_le_bytes(sum[..8].try_into().expect("eight bytes"))
+}
+
+fn padded(length: usize) -> usize {
+    length.next_multiple_of(16)
 }
 
 /// One thing a compiled policy depends on, as it was when it was compiled.
@@ -89,17 +116,45 @@ pub(crate) enum Input {
     },
 }
 
+/// What deciding whether to use the snapshot needs, and the settings.
 #[derive(Archive, Serialize)]
-struct Image {
+struct Record {
+    /// The main policy file it was built from.
+    policy: Vec<u8>,
     inputs: Vec<Input>,
     settings: SettingsImage,
+}
+
+/// What the rules share, and where they are. Names are numbers in `names`,
+/// glob lists numbers in `globs`, and so on.
+#[derive(Archive, Serialize)]
+struct Tables {
     files: Vec<Vec<u8>>,
     names: Vec<String>,
     globs: Vec<Vec<String>>,
     options: Vec<OptionsImage>,
     subjects: Vec<SubjectsImage>,
     targets: Vec<TargetImage>,
-    rules: Vec<RuleImage>,
+    /// The index: rules for anyone, and by user and by group name, sorted
+    /// by name; each list ascending.
+    anyone: Vec<u32>,
+    by_user: Vec<Listed>,
+    by_group: Vec<Listed>,
+    rules: Vec<RuleAt>,
+}
+
+#[derive(Archive, Serialize)]
+struct Listed {
+    name: String,
+    rules: Vec<u32>,
+}
+
+/// Where a rule's archive stands after the tables, and its checksum.
+#[derive(Archive, Serialize)]
+struct RuleAt {
+    offset: u64,
+    length: u32,
+    sum: u64,
 }
 
 #[derive(Archive, Serialize, Clone, Copy)]
@@ -288,75 +343,199 @@ pub fn build(path: &Path, owner: u32) -> Result<Vec<u8>, BuildError> {
     let Some(policy) = &loaded.policy else {
         return Err(BuildError::Invalid(Box::new(loaded)));
     };
-    let image = Encoder::default().image(policy, inputs).map_err(BuildError::Encode)?;
-    let archive = rkyv::to_bytes::<rancor::Error>(&image).map_err(|e| BuildError::Encode(e.to_string()))?;
-    let mut bytes = Vec::with_capacity(HEADER_LEN + archive.len());
+    let encode = |e: rancor::Error| BuildError::Encode(e.to_string());
+    let mut encoder = Encoder::default();
+    let settings = encoder.settings(&policy.settings);
+    let record = Record {
+        policy: path_bytes(path),
+        inputs,
+        settings,
+    };
+    let mut rules = Vec::with_capacity(policy.rules.len());
+    let mut at = Vec::with_capacity(policy.rules.len());
+    let numbers: HashMap<&Path, u32> = policy
+        .files
+        .iter()
+        .enumerate()
+        .map(|(n, p)| (p.as_path(), n as u32))
+        .collect();
+    for rule in &policy.rules {
+        // The compiler's locations are the policy's files.
+        let file = numbers
+            .get(&*rule.location.file)
+            .ok_or_else(|| BuildError::Encode(format!("{} is not among the policy's files", rule.location)))?;
+        let bytes = rkyv::to_bytes::<rancor::Error>(&encoder.rule(rule, *file)).map_err(encode)?;
+        at.push(RuleAt {
+            offset: rules.len() as u64,
+            length: bytes.len() as u32,
+            sum: rule_sum(&bytes),
+        });
+        rules.extend_from_slice(&bytes);
+        rules.resize(padded(rules.len()), 0);
+    }
+    let tables = encoder.tables(policy, at);
+    let record = rkyv::to_bytes::<rancor::Error>(&record).map_err(encode)?;
+    let tables = rkyv::to_bytes::<rancor::Error>(&tables).map_err(encode)?;
+    let mut bytes = Vec::with_capacity(HEADER_LEN + padded(record.len()) + padded(tables.len()) + rules.len());
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&FORMAT.to_le_bytes());
     bytes.resize(BUILD_AT, 0);
     bytes.extend_from_slice(&build_id());
-    bytes.extend_from_slice(&sha256(&archive));
-    bytes.extend_from_slice(&archive);
+    bytes.extend_from_slice(&(record.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&(tables.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&sha256(&record));
+    bytes.extend_from_slice(&sha256(&tables));
+    bytes.resize(HEADER_LEN, 0);
+    bytes.extend_from_slice(&record);
+    bytes.resize(HEADER_LEN + padded(record.len()), 0);
+    bytes.extend_from_slice(&tables);
+    bytes.resize(bytes.len() - tables.len() + padded(tables.len()), 0);
+    bytes.extend_from_slice(&rules);
     Ok(bytes)
 }
 
-/// Reads a snapshot file, checked as a policy file is (owned by root or
-/// `owner`, not writable by group or other, not a symbolic link, in folders
-/// that pass the same checks up to `/`).
-pub fn read(path: &Path, owner: u32) -> Result<AlignedVec<16>, Ignored> {
-    crate::load::read_checked(path, owner, MAX_SNAPSHOT_SIZE)
+/// A snapshot that matches the disk: its settings, and the rules of any
+/// requester on demand.
+#[derive(Debug)]
+pub struct Snapshot {
+    file: File,
+    settings: Settings,
+    tables_at: u64,
+    tables_length: u64,
+    tables_sum: [u8; 32],
+    rules_at: u64,
 }
 
-/// The policy a snapshot holds, when it holds a policy built by this build
-/// from the main file `policy` and every input still matches the disk
-/// (checked as the loader checks, with files owned by root or `owner`).
-pub fn open(bytes: &[u8], policy: &Path, owner: u32) -> Result<Policy, Ignored> {
-    let archive = header(bytes)?;
-    // What `read` returns is aligned, and so is the archive after the header;
-    // other bytes are copied to where rkyv can read them.
-    let copy;
-    let archive = if archive.as_ptr().align_offset(16) == 0 {
-        archive
-    } else {
-        let mut aligned = AlignedVec::<16>::with_capacity(archive.len());
-        aligned.extend_from_slice(archive);
-        copy = aligned;
-        &copy[..]
-    };
-    let image = rkyv::access::<ArchivedImage, rancor::Error>(archive).map_err(|e| Ignored::Corrupt(e.to_string()))?;
-    let main = image.files.first().map(|f| PathBuf::from(OsStr::from_bytes(f)));
-    if main.as_deref() != Some(policy) {
-        return Err(Ignored::OtherPolicy(main.unwrap_or_default()));
+impl Snapshot {
+    /// Opens the snapshot at `path`, which must be checked as a policy file
+    /// is (owned by root or `owner`, not writable by group or other, not a
+    /// symbolic link, in folders that pass the same checks up to `/`), and
+    /// must hold a policy built by this build from the main file `policy`
+    /// whose every input still matches the disk (checked as the loader
+    /// checks, with files owned by root or `owner`).
+    pub fn open(path: &Path, policy: &Path, owner: u32) -> Result<Snapshot, Ignored> {
+        let file = open_checked(path, owner)?;
+        let mut header = [0u8; HEADER_LEN];
+        file.read_exact_at(&mut header, 0).map_err(|_| short())?;
+        if &header[..MAGIC.len()] != MAGIC {
+            return Err(Ignored::Corrupt("it does not start like a snapshot".into()));
+        }
+        let format = u32::from_le_bytes(header[16..20].try_into().expect("four bytes"));
+        if format != FORMAT {
+            return Err(Ignored::OtherFormat(format));
+        }
+        if header[BUILD_AT..LENGTHS_AT] != build_id() {
+            return Err(Ignored::OtherBuild);
+        }
+        let length = |at: usize| u64::from_le_bytes(header[at..at + 8].try_into().expect("eight bytes"));
+        let sum = |at: usize| -> [u8; 32] { header[at..at + 32].try_into().expect("32 bytes") };
+        let (record_length, tables_length) = (length(LENGTHS_AT), length(LENGTHS_AT + 8));
+        let record_bytes = read_part(&file, HEADER_LEN as u64, record_length, &sum(SUMS_AT))?;
+        let record = rkyv::access::<ArchivedRecord, rancor::Error>(&record_bytes)
+            .map_err(|e| Ignored::Corrupt(e.to_string()))?;
+        if record.policy.as_slice() != policy.as_os_str().as_bytes() {
+            return Err(Ignored::OtherPolicy(PathBuf::from(OsStr::from_bytes(&record.policy))));
+        }
+        let inputs: Vec<Input> = record
+            .inputs
+            .iter()
+            .map(rkyv::deserialize::<Input, rancor::Error>)
+            .collect::<Result<_, _>>()
+            .map_err(|e| Ignored::Corrupt(e.to_string()))?;
+        let zones = verify_inputs(&inputs, owner).map_err(Ignored::Stale)?;
+        let settings = settings(&record.settings, &zones).map_err(Ignored::Corrupt)?;
+        let tables_at = (HEADER_LEN + padded(record_length as usize)) as u64;
+        Ok(Snapshot {
+            file,
+            settings,
+            tables_at,
+            tables_length,
+            tables_sum: sum(SUMS_AT + 32),
+            rules_at: tables_at + padded(tables_length as usize) as u64,
+        })
     }
-    let inputs: Vec<Input> = image
-        .inputs
-        .iter()
-        .map(rkyv::deserialize::<Input, rancor::Error>)
-        .collect::<Result<_, _>>()
-        .map_err(|e| Ignored::Corrupt(e.to_string()))?;
-    let zones = verify_inputs(&inputs, owner).map_err(Ignored::Stale)?;
-    decode(image, &zones).map_err(Ignored::Corrupt)
+
+    /// The policy's settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The policy for requests of `user`, a member of `groups`: every rule
+    /// that concerns them, read from the snapshot, deciding as the whole
+    /// policy would (and denying anyone else).
+    pub fn policy_for(&self, user: &str, groups: &[String]) -> Result<Policy, Ignored> {
+        let bytes = read_part(&self.file, self.tables_at, self.tables_length, &self.tables_sum)?;
+        let tables =
+            rkyv::access::<ArchivedTables, rancor::Error>(&bytes).map_err(|e| Ignored::Corrupt(e.to_string()))?;
+        let mut wanted: Vec<u32> = tables.anyone.iter().map(|n| n.to_native()).collect();
+        let mut add = |lists: &ArchivedVec<ArchivedListed>, name: &str| {
+            if let Ok(found) = lists.binary_search_by(|l| l.name.as_str().cmp(name)) {
+                wanted.extend(lists[found].rules.iter().map(|n| n.to_native()));
+            }
+        };
+        add(&tables.by_user, user);
+        for group in groups {
+            add(&tables.by_group, group);
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut decoder = Decoder::new(tables);
+        let mut rules = Vec::with_capacity(wanted.len());
+        for number in wanted {
+            let at = tables
+                .rules
+                .get(number as usize)
+                .ok_or_else(|| corrupt("a rule out of range"))?;
+            let length = at.length.to_native() as u64;
+            if length > MAX_PART {
+                return Err(corrupt("a rule too large"));
+            }
+            let mut rule = AlignedVec::<16>::with_capacity(length as usize);
+            rule.resize(length as usize, 0);
+            self.file
+                .read_exact_at(&mut rule, self.rules_at + at.offset.to_native())
+                .map_err(|_| short())?;
+            if rule_sum(&rule) != at.sum.to_native() {
+                return Err(corrupt("a rule's checksum does not match (damaged)"));
+            }
+            let image =
+                rkyv::access::<ArchivedRuleImage, rancor::Error>(&rule).map_err(|e| Ignored::Corrupt(e.to_string()))?;
+            rules.push(decoder.rule(image).map_err(corrupt)?);
+        }
+        let files = decoder.files.iter().map(|f| f.to_path_buf()).collect();
+        Ok(Policy {
+            settings: self.settings.clone(),
+            index: Index::build(&rules),
+            rules,
+            files,
+            scope: Some(Scope {
+                user: user.to_string(),
+                groups: groups.to_vec(),
+            }),
+        })
+    }
 }
 
-/// The archive after a header of this format and build.
-fn header(bytes: &[u8]) -> Result<&[u8], Ignored> {
-    if bytes.len() < HEADER_LEN || &bytes[..MAGIC.len()] != MAGIC {
-        return Err(Ignored::Corrupt("it does not start like a snapshot".into()));
+fn short() -> Ignored {
+    Ignored::Corrupt("it is shorter than its header says (truncated)".into())
+}
+
+fn corrupt(why: &str) -> Ignored {
+    Ignored::Corrupt(why.into())
+}
+
+/// One archive of the file, read, checked against its sum, aligned for rkyv.
+fn read_part(file: &File, at: u64, length: u64, sum: &[u8; 32]) -> Result<AlignedVec<16>, Ignored> {
+    if length > MAX_PART {
+        return Err(corrupt("a part larger than any snapshot has"));
     }
-    let format = u32::from_le_bytes(bytes[16..20].try_into().expect("four bytes"));
-    if format != FORMAT {
-        return Err(Ignored::OtherFormat(format));
+    let mut bytes = AlignedVec::<16>::with_capacity(length as usize);
+    bytes.resize(length as usize, 0);
+    file.read_exact_at(&mut bytes, at).map_err(|_| short())?;
+    if sha256(&bytes) != *sum {
+        return Err(corrupt("its checksum does not match (damaged or truncated)"));
     }
-    if bytes[BUILD_AT..SUM_AT] != build_id() {
-        return Err(Ignored::OtherBuild);
-    }
-    let archive = &bytes[HEADER_LEN..];
-    if bytes[SUM_AT..HEADER_LEN] != sha256(archive) {
-        return Err(Ignored::Corrupt(
-            "its checksum does not match (damaged or truncated)".into(),
-        ));
-    }
-    Ok(archive)
+    Ok(bytes)
 }
 
 /// Numbers the shared parts of a policy: each distinct name, glob list,
@@ -387,9 +566,8 @@ fn path_bytes(path: &Path) -> Vec<u8> {
 }
 
 impl Encoder {
-    fn image(mut self, policy: &Policy, inputs: Vec<Input>) -> Result<Image, String> {
-        let s = &policy.settings;
-        let settings = SettingsImage {
+    fn settings(&mut self, s: &Settings) -> SettingsImage {
+        SettingsImage {
             persist: duration(s.persist),
             persist_default: s.persist_default.map(duration),
             secure_path: s.secure_path.iter().map(|p| path_bytes(p)).collect(),
@@ -408,36 +586,33 @@ impl Encoder {
             env_keep: s.env_keep.clone(),
             editor: s.editor.clone(),
             umask: s.umask,
+        }
+    }
+
+    fn tables(self, policy: &Policy, rules: Vec<RuleAt>) -> Tables {
+        let listed = |map: &HashMap<Name, Vec<u32>>| {
+            let mut lists: Vec<Listed> = map
+                .iter()
+                .map(|(name, rules)| Listed {
+                    name: name.to_string(),
+                    rules: rules.clone(),
+                })
+                .collect();
+            lists.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+            lists
         };
-        let files: Vec<Vec<u8>> = policy.files.iter().map(|p| path_bytes(p)).collect();
-        let numbers: HashMap<&Path, u32> = policy
-            .files
-            .iter()
-            .enumerate()
-            .map(|(n, p)| (p.as_path(), n as u32))
-            .collect();
-        let rules = policy
-            .rules
-            .iter()
-            .map(|rule| {
-                // The compiler's locations are the policy's files.
-                let number = numbers
-                    .get(&*rule.location.file)
-                    .ok_or_else(|| format!("{} is not among the policy's files", rule.location))?;
-                Ok(self.rule(rule, *number))
-            })
-            .collect::<Result<Vec<RuleImage>, String>>()?;
-        Ok(Image {
-            inputs,
-            settings,
-            files,
+        Tables {
+            files: policy.files.iter().map(|p| path_bytes(p)).collect(),
             names: self.image_names,
             globs: self.image_globs,
             options: self.image_options,
             subjects: self.image_subjects,
             targets: self.image_targets,
+            anyone: policy.index.anyone.clone(),
+            by_user: listed(&policy.index.by_user),
+            by_group: listed(&policy.index.by_group),
             rules,
-        })
+        }
     }
 
     fn rule(&mut self, rule: &Rule, file: u32) -> RuleImage {
@@ -569,71 +744,122 @@ impl Encoder {
     }
 }
 
-/// Builds the `Policy` an archive holds; `zones` are the time-zone files
-/// read (and matched) while checking the inputs. Any number out of range or
-/// value the compiler never makes is corruption.
-fn decode(image: &ArchivedImage, zones: &[ZoneFile]) -> Result<Policy, String> {
-    let names: Vec<Name> = image.names.iter().map(|n| Name::from(n.as_str())).collect();
-    let globs = image
-        .globs
-        .iter()
-        .map(|list| {
+/// Decodes the rules of one requester, each shared part once, as the
+/// compiler shares them. Any number out of range, or value the compiler
+/// never makes, is corruption.
+struct Decoder<'t> {
+    tables: &'t ArchivedTables,
+    files: Vec<Arc<Path>>,
+    names: Vec<Option<Name>>,
+    globs: Vec<Option<Globs>>,
+    options: Vec<Option<Arc<Options>>>,
+    subjects: Vec<Option<Arc<Subjects>>>,
+    targets: Vec<Option<Arc<Target>>>,
+}
+
+/// The shared part numbered `n` of `table`, decoded by `make` the first time.
+fn shared<T: Clone, A>(
+    cache: &mut [Option<T>],
+    table: &[A],
+    n: &u32_le,
+    make: impl FnOnce(&A) -> Result<T, &'static str>,
+) -> Result<T, &'static str> {
+    let n = n.to_native() as usize;
+    let slot = cache.get_mut(n).ok_or("a shared part out of range")?;
+    if let Some(made) = slot {
+        return Ok(made.clone());
+    }
+    let made = make(table.get(n).ok_or("a shared part out of range")?)?;
+    *slot = Some(made.clone());
+    Ok(made)
+}
+
+impl<'t> Decoder<'t> {
+    fn new(tables: &'t ArchivedTables) -> Decoder<'t> {
+        Decoder {
+            tables,
+            files: tables
+                .files
+                .iter()
+                .map(|f| Arc::from(Path::new(OsStr::from_bytes(f))))
+                .collect(),
+            names: vec![None; tables.names.len()],
+            globs: vec![None; tables.globs.len()],
+            options: vec![None; tables.options.len()],
+            subjects: vec![None; tables.subjects.len()],
+            targets: vec![None; tables.targets.len()],
+        }
+    }
+
+    fn name(&mut self, n: &u32_le) -> Result<Name, &'static str> {
+        shared(&mut self.names, &self.tables.names, n, |s| Ok(Name::from(s.as_str())))
+    }
+
+    fn name_list(&mut self, list: &ArchivedVec<u32_le>) -> Result<Vec<Name>, &'static str> {
+        list.iter().map(|n| self.name(n)).collect()
+    }
+
+    fn names_of(&mut self, names: &ArchivedNamesImage) -> Result<Names, &'static str> {
+        Ok(match names {
+            ArchivedNamesImage::Any => Names::Any,
+            ArchivedNamesImage::Some(list) => Names::Some(self.name_list(list)?),
+        })
+    }
+
+    fn globs(&mut self, n: &u32_le) -> Result<Globs, &'static str> {
+        shared(&mut self.globs, &self.tables.globs, n, |list| {
             list.iter()
                 .map(|g| Glob::new(g.as_str()))
                 .collect::<Result<Vec<Glob>, String>>()
                 .map(Globs::from)
+                .map_err(|_| "a pattern that does not compile")
         })
-        .collect::<Result<Vec<Globs>, String>>()?;
-    let files: Vec<Arc<Path>> = image
-        .files
-        .iter()
-        .map(|f| Arc::from(Path::new(OsStr::from_bytes(f))))
-        .collect();
-    let name = |n: &rkyv::rend::u32_le| names.get(n.to_native() as usize).cloned().ok_or("a name out of range");
-    let name_list =
-        |list: &rkyv::vec::ArchivedVec<rkyv::rend::u32_le>| list.iter().map(name).collect::<Result<Vec<Name>, _>>();
-    let names_of = |n: &ArchivedNamesImage| -> Result<Names, &str> {
-        Ok(match n {
-            ArchivedNamesImage::Any => Names::Any,
-            ArchivedNamesImage::Some(list) => Names::Some(name_list(list)?),
-        })
-    };
-    let options = image
-        .options
-        .iter()
-        .map(|o| Arc::new(options(o)))
-        .collect::<Vec<Arc<Options>>>();
-    let subjects = image
-        .subjects
-        .iter()
-        .map(|s| {
-            Ok(Arc::new(Subjects {
-                users: name_list(&s.users)?,
-                groups: name_list(&s.groups)?,
-                anyone: s.anyone,
-            }))
-        })
-        .collect::<Result<Vec<Arc<Subjects>>, &str>>()?;
-    let targets = image
-        .targets
-        .iter()
-        .map(|t| {
-            Ok(Arc::new(match t {
-                ArchivedTargetImage::Groups(g) => Target::Groups(names_of(g)?),
-                ArchivedTargetImage::Users(u) => Target::Users(names_of(u)?),
-                ArchivedTargetImage::UserAndGroup(u, g) => Target::UserAndGroup(names_of(u)?, names_of(g)?),
-            }))
-        })
-        .collect::<Result<Vec<Arc<Target>>, &str>>()?;
-    let pick = |n: &rkyv::rend::u32_le| n.to_native() as usize;
-    let glob = |n: &rkyv::rend::u32_le| globs.get(pick(n)).cloned().ok_or("a glob list out of range");
-    let mut rules = Vec::with_capacity(image.rules.len());
-    for r in image.rules.iter() {
+    }
+
+    fn rule(&mut self, r: &ArchivedRuleImage) -> Result<Rule, &'static str> {
+        let tables = self.tables;
+        let options = shared(&mut self.options, &tables.options, &r.options, |o| {
+            Ok(Arc::new(options(o)))
+        })?;
+        let subjects = match self.subjects.get(r.subjects.to_native() as usize) {
+            Some(Some(made)) => made.clone(),
+            _ => {
+                let image = tables
+                    .subjects
+                    .get(r.subjects.to_native() as usize)
+                    .ok_or("subjects out of range")?;
+                let made = Arc::new(Subjects {
+                    users: self.name_list(&image.users)?,
+                    groups: self.name_list(&image.groups)?,
+                    anyone: image.anyone,
+                });
+                self.subjects[r.subjects.to_native() as usize] = Some(made.clone());
+                made
+            }
+        };
+        let target = match self.targets.get(r.target.to_native() as usize) {
+            Some(Some(made)) => made.clone(),
+            _ => {
+                let image = tables
+                    .targets
+                    .get(r.target.to_native() as usize)
+                    .ok_or("a target out of range")?;
+                let made = Arc::new(match image {
+                    ArchivedTargetImage::Groups(g) => Target::Groups(self.names_of(g)?),
+                    ArchivedTargetImage::Users(u) => Target::Users(self.names_of(u)?),
+                    ArchivedTargetImage::UserAndGroup(u, g) => {
+                        Target::UserAndGroup(self.names_of(u)?, self.names_of(g)?)
+                    }
+                });
+                self.targets[r.target.to_native() as usize] = Some(made.clone());
+                made
+            }
+        };
         let conditions = match r.conditions.as_ref() {
             None => None,
             Some(c) => Some(Box::new(Conditions {
-                hosts: c.hosts.as_ref().map(glob).transpose()?,
-                services: c.services.as_ref().map(name_list).transpose()?,
+                hosts: c.hosts.as_ref().map(|n| self.globs(n)).transpose()?,
+                services: c.services.as_ref().map(|s| self.name_list(s)).transpose()?,
                 when: match c.when.as_ref() {
                     None => None,
                     Some(w) => {
@@ -650,7 +876,8 @@ fn decode(image: &ArchivedImage, zones: &[ZoneFile]) -> Result<Policy, String> {
                 until: match c.until.as_ref() {
                     None => None,
                     Some(u) => Some((
-                        Timestamp::new(u.second.to_native(), u.nanosecond.to_native()).map_err(|e| e.to_string())?,
+                        Timestamp::new(u.second.to_native(), u.nanosecond.to_native())
+                            .map_err(|_| "a time out of range")?,
                         u.text.to_string(),
                     )),
                 },
@@ -659,45 +886,38 @@ fn decode(image: &ArchivedImage, zones: &[ZoneFile]) -> Result<Policy, String> {
         let command = match r.command.as_ref() {
             None => None,
             Some(c) => Some(CommandMatch {
-                paths: glob(&c.paths)?,
+                paths: self.globs(&c.paths)?,
                 args: match c.args.as_ref() {
                     None => None,
                     Some(a) => Some(ArgsMatch {
-                        exact: name_list(&a.0)?,
+                        exact: self.name_list(&a.0)?,
                         rest: a.1,
                     }),
                 },
             }),
         };
-        rules.push(Rule {
+        Ok(Rule {
             action: match r.action {
                 ArchivedActionImage::Permit => Action::Permit,
                 ArchivedActionImage::Deny => Action::Deny,
                 ArchivedActionImage::Grant => Action::Grant,
             },
             location: Location {
-                file: files.get(pick(&r.file)).cloned().ok_or("a file out of range")?,
+                file: self
+                    .files
+                    .get(r.file.to_native() as usize)
+                    .cloned()
+                    .ok_or("a file out of range")?,
                 line: r.line.to_native(),
             },
             text: r.text.to_string(),
-            options: options.get(pick(&r.options)).cloned().ok_or("options out of range")?,
-            subjects: subjects
-                .get(pick(&r.subjects))
-                .cloned()
-                .ok_or("subjects out of range")?,
-            target: targets.get(pick(&r.target)).cloned().ok_or("a target out of range")?,
+            options,
+            subjects,
+            target,
             conditions,
             command,
-        });
+        })
     }
-    let index = Index::build(&rules);
-    let settings = settings(&image.settings, zones)?;
-    Ok(Policy {
-        settings,
-        rules,
-        index,
-        files: files.iter().map(|f| f.to_path_buf()).collect(),
-    })
 }
 
 fn time(d: &ArchivedDurationImage) -> Duration {

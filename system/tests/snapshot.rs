@@ -53,8 +53,12 @@ impl Installed {
 
     /// What the runner decides for alice's `id` as root, and why the snapshot was not used.
     fn decide(&self) -> (Option<Verdict>, Option<Ignored>) {
-        let (policy, ignored) = load_with_snapshot(&self.policy, Some(&self.snapshot), owner());
-        (policy.ok().map(|p| id_as_root(&p)), ignored)
+        let (enforcing, ignored) = load_with_snapshot(&self.policy, Some(&self.snapshot), owner());
+        let verdict = enforcing.ok().map(|e| {
+            let policy = e.for_requester("alice", &["alice".to_string()]).unwrap();
+            id_as_root(&policy)
+        });
+        (verdict, ignored)
     }
 }
 
@@ -159,9 +163,26 @@ fn a_snapshot_owned_by_another_user_is_ignored() {
 fn a_truncated_snapshot_is_ignored() {
     let ignored = damaged("enforce-truncated", |s| {
         let bytes = fs::read(s).unwrap();
-        fs::write(s, &bytes[..bytes.len() - 100]).unwrap();
+        fs::write(s, &bytes[..snapshot::HEADER_LEN + 100]).unwrap();
     });
     assert!(matches!(ignored, Some(Ignored::Corrupt(_))), "{ignored:?}");
+}
+
+/// Rules are read when a requester's policy is asked for, after the
+/// snapshot was opened and found to match: one that cannot be read then
+/// gives way to the source.
+#[test]
+fn a_snapshot_whose_rules_are_cut_off_decides_from_the_source() {
+    let installed = Installed::new("enforce-cut-rules", &[("50-alice.conf", DENY)]);
+    let (enforcing, ignored) = load_with_snapshot(&installed.policy, Some(&installed.snapshot), owner());
+    assert_eq!(ignored, None);
+    // Between the open and the decision, the drop-in goes, and the snapshot's rules are cut off.
+    fs::write(installed.drop_in("50-alice.conf"), "# nothing\n").unwrap();
+    let bytes = fs::read(&installed.snapshot).unwrap();
+    fs::write(&installed.snapshot, &bytes[..bytes.len() - 40]).unwrap();
+    let enforcing = enforcing.unwrap();
+    let policy = enforcing.for_requester("alice", &["alice".to_string()]).unwrap();
+    assert_eq!(id_as_root(&policy), Verdict::Permit, "the source as it is now decides");
 }
 
 #[test]

@@ -9,8 +9,8 @@ use std::path::Path;
 
 use lexopt::prelude::*;
 use newgate_policy::DEFAULT_POLICY;
-use newgate_policy::snapshot::{self, BuildError};
-use newgate_system::{SNAPSHOT, snapshot_policy};
+use newgate_policy::snapshot::{self, BuildError, Snapshot};
+use newgate_system::SNAPSHOT;
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::{Failure, print_diagnostics};
@@ -36,7 +36,7 @@ pub fn run(mut parser: lexopt::Parser) -> Result<u8, Failure> {
     }
     if status {
         return Ok(
-            match snapshot_policy(Path::new(DEFAULT_POLICY), Path::new(SNAPSHOT), 0) {
+            match Snapshot::open(Path::new(SNAPSHOT), Path::new(DEFAULT_POLICY), 0) {
                 Ok(_) => {
                     println!("{SNAPSHOT}: in use (it matches {DEFAULT_POLICY})");
                     0
