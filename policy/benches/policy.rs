@@ -669,33 +669,33 @@ fn snapshot(c: &mut Criterion, fixtures: &Fixtures) {
     std::fs::create_dir_all(&folder).expect("a folder for the snapshot benchmark");
     for rules in SIZES {
         group.throughput(Throughput::Elements(rules as u64));
+        let fixture = fixtures.get(rules);
+        let g = &fixture.generated;
+        let path = folder.join(format!("policy-{rules}"));
+        std::fs::write(&path, &g.text).expect("write the policy");
+        let stored = folder.join(format!("policy-{rules}.snapshot"));
+        let bytes = snapshot::build(&path, owner).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&stored, &bytes).expect("write the snapshot");
+        let read = |user: &str, groups: &[String]| {
+            snapshot::Snapshot::open(&stored, &path, owner)
+                .and_then(|s| s.policy_for(user, groups))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let part = read(&g.bench_user, &g.bench_groups);
+        for ask in [Ask::Permit, Ask::DenyNoMatch] {
+            let owned = ask.owned();
+            let request = ask.request(g, &owned);
+            let (mine, theirs) = (part.decide(&request), fixture.policy.decide(&request));
+            assert_eq!(mine.verdict, theirs.verdict);
+            assert_eq!(mine.rule.map(|r| r.location.line), theirs.rule.map(|r| r.location.line));
+        }
+        eprintln!(
+            "snapshot of {rules} rules: {} bytes; {} rules read for {}",
+            bytes.len(),
+            part.rules().len(),
+            g.bench_user
+        );
         group.bench_function(BenchmarkId::new("open_for_user", rules), |b| {
-            let fixture = fixtures.get(rules);
-            let g = &fixture.generated;
-            let path = folder.join(format!("policy-{rules}"));
-            std::fs::write(&path, &g.text).expect("write the policy");
-            let stored = folder.join(format!("policy-{rules}.snapshot"));
-            let bytes = snapshot::build(&path, owner).unwrap_or_else(|e| panic!("{e}"));
-            std::fs::write(&stored, &bytes).expect("write the snapshot");
-            let read = |user: &str, groups: &[String]| {
-                snapshot::Snapshot::open(&stored, &path, owner)
-                    .and_then(|s| s.policy_for(user, groups))
-                    .unwrap_or_else(|e| panic!("{e}"))
-            };
-            let part = read(&g.bench_user, &g.bench_groups);
-            for ask in [Ask::Permit, Ask::DenyNoMatch] {
-                let owned = ask.owned();
-                let request = ask.request(g, &owned);
-                let (mine, theirs) = (part.decide(&request), fixture.policy.decide(&request));
-                assert_eq!(mine.verdict, theirs.verdict);
-                assert_eq!(mine.rule.map(|r| r.location.line), theirs.rule.map(|r| r.location.line));
-            }
-            eprintln!(
-                "snapshot of {rules} rules: {} bytes; {} rules read for {}",
-                bytes.len(),
-                part.rules().len(),
-                g.bench_user
-            );
             b.iter(|| read(black_box(&g.bench_user), &g.bench_groups).rules().len());
         });
     }
