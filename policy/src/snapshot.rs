@@ -3,7 +3,7 @@
 //! programs can skip parsing when (and only when) nothing changed.
 //!
 //! The file is a fixed header (a magic string, the format version, the build
-//! identity of this crate, and the lengths and SHA-256 sums of the two
+//! identity of this crate, and the lengths and CRC-32 checksums of the two
 //! archives after it), then two rkyv archives and the rules, each rule an
 //! archive of its own:
 //!
@@ -11,7 +11,7 @@
 //!   is all that deciding whether to use the snapshot needs;
 //! - the *tables*: names, glob lists, options, subjects and targets that the
 //!   rules share, the index (which rules concern which user and group), and
-//!   where each rule stands with a checksum of its bytes;
+//!   where each rule stands with the CRC-32 of its bytes;
 //! - the rules.
 //!
 //! Every archive is validated with bytecheck before any of it is read, and
@@ -59,11 +59,13 @@ const MAGIC: &[u8; 16] = b"newgate-snapshot";
 pub const BUILD_AT: usize = 32;
 /// The lengths of the record and of the tables (little-endian u64 each).
 pub const LENGTHS_AT: usize = 64;
-/// The SHA-256 of the record, then of the tables: bytes that validate can
-/// still be damaged ones (a flipped bit in a name), and would decide otherwise.
+/// The CRC-32 of the record, then of the tables (little-endian u32 each):
+/// bytes that validate can still be damaged ones (a flipped bit in a name),
+/// and would decide otherwise. A checksum against damage, not a hash against
+/// forgery: only root can write the file.
 pub const SUMS_AT: usize = 80;
 /// The header's length; the record starts after it, aligned.
-pub const HEADER_LEN: usize = 144;
+pub const HEADER_LEN: usize = 96;
 /// The largest record or tables read, and the largest rule.
 const MAX_PART: u64 = 256 << 20;
 
@@ -83,10 +85,9 @@ pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
-/// A rule's checksum: the first eight bytes of its SHA-256.
-fn rule_sum(bytes: &[u8]) -> u64 {
-    let sum = sha256(bytes);
-    u64::from_le_bytes(sum[..8].try_into().expect("eight bytes"))
+/// The checksum of a part of the file (see [`SUMS_AT`]).
+fn checksum(bytes: &[u8]) -> u32 {
+    crc32fast::hash(bytes)
 }
 
 fn padded(length: usize) -> usize {
@@ -154,7 +155,7 @@ struct Listed {
 struct RuleAt {
     offset: u64,
     length: u32,
-    sum: u64,
+    sum: u32,
 }
 
 #[derive(Archive, Serialize, Clone, Copy)]
@@ -368,7 +369,7 @@ pub fn build(path: &Path, owner: u32) -> Result<Vec<u8>, BuildError> {
         at.push(RuleAt {
             offset: rules.len() as u64,
             length: bytes.len() as u32,
-            sum: rule_sum(&bytes),
+            sum: checksum(&bytes),
         });
         rules.extend_from_slice(&bytes);
         rules.resize(padded(rules.len()), 0);
@@ -383,8 +384,8 @@ pub fn build(path: &Path, owner: u32) -> Result<Vec<u8>, BuildError> {
     bytes.extend_from_slice(&build_id());
     bytes.extend_from_slice(&(record.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&(tables.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&sha256(&record));
-    bytes.extend_from_slice(&sha256(&tables));
+    bytes.extend_from_slice(&checksum(&record).to_le_bytes());
+    bytes.extend_from_slice(&checksum(&tables).to_le_bytes());
     bytes.resize(HEADER_LEN, 0);
     bytes.extend_from_slice(&record);
     bytes.resize(HEADER_LEN + padded(record.len()), 0);
@@ -402,7 +403,7 @@ pub struct Snapshot {
     settings: Settings,
     tables_at: u64,
     tables_length: u64,
-    tables_sum: [u8; 32],
+    tables_sum: u32,
     rules_at: u64,
 }
 
@@ -428,9 +429,12 @@ impl Snapshot {
             return Err(Ignored::OtherBuild);
         }
         let length = |at: usize| u64::from_le_bytes(header[at..at + 8].try_into().expect("eight bytes"));
-        let sum = |at: usize| -> [u8; 32] { header[at..at + 32].try_into().expect("32 bytes") };
+        let sum = |at: usize| u32::from_le_bytes(header[at..at + 4].try_into().expect("four bytes"));
         let (record_length, tables_length) = (length(LENGTHS_AT), length(LENGTHS_AT + 8));
-        let record_bytes = read_part(&file, HEADER_LEN as u64, record_length, &sum(SUMS_AT))?;
+        if record_length > MAX_PART || tables_length > MAX_PART {
+            return Err(corrupt("a part larger than any snapshot has"));
+        }
+        let record_bytes = read_part(&file, HEADER_LEN as u64, record_length, sum(SUMS_AT))?;
         let record = rkyv::access::<ArchivedRecord, rancor::Error>(&record_bytes)
             .map_err(|e| Ignored::Corrupt(e.to_string()))?;
         if record.policy.as_slice() != policy.as_os_str().as_bytes() {
@@ -450,7 +454,7 @@ impl Snapshot {
             settings,
             tables_at,
             tables_length,
-            tables_sum: sum(SUMS_AT + 32),
+            tables_sum: sum(SUMS_AT + 4),
             rules_at: tables_at + padded(tables_length as usize) as u64,
         })
     }
@@ -464,7 +468,7 @@ impl Snapshot {
     /// that concerns them, read from the snapshot, deciding as the whole
     /// policy would (and denying anyone else).
     pub fn policy_for(&self, user: &str, groups: &[String]) -> Result<Policy, Ignored> {
-        let bytes = read_part(&self.file, self.tables_at, self.tables_length, &self.tables_sum)?;
+        let bytes = read_part(&self.file, self.tables_at, self.tables_length, self.tables_sum)?;
         let tables =
             rkyv::access::<ArchivedTables, rancor::Error>(&bytes).map_err(|e| Ignored::Corrupt(e.to_string()))?;
         let mut wanted: Vec<u32> = tables.anyone.iter().map(|n| n.to_native()).collect();
@@ -492,10 +496,12 @@ impl Snapshot {
             }
             let mut rule = AlignedVec::<16>::with_capacity(length as usize);
             rule.resize(length as usize, 0);
-            self.file
-                .read_exact_at(&mut rule, self.rules_at + at.offset.to_native())
-                .map_err(|_| short())?;
-            if rule_sum(&rule) != at.sum.to_native() {
+            let start = self
+                .rules_at
+                .checked_add(at.offset.to_native())
+                .ok_or_else(|| corrupt("a rule out of range"))?;
+            self.file.read_exact_at(&mut rule, start).map_err(|_| short())?;
+            if checksum(&rule) != at.sum.to_native() {
                 return Err(corrupt("a rule's checksum does not match (damaged)"));
             }
             let image =
@@ -525,14 +531,14 @@ fn corrupt(why: &str) -> Ignored {
 }
 
 /// One archive of the file, read, checked against its sum, aligned for rkyv.
-fn read_part(file: &File, at: u64, length: u64, sum: &[u8; 32]) -> Result<AlignedVec<16>, Ignored> {
+fn read_part(file: &File, at: u64, length: u64, sum: u32) -> Result<AlignedVec<16>, Ignored> {
     if length > MAX_PART {
         return Err(corrupt("a part larger than any snapshot has"));
     }
     let mut bytes = AlignedVec::<16>::with_capacity(length as usize);
     bytes.resize(length as usize, 0);
     file.read_exact_at(&mut bytes, at).map_err(|_| short())?;
-    if sha256(&bytes) != *sum {
+    if checksum(&bytes) != sum {
         return Err(corrupt("its checksum does not match (damaged or truncated)"));
     }
     Ok(bytes)
