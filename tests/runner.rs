@@ -1430,3 +1430,47 @@ fn a_stale_snapshot_never_decides() {
     let still_denied = sandbox.run(&alice, &["-n", "/usr/bin/id", "-u"], &[]);
     assert_eq!(still_denied.code, Some(1), "{}", still_denied.output);
 }
+
+/// A new time zone (`/etc/localtime` pointed elsewhere) makes the snapshot
+/// stale: a `when` window is read in the new zone at once.
+#[test]
+fn a_snapshot_of_another_time_zone_never_decides() {
+    if !root_or_skip("a snapshot of another time zone never decides") {
+        return;
+    }
+    // A window around the present hour in UTC, which six hours east (Dhaka,
+    // no daylight saving) is not.
+    let hour = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 3600
+        % 24;
+    let window = format!("{:02}:00-{:02}:00", (hour + 23) % 24, (hour + 2) % 24);
+    let sandbox = Sandbox::new(
+        "snapshot-zone",
+        &policy(&format!(
+            "permit nopass alice as user root when Mon-Sun {window} cmd /usr/bin/id\n"
+        )),
+        0o440,
+    );
+    let newgatectl = support::built_binary("newgatectl");
+    let ctl = |args: &str| sandbox.root_shell(&format!("{} {args}", newgatectl.display()));
+    sandbox.root_shell("ln -sfn /usr/share/zoneinfo/Etc/UTC /etc/localtime");
+    let written = ctl("compile");
+    assert!(written.contains(": written"), "{written}");
+    let alice = user("alice");
+    let permitted = sandbox.run(&alice, &["-n", "/usr/bin/id", "-u"], &[]);
+    assert_eq!(permitted.code, Some(0), "{}", permitted.output);
+
+    sandbox.root_shell("ln -sfn /usr/share/zoneinfo/Asia/Dhaka /etc/localtime");
+    let denied = sandbox.run(&alice, &["-n", "/usr/bin/id", "-u"], &[]);
+    assert_eq!(
+        denied.code,
+        Some(1),
+        "the old zone's snapshot decided: {}",
+        denied.output
+    );
+    let status = ctl("compile --status");
+    assert!(status.contains("the time zone /etc/localtime changed"), "{status}");
+}
