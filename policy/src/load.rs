@@ -1,6 +1,8 @@
-//! Reading a policy from disk: ownership and mode checks, includes, time zones.
+//! Reading a policy from disk: ownership and mode checks, includes, time zones;
+//! recording what a load read, for a compiled snapshot, and checking it again.
 //!
-//! This is the only module of the crate that touches the file system.
+//! This is the only module of the crate that opens files (the snapshot module
+//! reads its file through a descriptor opened and checked here).
 
 use std::cell::RefCell;
 use std::ffi::OsStr;
