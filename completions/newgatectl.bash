@@ -8,7 +8,7 @@ _newgatectl()
     _init_completion || return
 
     if ((cword == 1)); then
-        COMPREPLY=($(compgen -W 'check explain list fmt test edit install diff import -h --help -V --version' -- "$cur"))
+        COMPREPLY=($(compgen -W 'check explain list fmt test edit install compile diff import -h --help -V --version' -- "$cur"))
         return
     fi
 
@@ -64,6 +64,7 @@ _newgatectl()
         test) options='--policy --verbose' ;;
         edit) options= ;;
         install) options='--to --check' ;;
+        compile) options='--status' ;;
         import)
             if ((cword == 2)) && [[ $cur != -* ]]; then
                 COMPREPLY=($(compgen -W 'sudoers doas' -- "$cur"))

@@ -2,7 +2,7 @@
 # user, group and PAM service names for the options that take them, files
 # for the policy and test files.
 
-set -l commands check explain list fmt test edit install diff import
+set -l commands check explain list fmt test edit install compile diff import
 complete -c newgatectl -f
 
 complete -c newgatectl -n __fish_use_subcommand -s h -l help -d 'Print the usage'
@@ -14,6 +14,7 @@ complete -c newgatectl -n __fish_use_subcommand -a fmt -d 'Lay out policy files 
 complete -c newgatectl -n __fish_use_subcommand -a test -d 'Decide the expectations of test files'
 complete -c newgatectl -n __fish_use_subcommand -a edit -d 'Edit the policy safely'
 complete -c newgatectl -n __fish_use_subcommand -a install -d 'Check a new policy, then install it'
+complete -c newgatectl -n __fish_use_subcommand -a compile -d 'Write the compiled snapshot of the installed policy'
 complete -c newgatectl -n __fish_use_subcommand -a diff -d 'Compare two policies: rules and decisions that change'
 complete -c newgatectl -n __fish_use_subcommand -a import -d 'Convert a sudoers file or a doas.conf to a policy'
 
@@ -49,6 +50,7 @@ complete -c newgatectl -n '__fish_seen_subcommand_from explain; and contains -- 
 complete -c newgatectl -n '__fish_seen_subcommand_from fmt install' -l check -d 'Only check; write nothing'
 complete -c newgatectl -n '__fish_seen_subcommand_from test' -l verbose -d 'Also show the expectations that hold'
 complete -c newgatectl -n '__fish_seen_subcommand_from install' -l to -r -F -d 'The file to replace'
+complete -c newgatectl -n '__fish_seen_subcommand_from compile' -l status -d 'Say whether the snapshot is in use'
 complete -c newgatectl -n '__fish_seen_subcommand_from diff' -l host -x -a '(__fish_print_hostnames)' -d 'The host name'
 complete -c newgatectl -n '__fish_seen_subcommand_from diff' -l at -x -d 'The time, like 2026-12-01T10:00'
 complete -c newgatectl -n '__fish_seen_subcommand_from diff' -l json -d 'Print the comparison as JSON'

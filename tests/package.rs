@@ -236,6 +236,8 @@ fn the_package_installs_switches_upgrades_and_purges_cleanly() {
     assert_eq!(mode_and_owner("/usr/sbin/newgatectl"), (0o755, 0, 0));
     assert_eq!(mode_and_owner("/etc/newgate/policy"), (0o440, 0, 0));
     assert_eq!(mode_and_owner("/etc/newgate/policy.d"), (0o755, 0, 0));
+    // postinst compiled the policy: the snapshot newgate uses is there.
+    assert_eq!(mode_and_owner("/var/cache/newgate/policy.snapshot"), (0o600, 0, 0));
     assert_eq!(
         mode_and_owner("/lib/x86_64-linux-gnu/security/pam_newgate.so"),
         (0o644, 0, 0)
@@ -378,7 +380,12 @@ fn the_package_installs_switches_upgrades_and_purges_cleanly() {
         .filter(|path| path.exists() && !existed_before.contains(path))
         .collect();
     assert!(left.is_empty(), "left behind after purge: {left:?}");
-    for gone in ["/etc/newgate", "/etc/pam.d/newgate", "/run/newgate"] {
+    for gone in [
+        "/etc/newgate",
+        "/etc/pam.d/newgate",
+        "/run/newgate",
+        "/var/cache/newgate",
+    ] {
         assert!(!Path::new(gone).exists(), "{gone} is purged");
     }
     let info = names_in("/var/lib/dpkg/info", |n| n.starts_with("newgate."));

@@ -1401,3 +1401,93 @@ fn without_a_syslog_daemon_one_short_warning_and_none_with_audit_off() {
     assert_eq!(out.code, Some(0), "{}", out.output);
     assert_eq!(out.output, format!("{docker}\n"));
 }
+
+/// The compiled snapshot that `newgatectl compile` writes is used by the
+/// setuid runner only while it matches the policy's files: a drop-in added
+/// after it was written decides at once, without a new `compile`.
+#[test]
+fn a_stale_snapshot_never_decides() {
+    if !root_or_skip("a stale snapshot never decides") {
+        return;
+    }
+    let sandbox = Sandbox::new(
+        "snapshot-stale",
+        &policy("permit nopass alice as user root cmd /usr/bin/id\ninclude \"policy.d/*.conf\"\n"),
+        0o440,
+    );
+    let newgatectl = support::built_binary("newgatectl");
+    let ctl = |args: &str| sandbox.root_shell(&format!("{} {args}", newgatectl.display()));
+    sandbox.root_shell("mkdir -m 755 /etc/newgate/policy.d");
+    let written = ctl("compile");
+    assert!(
+        written.contains("/var/cache/newgate/policy.snapshot: written"),
+        "{written}"
+    );
+    assert!(ctl("compile --status").contains(": in use"));
+    let mode = sandbox.root_shell("stat -c '%a %U' /var/cache/newgate/policy.snapshot /var/cache/newgate");
+    assert_eq!(mode, "600 root\n755 root\n");
+    let alice = user("alice");
+    let permitted = sandbox.run(&alice, &["-n", "/usr/bin/id", "-u"], &[]);
+    assert_eq!(permitted.code, Some(0), "{}", permitted.output);
+    assert!(permitted.output.starts_with("0\n"), "{}", permitted.output);
+
+    sandbox.root_shell(&format!(
+        "printf 'deny {alice} as user root\\n' > /etc/newgate/policy.d/50-deny.conf && chmod 440 /etc/newgate/policy.d/50-deny.conf"
+    ));
+    let denied = sandbox.run(&alice, &["-n", "/usr/bin/id", "-u"], &[]);
+    assert_eq!(denied.code, Some(1), "the stale snapshot decided: {}", denied.output);
+    assert!(!denied.output.starts_with("0\n"), "{}", denied.output);
+    let status = ctl("compile --status");
+    assert!(
+        status.contains("not used") && status.contains("out of date"),
+        "{status}"
+    );
+
+    // `check` of the installed policy, as root, brings the snapshot up to date.
+    assert!(ctl("check --no-lookups").contains("OK"));
+    assert!(ctl("compile --status").contains(": in use"));
+    let still_denied = sandbox.run(&alice, &["-n", "/usr/bin/id", "-u"], &[]);
+    assert_eq!(still_denied.code, Some(1), "{}", still_denied.output);
+}
+
+/// A new time zone (`/etc/localtime` pointed elsewhere) makes the snapshot
+/// stale: an `until` is read in the new zone at once.
+#[test]
+fn a_snapshot_of_another_time_zone_never_decides() {
+    if !root_or_skip("a snapshot of another time zone never decides") {
+        return;
+    }
+    // An hour from now in UTC; six hours east (Dhaka, no daylight saving)
+    // that local time was five hours ago.
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", "+1 hour", "+%Y-%m-%dT%H:%M"])
+        .output()
+        .unwrap();
+    let until = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let sandbox = Sandbox::new(
+        "snapshot-zone",
+        &policy(&format!(
+            "permit nopass alice as user root until {until} cmd /usr/bin/id\n"
+        )),
+        0o440,
+    );
+    let newgatectl = support::built_binary("newgatectl");
+    let ctl = |args: &str| sandbox.root_shell(&format!("{} {args}", newgatectl.display()));
+    sandbox.root_shell("ln -sfn /usr/share/zoneinfo/Etc/UTC /etc/localtime");
+    let written = ctl("compile");
+    assert!(written.contains(": written"), "{written}");
+    let alice = user("alice");
+    let permitted = sandbox.run(&alice, &["-n", "/usr/bin/id", "-u"], &[]);
+    assert_eq!(permitted.code, Some(0), "{}", permitted.output);
+
+    sandbox.root_shell("ln -sfn /usr/share/zoneinfo/Asia/Dhaka /etc/localtime");
+    let denied = sandbox.run(&alice, &["-n", "/usr/bin/id", "-u"], &[]);
+    assert_eq!(
+        denied.code,
+        Some(1),
+        "the old zone's snapshot decided: {}",
+        denied.output
+    );
+    let status = ctl("compile --status");
+    assert!(status.contains("the time zone /etc/localtime changed"), "{status}");
+}

@@ -310,7 +310,7 @@ fn the_newgatectl_page_documents_exactly_the_commands_and_options_of_its_help() 
     assert_eq!(
         names,
         [
-            "", "check", "diff", "edit", "explain", "fmt", "import", "install", "list", "test"
+            "", "check", "compile", "diff", "edit", "explain", "fmt", "import", "install", "list", "test"
         ],
         "--help as read:\n{help}"
     );

@@ -268,8 +268,9 @@ fn decide(pam: &dyn Handle, options: &Options, switch: &Switch) -> Result<Decide
             ),
         );
     }
-    let policy = newgate_system::load_enforcing(&options.policy)
-        .map_err(|why| (Level::Error, format!("policy refused: {why}")))?;
+    let refused = |why| (Level::Error, format!("policy refused: {why}"));
+    let enforcing = newgate_system::load_enforcing(&options.policy).map_err(refused)?;
+    let policy = enforcing.for_requester(&switch.user, &groups).map_err(refused)?;
     let decision = policy.decide(&Request {
         user: &switch.user,
         groups: &groups,

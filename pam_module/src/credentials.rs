@@ -44,8 +44,9 @@ fn grant(pam: &dyn Handle, options: &Options) -> Result<PamReturnCode, String> {
         .names;
     let host = newgate_system::host_name().map_err(|why| format!("{user}: no groups granted: {why}"))?;
     let time = newgate_system::now().map_err(|why| format!("{user}: no groups granted: {why}"))?;
-    let policy = newgate_system::load_enforcing(&options.policy)
-        .map_err(|why| format!("{user}: no groups granted (policy refused: {why})"))?;
+    let refused = |why| format!("{user}: no groups granted (policy refused: {why})");
+    let enforcing = newgate_system::load_enforcing(&options.policy).map_err(refused)?;
+    let policy = enforcing.for_requester(&user, &groups).map_err(refused)?;
     let granted = policy.grants(&Login {
         user: &user,
         groups: &groups,

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use jiff::Timestamp;
-use newgate_policy::{LoadOptions, Loaded, Policy, Request, Trust, Verdict, load_str};
+use newgate_policy::{LoadOptions, Loaded, Policy, Request, Trust, Verdict, load_str, snapshot};
 
 /// The numbers of rules (`permit`, `deny` and `grant` lines) benchmarked.
 const SIZES: [usize; 4] = [10, 1_000, 10_000, 100_000];
@@ -655,11 +655,60 @@ fn decide(c: &mut Criterion, fixtures: &Fixtures) {
     group.finish();
 }
 
-/// Both groups share the fixtures: the 100,000-rule policy is generated and loaded once.
+/// What the runner does instead of parsing when the compiled snapshot
+/// matches: `Snapshot::open` (the header and the record read and checked,
+/// every input checked again: the policy file hashed with its ownership
+/// checks, the time-zone files) and `policy_for` the benchmarked user (the
+/// tables read, checked and validated, and the rules that concern the user
+/// read, validated and decoded into a `Policy`).
+fn snapshot(c: &mut Criterion, fixtures: &Fixtures) {
+    let mut group = c.benchmark_group("snapshot");
+    group.measurement_time(Duration::from_secs(4)).sample_size(30);
+    let owner = nix::unistd::geteuid().as_raw();
+    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-snapshot-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).expect("a folder for the snapshot benchmark");
+    for rules in SIZES {
+        group.throughput(Throughput::Elements(rules as u64));
+        let fixture = fixtures.get(rules);
+        let g = &fixture.generated;
+        let path = folder.join(format!("policy-{rules}"));
+        std::fs::write(&path, &g.text).expect("write the policy");
+        let stored = folder.join(format!("policy-{rules}.snapshot"));
+        let bytes = snapshot::build(&path, owner).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&stored, &bytes).expect("write the snapshot");
+        let read = |user: &str, groups: &[String]| {
+            snapshot::Snapshot::open(&stored, &path, owner)
+                .and_then(|s| s.policy_for(user, groups))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let part = read(&g.bench_user, &g.bench_groups);
+        for ask in [Ask::Permit, Ask::DenyNoMatch] {
+            let owned = ask.owned();
+            let request = ask.request(g, &owned);
+            let (mine, theirs) = (part.decide(&request), fixture.policy.decide(&request));
+            assert_eq!(mine.verdict, theirs.verdict);
+            assert_eq!(mine.rule.map(|r| r.location.line), theirs.rule.map(|r| r.location.line));
+        }
+        eprintln!(
+            "snapshot of {rules} rules: {} bytes; {} rules read for {}",
+            bytes.len(),
+            part.rules().len(),
+            g.bench_user
+        );
+        group.bench_function(BenchmarkId::new("open_for_user", rules), |b| {
+            b.iter(|| read(black_box(&g.bench_user), &g.bench_groups).rules().len());
+        });
+    }
+    group.finish();
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+/// The groups share the fixtures: the 100,000-rule policy is generated and loaded once.
 fn benches(c: &mut Criterion) {
     let fixtures = Fixtures::default();
     parse_compile(c, &fixtures);
     decide(c, &fixtures);
+    snapshot(c, &fixtures);
 }
 
 criterion_group! {

@@ -35,11 +35,16 @@ pub trait Directory {
     }
 }
 
+/// A time zone and the file it was read from (`None`: UTC).
+pub(crate) type Zone = (TimeZone, Option<PathBuf>);
+
 /// What compiling needs from outside: time zones, and for warnings the
 /// directory of names and the current time.
 pub(crate) struct Context<'a> {
-    pub local_zone: (TimeZone, String),
-    pub zone_lookup: &'a dyn Fn(&str) -> Result<TimeZone, String>,
+    /// The system's zone, its name, and the file it was read from (`None`: UTC).
+    pub local_zone: (TimeZone, String, Option<PathBuf>),
+    /// A named zone, and the file it was read from (`None`: UTC).
+    pub zone_lookup: &'a dyn Fn(&str) -> Result<Zone, String>,
     pub directory: Option<&'a dyn Directory>,
     pub now: Option<Timestamp>,
     pub lint: bool,
@@ -187,6 +192,7 @@ pub(crate) fn compile(
         settings: Settings {
             timezone: context.local_zone.0.clone(),
             timezone_name: context.local_zone.1.clone(),
+            timezone_file: context.local_zone.2.clone(),
             ..Settings::default()
         },
     };
@@ -267,6 +273,7 @@ pub(crate) fn compile(
         rules,
         index,
         files: sources.paths(),
+        scope: None,
     })
 }
 
@@ -359,9 +366,10 @@ impl<'s> Compiler<'s, '_> {
                 _ => Err(format!("`{v}` is not a number of tries from 1 to 10")),
             }
             .map(|n| self.settings.passwd_tries = n),
-            "timezone" => (context.zone_lookup)(v).map(|zone| {
+            "timezone" => (context.zone_lookup)(v).map(|(zone, file)| {
                 self.settings.timezone = zone;
                 self.settings.timezone_name = v.to_string();
+                self.settings.timezone_file = file;
             }),
             "audit" => match v {
                 "best-effort" => Ok(Audit::BestEffort),

@@ -16,6 +16,7 @@ mod glob;
 pub mod handoff;
 mod load;
 mod policy;
+pub mod snapshot;
 mod syntax;
 pub mod time;
 

@@ -1,21 +1,27 @@
-//! Reading a policy from disk: ownership and mode checks, includes, time zones.
+//! Reading a policy from disk: ownership and mode checks, includes, time zones;
+//! recording what a load read, for a compiled snapshot, and checking it again.
 //!
-//! This is the only module of the crate that touches the file system.
+//! This is the only module of the crate that opens files (the snapshot module
+//! reads its file through a descriptor opened and checked here).
 
+use std::cell::RefCell;
 use std::ffi::OsStr;
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use nix::fcntl::OFlag;
 
-use crate::compile::{Context, Directory, compile};
+use crate::compile::{Context, Directory, Zone, compile};
 use crate::diag::{Collector, Diagnostic, DiagnosticKind, Severity, Sources, Span};
 use crate::glob::Glob;
 use crate::policy::Policy;
+use crate::snapshot::{Ignored, Input, sha256};
 use crate::syntax::{Statement, parse_file};
 
 /// The largest policy file read; anything bigger is refused.
@@ -116,6 +122,9 @@ pub fn load_str(path: &Path, text: &str, options: &LoadOptions) -> Loaded {
     Loader::new().finish(path.to_path_buf(), text.to_string(), id, options)
 }
 
+/// Where a load records its inputs, when it does.
+type Recorder = Rc<RefCell<Vec<Input>>>;
+
 /// A file's identity, to find include cycles whatever the path says.
 type FileId = (u64, u64);
 
@@ -134,6 +143,9 @@ struct Loader {
     /// Parse every rule while reading, for the warnings that look up the
     /// names each rule's syntax tree holds.
     keep_rule_trees: bool,
+    /// Every file, folder listing and time zone read, as read, when a
+    /// compiled snapshot is being built from this load.
+    inputs: Option<Recorder>,
 }
 
 impl Loader {
@@ -147,6 +159,7 @@ impl Loader {
             unreadable: Vec::new(),
             globbed: Vec::new(),
             keep_rule_trees: false,
+            inputs: None,
         }
     }
 
@@ -195,9 +208,9 @@ impl Loader {
         if options.lint {
             self.lint_unread_files();
         }
-        let zone_lookup = |name: &str| time_zone(name);
+        let zone_lookup = |name: &str| time_zone(name, self.inputs.as_ref());
         let context = Context {
-            local_zone: local_time_zone(),
+            local_zone: local_time_zone(self.inputs.as_ref()),
             zone_lookup: &zone_lookup,
             directory: options.directory,
             now: options.now,
@@ -256,7 +269,7 @@ impl Loader {
             }
         }
         let extra = self.replacement.as_ref().map(|(p, _)| p.clone());
-        let files = match expand_include(&joined, extra.as_deref(), &mut self.unreadable) {
+        let files = match expand_include(&joined, extra.as_deref(), &mut self.unreadable, self.inputs.as_ref()) {
             Ok(files) => files,
             Err(message) => return self.error(span, message),
         };
@@ -391,8 +404,133 @@ impl Loader {
             ));
         }
         let text = read_limited(file)?;
+        if let Some(inputs) = &self.inputs {
+            inputs.borrow_mut().push(Input::File {
+                path: path.as_os_str().as_bytes().to_vec(),
+                device: meta.dev(),
+                inode: meta.ino(),
+                sha256: sha256(text.as_bytes()),
+            });
+        }
         Ok((text, Some((meta.dev(), meta.ino()))))
     }
+}
+
+/// Loads the policy at `path` as the enforcing programs do (files owned by
+/// root or `owner`, no warnings), and records every input the result depends
+/// on, as it was read: what a compiled snapshot is built from.
+pub(crate) fn load_recording(path: &Path, owner: u32) -> (Loaded, Vec<Input>) {
+    let inputs = Rc::new(RefCell::new(Vec::new()));
+    let mut loader = Loader::new();
+    loader.inputs = Some(inputs.clone());
+    let options = LoadOptions {
+        trust: Trust::Secure { owner },
+        ..LoadOptions::enforcing()
+    };
+    let loaded = loader.load(path, &options);
+    let inputs = inputs.take();
+    (loaded, inputs)
+}
+
+/// Opens a file checked as a policy file is (owner, mode, symbolic link, its
+/// folders up to `/`): a compiled snapshot.
+pub(crate) fn open_checked(path: &Path, owner: u32) -> Result<File, Ignored> {
+    let absolute = std::path::absolute(path).map_err(|e| Ignored::Unsafe(describe_io(&e)))?;
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW).bits())
+        .open(&absolute)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Ignored::Missing,
+            _ if e.raw_os_error() == Some(nix::libc::ELOOP) => Ignored::Unsafe("it is a symbolic link".into()),
+            _ => Ignored::Unsafe(describe_io(&e)),
+        })?;
+    check_folders(&absolute, owner).map_err(Ignored::Unsafe)?;
+    let meta = file.metadata().map_err(|e| Ignored::Unsafe(describe_io(&e)))?;
+    if !meta.is_file() {
+        return Err(Ignored::Unsafe("it is not a regular file".into()));
+    }
+    check_owner_and_mode(&meta, owner, "it").map_err(Ignored::Unsafe)?;
+    Ok(file)
+}
+
+/// A time-zone file read while checking a snapshot's inputs: its path and bytes.
+pub(crate) type ZoneFile = (Vec<u8>, Vec<u8>);
+
+/// Why a snapshot's inputs no longer match the disk, in words.
+pub(crate) type Stale = String;
+
+/// Checks every input a snapshot was built from against the disk, with the
+/// same checks as a load (owner, mode, symbolic links, every folder up to
+/// `/`), and returns the bytes of each time-zone file read, by path.
+pub(crate) fn verify_inputs(inputs: &[Input], owner: u32) -> Result<Vec<ZoneFile>, Stale> {
+    let trust = Trust::Secure { owner };
+    let mut loader = Loader::new();
+    let mut zones = Vec::new();
+    for input in inputs {
+        match input {
+            Input::File {
+                path,
+                device,
+                inode,
+                sha256: hash,
+            } => {
+                let path = Path::new(OsStr::from_bytes(path));
+                let (text, id) = loader
+                    .read(path, trust)
+                    .map_err(|why| format!("{}: {why}", path.display()))?;
+                if id != Some((*device, *inode)) {
+                    return Err(format!("{} was replaced", path.display()));
+                }
+                if sha256(text.as_bytes()) != *hash {
+                    return Err(format!("{} changed", path.display()));
+                }
+            }
+            Input::Listing { folder, sha256: hash } => {
+                let folder = Path::new(OsStr::from_bytes(folder));
+                let absolute = std::path::absolute(folder.join("listing")).map_err(|e| describe_io(&e))?;
+                check_folders(&absolute, owner).map_err(|why| format!("{}: {why}", folder.display()))?;
+                let names = std::fs::read_dir(folder)
+                    .and_then(|entries| {
+                        entries
+                            .map(|e| e.map(|e| e.file_name().as_bytes().to_vec()))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .map_err(|e| format!("{}: {}", folder.display(), describe_io(&e)))?;
+                if listing_hash(names) != *hash {
+                    return Err(format!("the files in {} changed", folder.display()));
+                }
+            }
+            Input::Zone {
+                path,
+                link,
+                sha256: hash,
+            } => {
+                let file = Path::new(OsStr::from_bytes(path));
+                let now_link = zone_link(file, path.as_slice() == LOCALTIME.as_bytes());
+                let bytes = read_zone_file(file);
+                if now_link != *link || bytes.as_deref().map(sha256) != *hash {
+                    return Err(format!("the time zone {} changed", file.display()));
+                }
+                if let Some(bytes) = bytes {
+                    zones.push((path.clone(), bytes));
+                }
+            }
+        }
+    }
+    Ok(zones)
+}
+
+/// The names in a folder an include reads, whatever they are: a file added,
+/// removed or renamed there changes it.
+fn listing_hash(mut names: Vec<Vec<u8>>) -> [u8; 32] {
+    names.sort();
+    let mut all = Vec::new();
+    for name in names {
+        all.extend_from_slice(&(name.len() as u64).to_le_bytes());
+        all.extend_from_slice(&name);
+    }
+    sha256(&all)
 }
 
 fn read_limited(file: File) -> Result<String, String> {
@@ -466,7 +604,12 @@ fn check_owner_and_mode(meta: &Metadata, owner: u32, what: &str) -> Result<(), S
 /// The files an `include` names: one file, or the matches of a file-name glob
 /// in sorted order, skipping hidden files and package-manager leftovers.
 /// `extra` is a file that is about to exist: it is included when it would match.
-fn expand_include(pattern: &Path, extra: Option<&Path>, unreadable: &mut Vec<PathBuf>) -> Result<Vec<PathBuf>, String> {
+fn expand_include(
+    pattern: &Path,
+    extra: Option<&Path>,
+    unreadable: &mut Vec<PathBuf>,
+    inputs: Option<&Recorder>,
+) -> Result<Vec<PathBuf>, String> {
     let name = pattern
         .file_name()
         .and_then(OsStr::to_str)
@@ -489,8 +632,12 @@ fn expand_include(pattern: &Path, extra: Option<&Path>, unreadable: &mut Vec<Pat
         format!("cannot read {}: {}", folder.display(), describe_io(&e))
     })?;
     let mut names: Vec<String> = Vec::new();
+    let mut listing = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| format!("cannot read {}: {}", folder.display(), describe_io(&e)))?;
+        if inputs.is_some() {
+            listing.push(entry.file_name().as_bytes().to_vec());
+        }
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
@@ -506,6 +653,12 @@ fn expand_include(pattern: &Path, extra: Option<&Path>, unreadable: &mut Vec<Pat
         && !names.iter().any(|n| n == name)
     {
         names.push(name.to_string());
+    }
+    if let Some(inputs) = inputs {
+        inputs.borrow_mut().push(Input::Listing {
+            folder: folder.as_os_str().as_bytes().to_vec(),
+            sha256: listing_hash(listing),
+        });
     }
     names.sort();
     Ok(names.into_iter().map(|n| folder.join(n)).collect())
@@ -534,9 +687,9 @@ const ZONEINFO: &str = "/usr/share/zoneinfo";
 
 /// Loads a named time zone from the system's database. `TZ` and `TZDIR` are
 /// ignored on purpose: the caller of a setuid program controls them.
-fn time_zone(name: &str) -> Result<TimeZone, String> {
+fn time_zone(name: &str, inputs: Option<&Recorder>) -> Result<Zone, String> {
     if name == "UTC" {
-        return Ok(TimeZone::UTC);
+        return Ok((TimeZone::UTC, None));
     }
     let valid = !name.is_empty()
         && !name.starts_with('/')
@@ -548,23 +701,51 @@ fn time_zone(name: &str) -> Result<TimeZone, String> {
     if !valid {
         return Err(unknown());
     }
-    let bytes = read_zone_file(&Path::new(ZONEINFO).join(name)).ok_or_else(unknown)?;
-    TimeZone::tzif(name, &bytes).map_err(|_| unknown())
+    let path = Path::new(ZONEINFO).join(name);
+    let bytes = read_zone_file(&path);
+    record_zone(inputs, &path, None, bytes.as_deref());
+    let zone = TimeZone::tzif(name, &bytes.ok_or_else(unknown)?).map_err(|_| unknown())?;
+    Ok((zone, Some(path)))
+}
+
+const LOCALTIME: &str = "/etc/localtime";
+
+fn record_zone(inputs: Option<&Recorder>, path: &Path, link: Option<Vec<u8>>, bytes: Option<&[u8]>) {
+    if let Some(inputs) = inputs {
+        inputs.borrow_mut().push(Input::Zone {
+            path: path.as_os_str().as_bytes().to_vec(),
+            link,
+            sha256: bytes.map(sha256),
+        });
+    }
+}
+
+/// Where `/etc/localtime` points, which names the system's zone.
+fn zone_link(path: &Path, read: bool) -> Option<Vec<u8>> {
+    if !read {
+        return None;
+    }
+    std::fs::read_link(path)
+        .ok()
+        .map(|target| target.as_os_str().as_bytes().to_vec())
 }
 
 /// The system's zone, from `/etc/localtime`; UTC when there is none, as the C library does.
-fn local_time_zone() -> (TimeZone, String) {
-    let path = Path::new("/etc/localtime");
-    let name = std::fs::read_link(path)
-        .ok()
+fn local_time_zone(inputs: Option<&Recorder>) -> (TimeZone, String, Option<PathBuf>) {
+    let path = Path::new(LOCALTIME);
+    let link = zone_link(path, true);
+    let name = link
+        .as_ref()
         .and_then(|target| {
-            let target = target.to_string_lossy().into_owned();
+            let target = String::from_utf8_lossy(target);
             target.split_once("zoneinfo/").map(|(_, name)| name.to_string())
         })
         .unwrap_or_else(|| "localtime".into());
-    match read_zone_file(path).and_then(|bytes| TimeZone::tzif(&name, &bytes).ok()) {
-        Some(zone) => (zone, name),
-        None => (TimeZone::UTC, "UTC".into()),
+    let bytes = read_zone_file(path);
+    record_zone(inputs, path, link, bytes.as_deref());
+    match bytes.and_then(|bytes| TimeZone::tzif(&name, &bytes).ok()) {
+        Some(zone) => (zone, name, Some(path.to_path_buf())),
+        None => (TimeZone::UTC, "UTC".into(), None),
     }
 }
 
@@ -603,9 +784,9 @@ mod tests {
 
     #[test]
     fn zone_names_cannot_escape_the_database() {
-        assert!(time_zone("../../etc/passwd").is_err());
-        assert!(time_zone("/etc/localtime").is_err());
-        assert!(time_zone("Europe/Nowhere").is_err());
-        assert!(time_zone("UTC").is_ok());
+        assert!(time_zone("../../etc/passwd", None).is_err());
+        assert!(time_zone("/etc/localtime", None).is_err());
+        assert!(time_zone("Europe/Nowhere", None).is_err());
+        assert!(time_zone("UTC", None).is_ok());
     }
 }

@@ -341,6 +341,9 @@ pub struct Settings {
     /// The zone `when` and `until` are read in, and its name.
     pub timezone: TimeZone,
     pub timezone_name: String,
+    /// The file the zone was read from, `None` for UTC: what a compiled
+    /// snapshot reads the zone back from.
+    pub(crate) timezone_file: Option<PathBuf>,
     pub audit: Audit,
     pub env_keep: Vec<String>,
     pub editor: Option<String>,
@@ -360,6 +363,7 @@ impl Default for Settings {
             passwd_tries: 3,
             timezone: TimeZone::UTC,
             timezone_name: "UTC".into(),
+            timezone_file: None,
             audit: Audit::BestEffort,
             env_keep: Vec::new(),
             editor: None,
@@ -461,9 +465,9 @@ pub struct Granted<'p> {
 /// that can concern the requesting user.
 #[derive(Debug, Default)]
 pub(crate) struct Index {
-    by_user: HashMap<Name, Vec<u32>>,
-    by_group: HashMap<Name, Vec<u32>>,
-    anyone: Vec<u32>,
+    pub(crate) by_user: HashMap<Name, Vec<u32>>,
+    pub(crate) by_group: HashMap<Name, Vec<u32>>,
+    pub(crate) anyone: Vec<u32>,
 }
 
 impl Index {
@@ -549,6 +553,25 @@ pub struct Policy {
     pub(crate) index: Index,
     /// Every file the policy was read from, the main one first.
     pub files: Vec<PathBuf>,
+    /// `Some` for a policy read from a compiled snapshot for one requester:
+    /// it holds only the rules that concern them (see [`Scope`]).
+    pub(crate) scope: Option<Scope>,
+}
+
+/// The requester a policy from a snapshot was read for: a user and every
+/// group they are in. It holds every rule that can concern a request of
+/// theirs, so it decides those exactly as the whole policy; about anyone
+/// else it knows nothing, and denies and grants nothing.
+#[derive(Debug, Clone)]
+pub(crate) struct Scope {
+    pub user: String,
+    pub groups: Vec<String>,
+}
+
+impl Scope {
+    fn covers(&self, user: &str, groups: &[String]) -> bool {
+        self.user == user && groups.iter().all(|g| self.groups.contains(g))
+    }
 }
 
 /// What evaluating rules for one request needs beside the rules: the
@@ -578,8 +601,16 @@ impl Policy {
         &self.rules
     }
 
+    /// Whether this policy holds every rule that can concern this user.
+    fn knows(&self, user: &str, groups: &[String]) -> bool {
+        self.scope.as_ref().is_none_or(|scope| scope.covers(user, groups))
+    }
+
     /// Decides a request: the last matching `permit` or `deny` rule wins, no match denies.
     pub fn decide(&self, request: &Request) -> Decision<'_> {
+        if !self.knows(request.user, request.groups) {
+            return decision(None, Vec::new());
+        }
         let mut clock = self.clock(request.time, false);
         let rule = self
             .index
@@ -593,6 +624,9 @@ impl Policy {
     /// Decides a request like [`Policy::decide`], looking at every rule in
     /// order and recording why each one did or did not match.
     pub fn explain(&self, request: &Request) -> Decision<'_> {
+        if !self.knows(request.user, request.groups) {
+            return decision(None, Vec::new());
+        }
         let mut clock = self.clock(request.time, true);
         let mut trace = Vec::new();
         let mut deciding = None;
@@ -612,6 +646,9 @@ impl Policy {
     /// The groups that `grant` rules add at this login: for each group, the
     /// last matching `grant` or `deny` rule naming it must be a `grant`.
     pub fn grants(&self, login: &Login) -> Vec<Granted<'_>> {
+        if !self.knows(login.user, login.groups) {
+            return Vec::new();
+        }
         let mut clock = self.clock(login.time, false);
         let mut granted: Vec<Granted> = Vec::new();
         let mut candidates: Vec<u32> = self.index.candidates_descending(login.user, login.groups).collect();
@@ -742,6 +779,9 @@ fn decision<'p>(rule: Option<&'p Rule>, trace: Vec<Step<'p>>) -> Decision<'p> {
 impl Policy {
     /// The rules that concern this user, in policy order: what `newgatectl list` shows.
     pub fn rules_for(&self, user: &str, groups: &[String]) -> Vec<&Rule> {
+        if !self.knows(user, groups) {
+            return Vec::new();
+        }
         let mut found: Vec<u32> = self.index.candidates_descending(user, groups).collect();
         found.reverse();
         found.into_iter().map(|i| &self.rules[i as usize]).collect()

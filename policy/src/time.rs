@@ -90,6 +90,16 @@ impl Days {
         }
     }
 
+    /// The days as stored in a compiled snapshot.
+    pub(crate) fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// Days read back from a snapshot; `None` for bits no day has.
+    pub(crate) fn from_bits(bits: u8) -> Option<Days> {
+        (bits & !Days::ALL.0 == 0).then_some(Days(bits))
+    }
+
     pub fn union(self, other: Days) -> Days {
         Days(self.0 | other.0)
     }
@@ -121,6 +131,16 @@ impl TimeRange {
             return Err(format!("`{text}` is empty: it starts where it ends"));
         }
         Ok(TimeRange { start, end })
+    }
+
+    /// The window as stored in a compiled snapshot: minutes after midnight.
+    pub(crate) fn minutes(self) -> (u16, u16) {
+        (self.start, self.end)
+    }
+
+    /// A window read back from a snapshot; `None` for one `parse` never makes.
+    pub(crate) fn from_minutes(start: u16, end: u16) -> Option<TimeRange> {
+        (start < 24 * 60 && end <= 24 * 60 && start != end).then_some(TimeRange { start, end })
     }
 
     fn wraps(self) -> bool {

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use newgate_policy::snapshot::Snapshot;
 use newgate_policy::{LoadOptions, Login, Policy, Request, Trust, load_str};
 use proptest::prelude::*;
 
@@ -350,4 +351,74 @@ fn the_unmutated_policy_is_valid() {
     // The mutation test is only worth something if it starts from a valid policy.
     let loaded = load_str(Path::new("/nonexistent/valid"), VALID, &options());
     assert!(loaded.policy.is_some(), "{:?}", loaded.diagnostics);
+}
+
+/// The zone a generated policy is read in: the system's, UTC, or a named one.
+const ZONES: &[&str] = &["", "set timezone = UTC\n", "set timezone = \"Europe/Berlin\"\n"];
+
+/// Where the snapshot property writes its policies: files owned by the test's
+/// own user, trusted as root's would be.
+fn snapshot_scratch() -> newgate_testkit::Scratch {
+    newgate_testkit::Scratch::new(env!("CARGO_TARGET_TMPDIR"), "snapshot-property")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_snapshot_decides_and_grants_as_the_source(
+        (text, _) in random_policy(),
+        zone in prop::sample::select(ZONES),
+        asked in prop::collection::vec(random_request(), 1..8),
+    ) {
+        if zone.contains("Europe") && !Path::new("/usr/share/zoneinfo/Europe/Berlin").exists() {
+            return Ok(());
+        }
+        let owner = nix::unistd::geteuid().as_raw();
+        let scratch = snapshot_scratch();
+        let path = scratch.write("policy", &format!("{zone}{text}"), 0o440);
+        let source = newgate_policy::load(&path, &LoadOptions {
+            trust: Trust::Secure { owner },
+            ..LoadOptions::enforcing()
+        })
+        .policy
+        .expect("the generated policy loads");
+        let bytes = newgate_policy::snapshot::build(&path, owner).unwrap_or_else(|e| panic!("{e}"));
+        let stored_path = scratch.path.join("policy.snapshot");
+        std::fs::write(&stored_path, bytes).unwrap();
+        let snapshot = Snapshot::open(&stored_path, &path, owner).unwrap_or_else(|e| panic!("{e}"));
+        prop_assert_eq!(&snapshot.settings().timezone, &source.settings.timezone);
+        prop_assert_eq!(&snapshot.settings().timezone_name, &source.settings.timezone_name);
+        for a in &asked {
+            // As the runner and the PAM module read it: the requester's rules.
+            let stored = snapshot.policy_for(a.user, &a.groups).unwrap_or_else(|e| panic!("{e}"));
+            prop_assert_eq!(stored.rules_for(a.user, &a.groups).len(), source.rules_for(a.user, &a.groups).len());
+            let request = Request {
+                user: a.user,
+                groups: &a.groups,
+                target_user: a.target_user,
+                target_group: a.target_group,
+                command: a.command.map(Path::new),
+                args: &a.args,
+                host: a.host,
+                service: a.service,
+                time: a.time.parse().unwrap(),
+            };
+            let (mine, theirs) = (stored.decide(&request), source.decide(&request));
+            prop_assert_eq!(mine.verdict, theirs.verdict, "{:?}", a);
+            prop_assert_eq!(mine.rule.map(|r| (r.location.to_string(), &r.text)), theirs.rule.map(|r| (r.location.to_string(), &r.text)));
+            prop_assert_eq!(&mine.options, &theirs.options);
+            let login = Login {
+                user: a.user,
+                groups: &a.groups,
+                host: a.host,
+                service: a.service,
+                time: request.time,
+            };
+            let grants = |p: &Policy| -> Vec<(String, String)> {
+                p.grants(&login).into_iter().map(|g| (g.group, g.rule.location.to_string())).collect()
+            };
+            prop_assert_eq!(grants(&stored), grants(&source));
+        }
+    }
 }

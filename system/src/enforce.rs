@@ -1,10 +1,17 @@
 //! The policy as the enforcing programs load it: every file root-owned and
-//! not writable by group or other, no warnings, and the first error to log.
+//! not writable by group or other, no warnings, and the first error to log;
+//! from the compiled snapshot when, and only when, it matches the source.
 
 use std::fmt;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
-use newgate_policy::{LoadOptions, Policy, load};
+use newgate_policy::snapshot::{Ignored, Snapshot};
+use newgate_policy::{DEFAULT_POLICY, LoadOptions, Policy, Settings, Trust, load};
+
+/// The compiled snapshot of the installed policy: a fixed, root-only path
+/// (never from the environment or a module argument), regenerable, so in /var/cache.
+pub const SNAPSHOT: &str = "/var/cache/newgate/policy.snapshot";
 
 /// Why the enforcing programs refuse a policy (and so permit nothing).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,11 +33,103 @@ impl fmt::Display for PolicyRefused {
 
 impl std::error::Error for PolicyRefused {}
 
-pub fn load_enforcing(path: &Path) -> Result<Policy, PolicyRefused> {
-    if !path.is_absolute() {
-        return Err(PolicyRefused::NotAbsolute(path.to_path_buf()));
+/// The enforcing policy: loaded from the source, or a compiled snapshot that
+/// matches it, from which each requester's rules are read as needed.
+#[derive(Debug)]
+pub struct Enforcing {
+    path: PathBuf,
+    owner: u32,
+    source: Source,
+}
+
+#[derive(Debug)]
+enum Source {
+    Loaded(Policy),
+    Snapshot(Snapshot),
+}
+
+/// The policy for one requester: the whole policy, or the part of a snapshot
+/// that concerns them. Either decides their requests the same.
+pub enum Scoped<'a> {
+    Whole(&'a Policy),
+    Part(Box<Policy>),
+}
+
+impl Deref for Scoped<'_> {
+    type Target = Policy;
+
+    fn deref(&self) -> &Policy {
+        match self {
+            Scoped::Whole(policy) => policy,
+            Scoped::Part(policy) => policy,
+        }
     }
-    let loaded = load(path, &LoadOptions::enforcing());
+}
+
+impl Enforcing {
+    pub fn settings(&self) -> &Settings {
+        match &self.source {
+            Source::Loaded(policy) => &policy.settings,
+            Source::Snapshot(snapshot) => snapshot.settings(),
+        }
+    }
+
+    /// The policy for requests (and logins) of `user`, a member of `groups`;
+    /// a policy for one user denies every other. A snapshot that cannot be
+    /// read after all (damaged since it was opened) gives way to the source.
+    pub fn for_requester(&self, user: &str, groups: &[String]) -> Result<Scoped<'_>, PolicyRefused> {
+        match &self.source {
+            Source::Loaded(policy) => Ok(Scoped::Whole(policy)),
+            Source::Snapshot(snapshot) => match snapshot.policy_for(user, groups) {
+                Ok(policy) => Ok(Scoped::Part(Box::new(policy))),
+                Err(_) => load_source(&self.path, self.owner).map(|p| Scoped::Part(Box::new(p))),
+            },
+        }
+    }
+}
+
+/// The policy at `path`, as the runner and the PAM module decide with it.
+/// Only the installed policy (/etc/newgate/policy) has a snapshot; one that
+/// is missing, corrupt, from another build, stale or badly owned is ignored
+/// and the source is loaded, exactly as without a snapshot.
+pub fn load_enforcing(path: &Path) -> Result<Enforcing, PolicyRefused> {
+    let snapshot = (path == Path::new(DEFAULT_POLICY)).then_some(Path::new(SNAPSHOT));
+    load_with_snapshot(path, snapshot, 0).0
+}
+
+/// The policy at `path` from the snapshot at `snapshot` when it matches,
+/// else from the source; with the reason the snapshot was not used (`None`:
+/// it was). Every file must be owned by root or `owner` (tests run unprivileged).
+pub fn load_with_snapshot(
+    path: &Path,
+    snapshot: Option<&Path>,
+    owner: u32,
+) -> (Result<Enforcing, PolicyRefused>, Option<Ignored>) {
+    if !path.is_absolute() {
+        return (Err(PolicyRefused::NotAbsolute(path.to_path_buf())), None);
+    }
+    let enforcing = |source| Enforcing {
+        path: path.to_path_buf(),
+        owner,
+        source,
+    };
+    let ignored = match snapshot.map(|snapshot| Snapshot::open(snapshot, path, owner)) {
+        None => Ignored::Missing,
+        Some(Ok(snapshot)) => return (Ok(enforcing(Source::Snapshot(snapshot))), None),
+        Some(Err(why)) => why,
+    };
+    (
+        load_source(path, owner).map(|p| enforcing(Source::Loaded(p))),
+        Some(ignored),
+    )
+}
+
+fn load_source(path: &Path, owner: u32) -> Result<Policy, PolicyRefused> {
+    let options = LoadOptions {
+        trust: Trust::Secure { owner },
+        ..LoadOptions::enforcing()
+    };
+    let loaded = load(path, &options);
     if let Some(policy) = loaded.policy {
         return Ok(policy);
     }

@@ -213,7 +213,8 @@ pub fn with_installed_policy(
 /// `program ARGS`, run as root in a private mount namespace whose
 /// `/etc/newgate` is `folder` (and `/etc` an overlay, so that the folder has
 /// a place to go whether or not the machine has one): the installed policy
-/// as the test wants it, present or not, whatever this machine holds.
+/// as the test wants it, present or not, whatever this machine holds; and a
+/// /var/cache of its own, for the snapshot `newgatectl check` writes as root.
 /// `work` is an empty folder of the test's for the overlay's own use.
 pub fn with_etc_newgate(work: &Path, folder: &Path, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Output {
     let script = r#"set -e
@@ -221,6 +222,7 @@ pub fn with_etc_newgate(work: &Path, folder: &Path, program: impl AsRef<std::ffi
         mkdir -p "$1/upper/newgate" "$1/work"
         mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1/upper,workdir=$1/work" /etc
         mount --bind "$2" /etc/newgate
+        mount -t tmpfs -o mode=0755 tmpfs /var/cache
         shift 2
         exec "$@""#;
     fs::create_dir_all(work).expect("create the overlay's folder");

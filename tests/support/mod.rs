@@ -1,6 +1,6 @@
 //! What the root suites share: test users and groups, a syslog socket, a
 //! setuid-root copy of newgate, and sandboxes — private mount namespaces where
-//! /etc/newgate, /etc/pam.d/newgate, /run and /dev/log are the test's own.
+//! /etc/newgate, /etc/pam.d/newgate, /run, /var/cache and /dev/log are the test's own.
 //!
 //! Nothing on the machine changes but the users and groups (prefix `ngt-`,
 //! removed afterwards, and at start if an earlier run was killed) and, when
@@ -264,7 +264,8 @@ pub fn hold_namespace(setup: &str) -> Child {
     holder
 }
 
-/// A private mount namespace holding the test's policy and PAM service.
+/// A private mount namespace holding the test's policy and PAM service, and
+/// its own /var/cache (where `newgatectl compile` writes the snapshot).
 pub struct Sandbox {
     holder: Child,
     pub dir: PathBuf,
@@ -330,6 +331,7 @@ impl Sandbox {
             "set -e
              mount -t overlay overlay -o lowerdir=/etc,upperdir={d}/upper,workdir={d}/work /etc
              mount -t tmpfs -o mode=0755 tmpfs /run
+             mount -t tmpfs -o mode=0755 tmpfs /var/cache
              mount --bind {log} /dev/log
              echo ready
              exec sleep 100000",

@@ -26,7 +26,7 @@ use lexopt::prelude::*;
 use newgate::resolve::{ResolveError, resolve_command};
 use newgate_policy::env::{self, EnvironmentInput, command_environment};
 use newgate_policy::{Audit as AuditMode, DEFAULT_POLICY, Options, Policy, Request, Settings, Verdict, handoff};
-use newgate_system::{Account, PolicyRefused, host_name, load_enforcing, target_group, target_user};
+use newgate_system::{Account, Enforcing, PolicyRefused, host_name, load_enforcing, target_group, target_user};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
@@ -92,7 +92,7 @@ fn run(caller_limits: harden::CallerLimits) -> Result<u8, Failure> {
     harden::self_check().map_err(Failure::System)?;
     let (signals, inherited) = harden::harden(caller_limits).map_err(Failure::System)?;
     let policy = load_enforcing(Path::new(DEFAULT_POLICY));
-    let mut log = AuditLog::open(policy.as_ref().ok().map(|p| &p.settings))?;
+    let mut log = AuditLog::open(policy.as_ref().ok().map(|p| p.settings()))?;
     let mut record = Record::new(typed);
     let outcome = stages(invocation, policy, &mut record, &mut log, &signals, &inherited);
     if let Err(failure) = &outcome {
@@ -105,7 +105,7 @@ fn run(caller_limits: harden::CallerLimits) -> Result<u8, Failure> {
 /// request as it becomes known, for the audit line of whatever ends the run.
 fn stages(
     invocation: Result<Args, UsageError>,
-    policy: Result<Policy, PolicyRefused>,
+    policy: Result<Enforcing, PolicyRefused>,
     record: &mut Record,
     log: &mut AuditLog,
     signals: &SignalFd,
@@ -117,11 +117,15 @@ fn stages(
     if matches!(args.mode, Mode::Forget | Mode::ForgetLoudly) {
         return forget(&caller, args.mode);
     }
-    let policy = policy.map_err(Failure::Policy)?;
-    match args.mode {
-        Mode::List => return list(&args, &caller, &policy, record, log),
-        Mode::Validate => return validate(&args, &caller, &policy, record, log),
-        _ => {}
+    let enforcing = policy.map_err(Failure::Policy)?;
+    if args.mode == Mode::List {
+        return list(&args, &caller, &enforcing, record, log);
+    }
+    let policy = enforcing
+        .for_requester(&caller.name, &caller.groups.names)
+        .map_err(Failure::Policy)?;
+    if args.mode == Mode::Validate {
+        return validate(&args, &caller, &policy, record, log);
     }
     let resolved = resolve_targets_and_command(&args, &caller, &policy.settings, record)?;
     let grant = decide(&policy, &caller, &args, &resolved)?;
@@ -178,7 +182,7 @@ fn forget(caller: &Account, mode: Mode) -> Result<u8, Failure> {
 fn list(
     args: &Args,
     caller: &Account,
-    policy: &Policy,
+    enforcing: &Enforcing,
     record: &mut Record,
     log: &mut AuditLog,
 ) -> Result<u8, Failure> {
@@ -198,6 +202,9 @@ fn list(
             newgate_system::requester(user).map_err(Failure::Caller)?
         }
     };
+    let policy = &*enforcing
+        .for_requester(&asked.name, &asked.groups.names)
+        .map_err(Failure::Policy)?;
     if args.command.is_empty() {
         log.permit(record)?;
         list_rules(policy, &asked);

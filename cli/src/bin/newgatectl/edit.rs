@@ -477,6 +477,9 @@ pub fn edit(mut parser: lexopt::Parser) -> Result<u8, Failure> {
             return Ok(1);
         }
         eprintln!("newgatectl: saved {}", target.path.display());
+        if target.installed {
+            crate::compile::refresh();
+        }
         return Ok(0);
     }
 }
@@ -533,5 +536,8 @@ pub fn install(mut parser: lexopt::Parser) -> Result<u8, Failure> {
         return Ok(1);
     }
     println!("installed {} as {}", new_file.display(), target.path.display());
+    if target.installed {
+        crate::compile::refresh();
+    }
     Ok(0)
 }

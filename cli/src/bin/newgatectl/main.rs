@@ -2,6 +2,7 @@
 
 #![forbid(unsafe_code)]
 
+mod compile;
 mod diff;
 mod edit;
 mod fmt;
@@ -32,6 +33,7 @@ usage: newgatectl check [--json] [--no-lookups] [--at TIME] [FILE]
        newgatectl test [--policy FILE] [--verbose] TESTFILE...
        newgatectl edit [FILE]
        newgatectl install NEWFILE [--to FILE] [--check]
+       newgatectl compile [--status]
        newgatectl diff [--host HOST] [--at TIME] [--json] OLD NEW
        newgatectl import sudoers|doas [FILE] [--out FILE] [--force] [--report FILE] [--json]
        newgatectl -h | --help | -V | --version
@@ -48,6 +50,9 @@ Commands:
   test      decide the expectations of TESTFILEs; exit 0 when all pass, 1 on a failure
   edit      edit the policy (or a drop-in) safely: locked, checked, saved atomically
   install   check NEWFILE as the policy would be with it, then install it atomically
+  compile   write the compiled snapshot of the installed policy (as root), which
+            newgate and pam_newgate use instead of parsing while it matches the
+            policy's files; --status: say whether it is in use, exit 0 if so, 1 if not
   diff      the rules OLD and NEW add and remove, and the requests naming their users,
             groups, targets, commands and services whose decision changes;
             exit 0 no change, 1 changes
@@ -106,7 +111,7 @@ fn run() -> Result<u8, Failure> {
         Some(other) => return Err(other.unexpected().into()),
         None => {
             return Err(Failure(
-                "a command is needed: check, explain, list, edit, install, diff, import, fmt or test".into(),
+                "a command is needed: check, explain, list, edit, install, compile, diff, import, fmt or test".into(),
             ));
         }
     };
@@ -118,6 +123,7 @@ fn run() -> Result<u8, Failure> {
         "test" => test::run(parser),
         "edit" => edit::edit(parser),
         "install" => edit::install(parser),
+        "compile" => compile::run(parser),
         "diff" => diff::run(parser),
         "import" => import::run(parser),
         other => Err(Failure(format!("unknown command `{other}`"))),
@@ -233,6 +239,10 @@ fn check(mut parser: lexopt::Parser) -> Result<u8, Failure> {
                 plural(errors)
             );
         }
+    }
+    // Checked as root and valid: the snapshot newgate uses is brought up to date.
+    if valid && trust == Trust::ROOT && nix::unistd::geteuid().is_root() {
+        compile::refresh();
     }
     Ok(if valid { 0 } else { 1 })
 }
