@@ -80,6 +80,13 @@ else
 fi
 [ -x "$NEWGATE" ] || die "no newgate at $NEWGATE"
 
+# newgatectl compile writes the snapshot the 100,000-rule run reads.
+NEWGATECTL=$(dirname "$NEWGATE")/newgatectl
+[ -x "$NEWGATECTL" ] || {
+    say "no newgatectl beside $NEWGATE: the run with a compiled snapshot is left out"
+    NEWGATECTL=
+}
+
 # --- the user, the work folder, and cleaning up --------------------------
 DIR=$(mktemp -d /tmp/ngb-bench.XXXXXX)
 cleanup() {
@@ -158,9 +165,12 @@ chmod 0440 "$DIR/etc/newgate/policy" "$DIR/etc/sudoers"
 chmod 0400 "$DIR/etc/doas.conf"
 
 # --- the run, in a private mount namespace -------------------------------
-export DIR NEWGATE SUDO_RS RUNS ROUNDS LARGE_RUNS RULES USER_NAME
+export DIR NEWGATE NEWGATECTL SUDO_RS RUNS ROUNDS LARGE_RUNS RULES USER_NAME
 unshare --mount --propagation private -- bash -euo pipefail <<'INSIDE'
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$DIR/etc,workdir=$DIR/work" /etc
+# The snapshot of the machine's own policy is neither read nor replaced.
+mkdir -p /var/cache/newgate
+mount -t tmpfs -o mode=0755 tmpfs /var/cache/newgate
 # /dev with a system log of its own: newgate, doas and sudo all log each run.
 mount -t overlay overlay -o "lowerdir=/dev,upperdir=$DIR/dev-upper,workdir=$DIR/dev-work" /dev
 /usr/bin/python3 -c '
@@ -231,6 +241,16 @@ mount --bind "$DIR/large/sudoers" /etc/sudoers
 echo "bench-peers: $RULES rules, $LARGE_RUNS runs each" >&2
 check
 time_all "$DIR/large.json" "$LARGE_RUNS" 1 1 basic
+
+# newgate again, reading the compiled snapshot instead of the 100,000 rules.
+if [ -n "$NEWGATECTL" ]; then
+    "$NEWGATECTL" compile >&2
+    "$NEWGATECTL" compile --status >&2
+    names=(newgate)
+    commands=("$AS $DIR/bin/newgate -n /bin/true")
+    check
+    time_all "$DIR/snapshot.json" "$((LARGE_RUNS * 6))" 2 0 basic
+fi
 INSIDE
 
 # --- the table -----------------------------------------------------------
@@ -284,11 +304,19 @@ echo "|---|---|---|---|---|---|"
 echo "| small policy, \`-n /bin/true\` | $(ms "$bare") | $(ms "${small[newgate]}") | $(ms "${small[doas]}") | $(ms "${small[sudo-rs]}") | $(ms "${small[sudo]}") |"
 printf '| %s rules, `-n /bin/true` | | %s | %s | %s | %s |\n' "$(echo "$RULES" | thousands)" \
     "$(ms "${large[newgate]}")" "$(ms "${large[doas]}")" "$(ms "${large[sudo-rs]}")" "$(ms "${large[sudo]}")"
+snapshot=
+if [ -f "$DIR/snapshot.json" ]; then
+    snapshot=$(median newgate "$DIR/snapshot.json")
+    printf '| %s rules, compiled snapshot (`newgatectl compile`) | | %s | | | |\n' "$(echo "$RULES" | thousands)" "$(ms "$snapshot")"
+fi
 echo
 awk -v b="$bare" -v n="${small[newgate]}" -v d="${small[doas]}" -v ln="${large[newgate]}" -v ls="${large[sudo]}" -v rules="$RULES" 'BEGIN {
     own = n - b; doas = d - b
     printf "- newgate'"'"'s own cost (newgate − bare): %.2f ms; doas'"'"'s: %.2f ms; ratio %.2f (goal 1: below 1.0, aim 0.5)\n", own * 1000, doas * 1000, own / doas
     printf "- newgate ÷ sudo at %d rules: %.3f\n", rules, ln / ls
+}'
+[ -z "$snapshot" ] || awk -v s="$snapshot" -v ls="${large[sudo]}" -v rules="$RULES" 'BEGIN {
+    printf "- newgate with the snapshot at %d rules: %.1f ms, ÷ sudo %.3f (goal 3: under 30 ms, 10 times faster than sudo)\n", rules, s * 1000, s / ls
 }'
 cpu_line="- CPU time with the small policy (user + system, mean), less disturbed by other work than the elapsed time:"
 for tool in bare newgate doas sudo-rs sudo; do
