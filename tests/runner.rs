@@ -1448,6 +1448,16 @@ fn a_stale_snapshot_never_decides() {
     assert!(ctl("compile --status").contains(": in use"));
     let still_denied = sandbox.run(&alice, &["-n", "/usr/bin/id", "-u"], &[]);
     assert_eq!(still_denied.code, Some(1), "{}", still_denied.output);
+
+    // A folder others may write to: what is written there would be ignored,
+    // and `compile` says so instead of "written".
+    sandbox.root_shell("chmod 777 /var/cache/newgate");
+    let unusable = ctl("compile; echo \"exit $?\"");
+    assert!(
+        unusable.contains("was written, but newgate would not use it") && unusable.contains("exit 1\n"),
+        "{unusable}"
+    );
+    sandbox.root_shell("chmod 755 /var/cache/newgate");
 }
 
 /// A new time zone (`/etc/localtime` pointed elsewhere) makes the snapshot

@@ -400,6 +400,8 @@ pub fn build(path: &Path, owner: u32) -> Result<Vec<u8>, BuildError> {
 #[derive(Debug)]
 pub struct Snapshot {
     file: File,
+    /// The file's size when it was opened: no part is read past it.
+    size: u64,
     settings: Settings,
     tables_at: u64,
     tables_length: u64,
@@ -416,6 +418,7 @@ impl Snapshot {
     /// checks, with files owned by root or `owner`).
     pub fn open(path: &Path, policy: &Path, owner: u32) -> Result<Snapshot, Ignored> {
         let file = open_checked(path, owner)?;
+        let size = file.metadata().map_err(|_| short())?.len();
         let mut header = [0u8; HEADER_LEN];
         file.read_exact_at(&mut header, 0).map_err(|_| short())?;
         if &header[..MAGIC.len()] != MAGIC {
@@ -434,7 +437,7 @@ impl Snapshot {
         if record_length > MAX_PART || tables_length > MAX_PART {
             return Err(corrupt("a part larger than any snapshot has"));
         }
-        let record_bytes = read_part(&file, HEADER_LEN as u64, record_length, sum(SUMS_AT))?;
+        let record_bytes = read_part(&file, size, HEADER_LEN as u64, record_length, sum(SUMS_AT))?;
         let record = rkyv::access::<ArchivedRecord, rancor::Error>(&record_bytes)
             .map_err(|e| Ignored::Corrupt(e.to_string()))?;
         if record.policy.as_slice() != policy.as_os_str().as_bytes() {
@@ -451,6 +454,7 @@ impl Snapshot {
         let tables_at = (HEADER_LEN + padded(record_length as usize)) as u64;
         Ok(Snapshot {
             file,
+            size,
             settings,
             tables_at,
             tables_length,
@@ -468,7 +472,13 @@ impl Snapshot {
     /// that concerns them, read from the snapshot, deciding as the whole
     /// policy would (and denying anyone else).
     pub fn policy_for(&self, user: &str, groups: &[String]) -> Result<Policy, Ignored> {
-        let bytes = read_part(&self.file, self.tables_at, self.tables_length, self.tables_sum)?;
+        let bytes = read_part(
+            &self.file,
+            self.size,
+            self.tables_at,
+            self.tables_length,
+            self.tables_sum,
+        )?;
         let tables =
             rkyv::access::<ArchivedTables, rancor::Error>(&bytes).map_err(|e| Ignored::Corrupt(e.to_string()))?;
         let mut wanted: Vec<u32> = tables.anyone.iter().map(|n| n.to_native()).collect();
@@ -491,15 +501,16 @@ impl Snapshot {
                 .get(number as usize)
                 .ok_or_else(|| corrupt("a rule out of range"))?;
             let length = at.length.to_native() as u64;
-            if length > MAX_PART {
-                return Err(corrupt("a rule too large"));
-            }
-            let mut rule = AlignedVec::<16>::with_capacity(length as usize);
-            rule.resize(length as usize, 0);
             let start = self
                 .rules_at
                 .checked_add(at.offset.to_native())
                 .ok_or_else(|| corrupt("a rule out of range"))?;
+            if length > MAX_PART {
+                return Err(corrupt("a rule too large"));
+            }
+            within(self.size, start, length)?;
+            let mut rule = AlignedVec::<16>::with_capacity(length as usize);
+            rule.resize(length as usize, 0);
             self.file.read_exact_at(&mut rule, start).map_err(|_| short())?;
             if checksum(&rule) != at.sum.to_native() {
                 return Err(corrupt("a rule's checksum does not match (damaged)"));
@@ -531,10 +542,21 @@ fn corrupt(why: &str) -> Ignored {
 }
 
 /// One archive of the file, read, checked against its sum, aligned for rkyv.
-fn read_part(file: &File, at: u64, length: u64, sum: u32) -> Result<AlignedVec<16>, Ignored> {
+/// Checks that `length` bytes at `at` lie inside a file of `size` bytes,
+/// before anything is allocated for them: a damaged length in the header
+/// must not make every login allocate hundreds of MiB.
+fn within(size: u64, at: u64, length: u64) -> Result<(), Ignored> {
+    match at.checked_add(length) {
+        Some(end) if end <= size => Ok(()),
+        _ => Err(short()),
+    }
+}
+
+fn read_part(file: &File, size: u64, at: u64, length: u64, sum: u32) -> Result<AlignedVec<16>, Ignored> {
     if length > MAX_PART {
         return Err(corrupt("a part larger than any snapshot has"));
     }
+    within(size, at, length)?;
     let mut bytes = AlignedVec::<16>::with_capacity(length as usize);
     bytes.resize(length as usize, 0);
     file.read_exact_at(&mut bytes, at).map_err(|_| short())?;
@@ -825,7 +847,7 @@ impl<'t> Decoder<'t> {
     fn rule(&mut self, r: &ArchivedRuleImage) -> Result<Rule, &'static str> {
         let tables = self.tables;
         let options = shared(&mut self.options, &tables.options, &r.options, |o| {
-            Ok(Arc::new(options(o)))
+            Ok(Arc::new(options(o)?))
         })?;
         let subjects = match self.subjects.get(r.subjects.to_native() as usize) {
             Some(Some(made)) => made.clone(),
@@ -926,14 +948,20 @@ impl<'t> Decoder<'t> {
     }
 }
 
-fn time(d: &ArchivedDurationImage) -> Duration {
-    Duration::new(d.secs.to_native(), d.nanos.to_native())
+/// A duration as stored; nanoseconds past a second (which would make
+/// `Duration::new` panic, inside sshd or su for pam_newgate) are damage.
+fn time(d: &ArchivedDurationImage) -> Result<Duration, &'static str> {
+    let nanos = d.nanos.to_native();
+    if nanos >= 1_000_000_000 {
+        return Err("a duration out of range");
+    }
+    Ok(Duration::new(d.secs.to_native(), nanos))
 }
 
-fn options(o: &ArchivedOptionsImage) -> Options {
-    Options {
+fn options(o: &ArchivedOptionsImage) -> Result<Options, &'static str> {
+    Ok(Options {
         nopass: o.nopass,
-        persist: o.persist.as_ref().map(time),
+        persist: o.persist.as_ref().map(time).transpose()?,
         keepenv: o.keepenv,
         setenv: o
             .setenv
@@ -949,7 +977,7 @@ fn options(o: &ArchivedOptionsImage) -> Options {
             ArchivedChdirImage::Matching(p) => Chdir::Matching(p.to_string()),
         }),
         nolog: o.nolog,
-    }
+    })
 }
 
 fn settings(s: &ArchivedSettingsImage, zones: &[ZoneFile]) -> Result<Settings, String> {
@@ -965,8 +993,8 @@ fn settings(s: &ArchivedSettingsImage, zones: &[ZoneFile]) -> Result<Settings, S
         }
     };
     Ok(Settings {
-        persist: time(&s.persist),
-        persist_default: s.persist_default.as_ref().map(time),
+        persist: time(&s.persist)?,
+        persist_default: s.persist_default.as_ref().map(time).transpose()?,
         secure_path: s
             .secure_path
             .iter()

@@ -130,5 +130,9 @@ pub(crate) fn write_snapshot() -> Result<usize, NotWritten> {
     File::open(folder)
         .and_then(|f| f.sync_all())
         .map_err(|e| failed("syncing its folder", e))?;
+    // Read back as newgate reads it: a folder that is not root's, or is
+    // writable by others, makes the runner ignore what was just written.
+    Snapshot::open(target, Path::new(DEFAULT_POLICY), 0)
+        .map_err(|why| NotWritten::Failed(format!("{SNAPSHOT} was written, but newgate would not use it: {why}")))?;
     Ok(bytes.len())
 }
