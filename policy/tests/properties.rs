@@ -356,6 +356,17 @@ fn the_unmutated_policy_is_valid() {
 /// The zone a generated policy is read in: the system's, UTC, or a named one.
 const ZONES: &[&str] = &["", "set timezone = UTC\n", "set timezone = \"Europe/Berlin\"\n"];
 
+/// Every setting besides the zone, and rules with every option, so that a
+/// snapshot that dropped or swapped one would decide or run otherwise.
+const SETTINGS_AND_OPTIONS: &[&str] = &[
+    "",
+    "set persist = 10m\nset env_keep = \"LANG LC_ALL\"\nset secure_path = \"/usr/bin:/bin\"\n\
+     set umask = 027\nset audit = required\nset log_format = json\nset passwd_tries = 5\n\
+     set editor = /usr/bin/vi\n",
+];
+const OPTION_RULES: &str = "permit persist=5m keepenv setenv { FOO=1 -BAR LANG } nolog chdir=/srv/* alice as user root\n\
+     permit nopass chdir %wheel as group docker cmd /usr/bin/id\n";
+
 /// Where the snapshot property writes its policies: files owned by the test's
 /// own user, trusted as root's would be.
 fn snapshot_scratch() -> newgate_testkit::Scratch {
@@ -369,6 +380,8 @@ proptest! {
     fn the_snapshot_decides_and_grants_as_the_source(
         (text, _) in random_policy(),
         zone in prop::sample::select(ZONES),
+        settings in prop::sample::select(SETTINGS_AND_OPTIONS),
+        with_options in any::<bool>(),
         asked in prop::collection::vec(random_request(), 1..8),
     ) {
         if zone.contains("Europe") && !Path::new("/usr/share/zoneinfo/Europe/Berlin").exists() {
@@ -376,7 +389,8 @@ proptest! {
         }
         let owner = nix::unistd::geteuid().as_raw();
         let scratch = snapshot_scratch();
-        let path = scratch.write("policy", &format!("{zone}{text}"), 0o440);
+        let options = if with_options { OPTION_RULES } else { "" };
+        let path = scratch.write("policy", &format!("{zone}{settings}{text}{options}"), 0o440);
         let source = newgate_policy::load(&path, &LoadOptions {
             trust: Trust::Secure { owner },
             ..LoadOptions::enforcing()
@@ -387,8 +401,7 @@ proptest! {
         let stored_path = scratch.path.join("policy.snapshot");
         std::fs::write(&stored_path, bytes).unwrap();
         let snapshot = Snapshot::open(&stored_path, &path, owner).unwrap_or_else(|e| panic!("{e}"));
-        prop_assert_eq!(&snapshot.settings().timezone, &source.settings.timezone);
-        prop_assert_eq!(&snapshot.settings().timezone_name, &source.settings.timezone_name);
+        prop_assert_eq!(format!("{:?}", snapshot.settings()), format!("{:?}", source.settings));
         for a in &asked {
             // As the runner and the PAM module read it: the requester's rules.
             let stored = snapshot.policy_for(a.user, &a.groups).unwrap_or_else(|e| panic!("{e}"));
