@@ -2,9 +2,8 @@
 //! the runner and the PAM module use instead of parsing when it matches the
 //! policy's files (and ignore otherwise). Only root writes it, and only here.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs::{DirBuilder, File};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 use lexopt::prelude::*;
@@ -13,10 +12,8 @@ use newgate_policy::snapshot::{self, BuildError, Snapshot};
 use newgate_system::SNAPSHOT;
 use nix::fcntl::{Flock, FlockArg};
 
+use crate::replace::{NotReplaced, replace};
 use crate::{Failure, print_diagnostics};
-
-/// The name a snapshot is written under before it is renamed into place.
-const TEMPORARY: &str = ".policy.snapshot.";
 
 /// Why the snapshot was not written.
 pub(crate) enum NotWritten {
@@ -78,9 +75,8 @@ pub(crate) fn refresh() {
     }
 }
 
-/// Compiles the installed policy and saves it to the snapshot path: a
-/// temporary file in the same folder (root, 0600), synced, renamed over the
-/// old one, the folder synced. Returns the size written.
+/// Compiles the installed policy and saves it to the snapshot path (root,
+/// 0600; see [`replace`]). Returns the size written.
 pub(crate) fn write_snapshot() -> Result<usize, NotWritten> {
     let bytes = match snapshot::build(Path::new(DEFAULT_POLICY), 0) {
         Ok(bytes) => bytes,
@@ -100,36 +96,13 @@ pub(crate) fn write_snapshot() -> Result<usize, NotWritten> {
             .create(folder)
             .map_err(|e| failed("creating its folder", e))?;
     }
-    // One writer at a time; under the lock, leftovers of a writer that was
-    // killed are ours to remove.
+    // One writer at a time (see `replace`).
     let lock = File::open(folder).map_err(|e| failed("opening its folder", e))?;
     let _lock = Flock::lock(lock, FlockArg::LockExclusive).map_err(|(_, e)| failed("locking its folder", e.into()))?;
-    if let Ok(entries) = fs::read_dir(folder) {
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(TEMPORARY) {
-                let _ = fs::remove_file(entry.path());
-            }
-        }
-    }
-    let temporary = folder.join(format!("{TEMPORARY}{}", std::process::id()));
-    let written = (|| -> std::io::Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&temporary)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-        fs::rename(&temporary, target)
-    })();
-    if let Err(e) = written {
-        let _ = fs::remove_file(&temporary);
-        return Err(failed("saving it", e));
-    }
-    File::open(folder)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| failed("syncing its folder", e))?;
+    replace(target, &bytes, Some((0, 0)), 0o600).map_err(|e| match e {
+        NotReplaced::Write(e) => failed("saving it", e),
+        NotReplaced::SyncFolder(e) => failed("syncing its folder", e),
+    })?;
     // Read back as newgate reads it: a folder that is not root's, or is
     // writable by others, makes the runner ignore what was just written.
     Snapshot::open(target, Path::new(DEFAULT_POLICY), 0)

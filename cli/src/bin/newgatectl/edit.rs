@@ -8,7 +8,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, Read, Write};
 use std::os::fd::AsFd;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,6 +20,7 @@ use newgate_system::{SystemDirectory, groups_of, host_name};
 use nix::fcntl::{Flock, FlockArg};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use crate::replace::{NotReplaced, replace};
 use crate::{Failure, now, print_diagnostics};
 
 const POLICY_D: &str = "/etc/newgate/policy.d";
@@ -73,10 +74,6 @@ impl Target {
             .map_or("policy".into(), |n| n.to_string_lossy().into_owned())
     }
 
-    fn folder(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("/"))
-    }
-
     /// One editor at a time for a whole policy: the lock sits beside its main file.
     fn lock(&self) -> Result<Flock<File>, Failure> {
         let folder = self.policy.parent().unwrap_or(Path::new("/"));
@@ -125,56 +122,23 @@ impl Target {
         }
     }
 
-    /// Writes `text` as the new content: a temporary file in the same folder,
-    /// synced, given its owner and mode, renamed over the old one, and the
-    /// folder synced, so that the rename itself survives a crash.
+    /// Writes `text` as the new content (see [`replace`]), with the owner and
+    /// mode the file had, or root's 0440 for the installed policy.
     fn save(&self, text: &str) -> Result<(), Failure> {
-        let folder = self.folder();
-        let prefix = format!(".{}.newgatectl-", self.name());
-        // Under the lock, leftovers of an earlier save that was killed are ours to remove.
-        if let Ok(entries) = fs::read_dir(folder) {
-            for entry in entries.flatten() {
-                if entry.file_name().to_string_lossy().starts_with(&prefix) {
-                    let _ = fs::remove_file(entry.path());
-                }
-            }
-        }
-        let temporary = folder.join(format!("{prefix}{}", std::process::id()));
         let (owner, mode) = match fs::metadata(&self.path) {
             _ if self.installed => (Some((0, 0)), 0o440),
             Ok(meta) => (Some((meta.uid(), meta.gid())), meta.mode() & 0o7777),
             Err(_) => (None, 0o644),
         };
-        let written = (|| -> std::io::Result<()> {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(&temporary)?;
-            file.write_all(text.as_bytes())?;
-            file.sync_all()?;
-            if let Some((uid, gid)) = owner
-                && nix::unistd::geteuid().is_root()
-            {
-                std::os::unix::fs::fchown(&file, Some(uid), Some(gid))?;
-            }
-            file.set_permissions(fs::Permissions::from_mode(mode))?;
-            file.sync_all()?;
-            fs::rename(&temporary, &self.path)
-        })();
-        written.map_err(|e| {
-            let _ = fs::remove_file(&temporary);
-            Failure(format!(
+        replace(&self.path, text.as_bytes(), owner, mode).map_err(|e| match e {
+            NotReplaced::Write(e) => Failure(format!(
                 "cannot save {}: {e}; the old file is unchanged",
                 self.path.display()
-            ))
-        })?;
-        File::open(folder).and_then(|f| f.sync_all()).map_err(|e| {
-            Failure(format!(
+            )),
+            NotReplaced::SyncFolder(e) => Failure(format!(
                 "{} is saved, but syncing its folder failed: {e}",
                 self.path.display()
-            ))
+            )),
         })
     }
 }

@@ -7,6 +7,7 @@ mod diff;
 mod edit;
 mod fmt;
 mod import;
+mod replace;
 mod test;
 
 use std::io::Write;
