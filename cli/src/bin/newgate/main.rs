@@ -1058,6 +1058,9 @@ fn switch_and_exec(
                 "{} holds a symbolic link; -D takes the folder's real path, which the rule's chdir must allow",
                 folder.display()
             ),
+            Some(Folder::Named(_)) if e.raw_os_error() == Some(libc::ENOSYS) => {
+                "-D needs openat2, which this kernel lacks (Linux 5.6 or later has it); run without -D".into()
+            }
             Some(folder) => format!("{} (in {})", not_started(&e), folder.path().display()),
             None => not_started(&e),
         },
