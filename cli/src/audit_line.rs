@@ -13,7 +13,9 @@ use std::os::unix::ffi::OsStrExt;
 
 use sha2::{Digest, Sha256};
 
-use crate::json::{Json, is_invisible};
+use newgate_system::needs_escape;
+
+use crate::json::Json;
 
 /// Longest message text sent in one syslog message (after `newgate[PID]: `);
 /// longer events continue in more messages. With the header the datagram is
@@ -56,13 +58,6 @@ fn command_sha256(command: &[OsString]) -> String {
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A character written `\ooo`, byte by byte: control characters, and those a
-/// viewer would not show as themselves (bidirectional overrides, zero-width
-/// characters, line and paragraph separators).
-fn is_hidden(c: char) -> bool {
-    c.is_control() || is_invisible(c)
-}
-
 fn octal(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("\\{b:03o}")).collect()
 }
@@ -75,7 +70,7 @@ fn octal(bytes: &[u8]) -> String {
 fn escaped_units<'a>(text: &'a str, also: &'a [char]) -> impl Iterator<Item = String> + 'a {
     text.chars().map(move |c| match c {
         '\\' => "\\\\".to_string(),
-        c if c == ';' || is_hidden(c) || also.contains(&c) => octal(c.encode_utf8(&mut [0u8; 4]).as_bytes()),
+        c if c == ';' || needs_escape(c) || also.contains(&c) => octal(c.encode_utf8(&mut [0u8; 4]).as_bytes()),
         c => c.to_string(),
     })
 }
@@ -133,7 +128,7 @@ fn command_units(command: &[OsString], semicolons: bool) -> (Vec<Unit>, usize) {
                     '\\' => "\\\\".to_string(),
                     '\'' => "\\'".to_string(),
                     ';' if semicolons || after_space => "\\073".to_string(),
-                    c if is_hidden(c) => octal(c.encode_utf8(&mut [0u8; 4]).as_bytes()),
+                    c if needs_escape(c) => octal(c.encode_utf8(&mut [0u8; 4]).as_bytes()),
                     c => c.to_string(),
                 };
                 after_space = c == ' ';

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use newgate_system::needs_escape;
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Json {
     Null,
@@ -71,7 +73,7 @@ fn write_string(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
             '\n' => f.write_str("\\n")?,
             '\r' => f.write_str("\\r")?,
             '\t' => f.write_str("\\t")?,
-            c if c.is_control() || is_invisible(c) => {
+            c if needs_escape(c) => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
                     write!(f, "\\u{:04x}", unit)?;

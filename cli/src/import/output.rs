@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::SourceError;
-use crate::json::{Json, is_invisible};
+use newgate_system::needs_escape;
+
+use crate::json::Json;
 use newgate_policy::{LoadOptions, Trust, format_policy, load_str};
 
 /// One name in a list of the converted policy.
@@ -392,7 +394,7 @@ pub(crate) fn render(kind: &str, source: &Path, draft: &mut Draft, report: &mut 
 fn printable(message: &str) -> String {
     message
         .chars()
-        .map(|c| match c.is_control() || is_invisible(c) {
+        .map(|c| match needs_escape(c) {
             true => c.escape_unicode().to_string(),
             false => c.to_string(),
         })
