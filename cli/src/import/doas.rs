@@ -462,13 +462,12 @@ fn resolved_path(command: &str) -> Option<String> {
         return None;
     }
     let Some((folder, name)) = command.rsplit_once('/') else {
-        // A bare name is what newgate finds in the converted policy's
-        // secure_path (the default): the program `newgate NAME` runs.
-        return newgate_policy::DEFAULT_SECURE_PATH
-            .split(':')
-            .map(|folder| Path::new(folder).join(command))
-            .find(|candidate| candidate.is_file())
-            .and_then(|found| resolved_path(&found.display().to_string()));
+        // A bare name is the program `newgate NAME` runs under the converted
+        // policy's secure_path (the default), found as the runner finds it.
+        let secure_path = newgate_policy::Settings::default().secure_path;
+        return crate::resolve::resolve_command(command, &secure_path, Path::new("/"))
+            .ok()
+            .map(|found| found.display().to_string());
     };
     if !command.starts_with('/') || name.is_empty() {
         return None;
