@@ -348,14 +348,18 @@ pub(crate) fn render(kind: &str, source: &Path, draft: &mut Draft, report: &mut 
                 return Err(SourceError::Unrepresentable {
                     file: alias.file.clone(),
                     line: alias.line,
-                    message: format!("newgate cannot hold this alias: {message}"),
+                    message: format!(
+                        "newgate cannot hold this alias: {message}; change it in the source (or remove it and write its rule by hand), then convert again"
+                    ),
                 });
             } else if let Some(block) = lines.blocks.iter().rposition(|&first| first <= line) {
                 let block = &draft.blocks[block];
                 return Err(SourceError::Unrepresentable {
                     file: block.file.clone(),
                     line: block.line,
-                    message: format!("newgate cannot hold this line: {message}"),
+                    message: format!(
+                        "newgate cannot hold this line: {message}; change it in the source (or remove it and write its rule by hand), then convert again"
+                    ),
                 });
             }
         }
