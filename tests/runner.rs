@@ -1501,3 +1501,61 @@ fn a_snapshot_of_another_time_zone_never_decides() {
     let status = ctl("compile --status");
     assert!(status.contains("the time zone /etc/localtime changed"), "{status}");
 }
+
+/// pam_newgate reads the installed policy through the same snapshot while it
+/// matches, and with `debug` logs where the policy came from: the snapshot,
+/// or its files and why the snapshot was not used.
+#[test]
+fn pam_newgate_reads_the_snapshot_and_debug_says_so() {
+    if !root_or_skip("pam_newgate and the snapshot") {
+        return;
+    }
+    let sandbox = Sandbox::new(
+        "snapshot-pam",
+        &policy("permit alice as user root\ninclude \"policy.d/*.conf\"\n"),
+        0o440,
+    );
+    let service = "ngt-snapshot-pam";
+    let module = support::built_binary("libpam_newgate.so");
+    std::fs::write(
+        sandbox.dir.join("upper/pam.d").join(service),
+        format!("account required {} debug\n", module.display()),
+    )
+    .unwrap();
+    sandbox.root_shell("mkdir -m 755 /etc/newgate/policy.d");
+    let newgatectl = support::built_binary("newgatectl");
+    let written = sandbox.root_shell(&format!("{} compile", newgatectl.display()));
+    assert!(written.contains(": written"), "{written}");
+    let alice = user("alice");
+    let pamtester = || {
+        sandbox
+            .as_root("/usr/bin/pamtester")
+            .args(["-I", &format!("ruser={alice}"), service, "root", "acct_mgmt"])
+            .output()
+            .unwrap()
+    };
+    let origin = format!("pam_newgate({service}:account): {alice} as user root: policy /etc/newgate/policy read from");
+
+    let permitted = pamtester();
+    assert!(permitted.status.success(), "{permitted:?}");
+    let lines = sandbox.harness().wait_for_log(&origin, 1);
+    assert!(
+        lines.len() == 1 && lines[0].ends_with(&format!("{origin} its compiled snapshot")),
+        "{lines:?}"
+    );
+
+    sandbox.root_shell(&format!(
+        "printf 'deny {alice} as user root\\n' > /etc/newgate/policy.d/50-deny.conf && chmod 440 /etc/newgate/policy.d/50-deny.conf"
+    ));
+    let denied = pamtester();
+    assert!(!denied.status.success(), "the stale snapshot decided: {denied:?}");
+    let lines = sandbox.harness().wait_for_log(&origin, 2);
+    assert!(
+        lines.len() == 2
+            && lines[1].contains(&format!(
+                "{origin} its files, not from its compiled snapshot: the snapshot is out of date: "
+            ))
+            && lines[1].ends_with("(`newgatectl compile` writes it anew)"),
+        "{lines:?}"
+    );
+}

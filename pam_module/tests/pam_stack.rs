@@ -802,9 +802,17 @@ fn setcred_without_a_grant_changes_nothing() -> Outcome {
     );
     // Every module ignored the call: Linux-PAM then fails setcred.
     assert_eq!(carol.stdout, "setcred: PAM_PERM_DENIED\ngroups: carol\n");
+    // `debug` says where the policy was read from: not the installed
+    // policy, so from its files, with no snapshot to speak of.
     assert_eq!(
         carol.log(),
-        ["pam_newgate(login:setcred): carol: no grant rule matches"]
+        [
+            format!(
+                "pam_newgate(login:setcred): carol: policy {} read from its files",
+                policy.display()
+            ),
+            "pam_newgate(login:setcred): carol: no grant rule matches".to_string()
+        ]
     );
     let broken = world.run(
         tx("login-broken", "alice")

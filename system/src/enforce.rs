@@ -40,6 +40,31 @@ pub struct Enforcing {
     path: PathBuf,
     owner: u32,
     source: Source,
+    /// Why the snapshot of this policy was not used; `None` when it was, or
+    /// when the policy has none (it is not the installed one).
+    snapshot_ignored: Option<Ignored>,
+}
+
+/// Where the enforcing policy was read from, as pam_newgate's `debug`
+/// argument has it logged: a slow login may be a stale snapshot.
+pub enum Origin<'a> {
+    /// The compiled snapshot, found to match every file it was built from.
+    Snapshot,
+    /// The files; for the installed policy, why its snapshot was not used.
+    Source(Option<&'a Ignored>),
+}
+
+impl fmt::Display for Origin<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Snapshot => f.write_str("read from its compiled snapshot"),
+            Origin::Source(None) => f.write_str("read from its files"),
+            Origin::Source(Some(why)) => write!(
+                f,
+                "read from its files, not from its compiled snapshot: {why} (`newgatectl compile` writes it anew)"
+            ),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -67,6 +92,13 @@ impl Deref for Scoped<'_> {
 }
 
 impl Enforcing {
+    pub fn origin(&self) -> Origin<'_> {
+        match self.source {
+            Source::Snapshot(_) => Origin::Snapshot,
+            Source::Loaded(_) => Origin::Source(self.snapshot_ignored.as_ref()),
+        }
+    }
+
     pub fn settings(&self) -> &Settings {
         match &self.source {
             Source::Loaded(policy) => &policy.settings,
@@ -99,7 +131,8 @@ pub fn load_enforcing(path: &Path) -> Result<Enforcing, PolicyRefused> {
 
 /// The policy at `path` from the snapshot at `snapshot` when it matches,
 /// else from the source; with the reason the snapshot was not used (`None`:
-/// it was). Every file must be owned by root or `owner` (tests run unprivileged).
+/// it was, or `snapshot` is `None`). Every file must be owned by root or
+/// `owner` (tests run unprivileged).
 pub fn load_with_snapshot(
     path: &Path,
     snapshot: Option<&Path>,
@@ -108,19 +141,20 @@ pub fn load_with_snapshot(
     if !path.is_absolute() {
         return (Err(PolicyRefused::NotAbsolute(path.to_path_buf())), None);
     }
-    let enforcing = |source| Enforcing {
+    let enforcing = |source, snapshot_ignored| Enforcing {
         path: path.to_path_buf(),
         owner,
         source,
+        snapshot_ignored,
     };
     let ignored = match snapshot.map(|snapshot| Snapshot::open(snapshot, path, owner)) {
-        None => Ignored::Missing,
-        Some(Ok(snapshot)) => return (Ok(enforcing(Source::Snapshot(snapshot))), None),
-        Some(Err(why)) => why,
+        None => None,
+        Some(Ok(snapshot)) => return (Ok(enforcing(Source::Snapshot(snapshot), None)), None),
+        Some(Err(why)) => Some(why),
     };
     (
-        load_source(path, owner).map(|p| enforcing(Source::Loaded(p))),
-        Some(ignored),
+        load_source(path, owner).map(|p| enforcing(Source::Loaded(p), ignored.clone())),
+        ignored,
     )
 }
 

@@ -15,7 +15,7 @@ pub mod enforce;
 pub mod text;
 
 pub use directory::SystemDirectory;
-pub use enforce::{Enforcing, PolicyRefused, SNAPSHOT, Scoped, load_enforcing, load_with_snapshot};
+pub use enforce::{Enforcing, Origin, PolicyRefused, SNAPSHOT, Scoped, load_enforcing, load_with_snapshot};
 pub use lookup::{
     Account, Entry, LookupError, Membership, TargetError, group_by_gid, group_by_name, groups_of, requester,
     target_account, target_group, target_user, user_by_name, user_by_uid,
