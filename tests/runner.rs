@@ -1443,7 +1443,18 @@ fn a_stale_snapshot_never_decides() {
         "{status}"
     );
 
+    // `install` of the policy as it is (configuration management's
+    // idempotent run) changes no file but brings the snapshot up to date.
+    sandbox.root_shell("cp /etc/newgate/policy.d/50-deny.conf /run/50-deny.conf");
+    let installed = ctl("install /run/50-deny.conf --to /etc/newgate/policy.d/50-deny.conf");
+    assert!(installed.contains("is already up to date"), "{installed}");
+    assert!(ctl("compile --status").contains(": in use"));
+
     // `check` of the installed policy, as root, brings the snapshot up to date.
+    sandbox.root_shell(
+        "printf '# empty\n' > /etc/newgate/policy.d/60-more.conf && chmod 440 /etc/newgate/policy.d/60-more.conf",
+    );
+    assert!(ctl("compile --status").contains("out of date"));
     assert!(ctl("check --no-lookups").contains("OK"));
     assert!(ctl("compile --status").contains(": in use"));
     let still_denied = sandbox.run(&alice, &["-n", "/usr/bin/id", "-u"], &[]);

@@ -75,6 +75,17 @@ pub(crate) fn refresh() {
     }
 }
 
+/// After an `edit` or `install` of the installed policy that changed
+/// nothing, as root: a snapshot newgate would not use (missing, out of date
+/// after another file changed, written by the build before an upgrade) is
+/// written anew, so that running `install` again, as configuration
+/// management does, also repairs the snapshot; one in use is left alone.
+pub(crate) fn refresh_unless_in_use() {
+    if Snapshot::open(Path::new(SNAPSHOT), Path::new(DEFAULT_POLICY), 0).is_err() {
+        refresh();
+    }
+}
+
 /// Compiles the installed policy and saves it to the snapshot path (root,
 /// 0600; see [`replace`]). Returns the size written.
 pub(crate) fn write_snapshot() -> Result<usize, NotWritten> {

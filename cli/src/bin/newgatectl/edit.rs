@@ -407,6 +407,9 @@ pub fn edit(mut parser: lexopt::Parser) -> Result<u8, Failure> {
             .map_err(|e| Failure(format!("cannot read the edited copy: {e}")))?;
         if Some(&text) == original.as_ref() {
             eprintln!("newgatectl: no changes; {} is left as it was", target.path.display());
+            if target.installed {
+                crate::compile::refresh_unless_in_use();
+            }
             return Ok(0);
         }
         let loaded = target.check(&text);
@@ -493,6 +496,9 @@ pub fn install(mut parser: lexopt::Parser) -> Result<u8, Failure> {
     }
     if target.current_text()?.as_deref() == Some(text.as_str()) {
         println!("{} is already up to date", target.path.display());
+        if target.installed {
+            crate::compile::refresh_unless_in_use();
+        }
         return Ok(0);
     }
     if let Err(Failure(why)) = target.save(&text) {
