@@ -25,7 +25,15 @@
 #   NEWGATE_BENCH_LARGE_RUNS  runs per tool with the large one (default 5)
 #   NEWGATE_BENCH_RULES       rules in the large policies (default 100000)
 #   NEWGATE_BENCH_NEWGATE     a newgate binary to measure instead of building
-#                             this tree's release (`cargo build --release -p newgate`)
+#                             this tree's release (`cargo build --release -p newgate
+#                             -p pam_newgate`); newgatectl and libpam_newgate.so
+#                             are taken from beside it
+#
+# newgate is timed with and without the compiled snapshot (the small policy
+# in the same rounds as the peers: an installed policy has one, postinst and
+# every save write it), and pam_newgate through pamtester's account stage
+# (`pamtester -I ruser=U SERVICE root acct_mgmt`, the module alone in the
+# service's stack) beside the same pamtester run with pam_permit.so.
 set -euo pipefail
 
 RUNS=${NEWGATE_BENCH_RUNS:-300}
@@ -55,6 +63,7 @@ command -v hyperfine >/dev/null || missing+=(hyperfine)
 [ -x /usr/bin/sudo ] || missing+=(sudo)
 command -v jq >/dev/null || missing+=(jq)
 [ -x /usr/bin/python3 ] || missing+=(python3)
+command -v pamtester >/dev/null || missing+=(pamtester)
 if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
     apt-get update -qq
@@ -74,8 +83,8 @@ fi
 if [ -n "${NEWGATE_BENCH_NEWGATE:-}" ]; then
     NEWGATE=$NEWGATE_BENCH_NEWGATE
 else
-    say "building newgate (cargo build --release -p newgate)"
-    (cd "$REPO" && cargo build --release --quiet -p newgate)
+    say "building newgate (cargo build --release -p newgate -p pam_newgate)"
+    (cd "$REPO" && cargo build --release --quiet -p newgate -p pam_newgate)
     NEWGATE=${CARGO_TARGET_DIR:-$REPO/target}/release/newgate
 fi
 [ -x "$NEWGATE" ] || die "no newgate at $NEWGATE"
@@ -83,8 +92,13 @@ fi
 # newgatectl compile writes the snapshot the 100,000-rule run reads.
 NEWGATECTL=$(dirname "$NEWGATE")/newgatectl
 [ -x "$NEWGATECTL" ] || {
-    say "no newgatectl beside $NEWGATE: the run with a compiled snapshot is left out"
+    say "no newgatectl beside $NEWGATE: the runs with a compiled snapshot are left out"
     NEWGATECTL=
+}
+MODULE=$(dirname "$NEWGATE")/libpam_newgate.so
+[ -f "$MODULE" ] || {
+    say "no libpam_newgate.so beside $NEWGATE: pam_newgate's runs are left out"
+    MODULE=
 }
 
 # --- the user, the work folder, and cleaning up --------------------------
@@ -107,6 +121,13 @@ chmod 0755 "$DIR"/etc "$DIR"/etc/newgate "$DIR"/etc/pam.d
 
 # The same PAM stack for newgate and doas: doas's own.
 cp /etc/pam.d/doas "$DIR"/etc/pam.d/newgate
+# pamtester's services: the module alone, and pam_permit alone for the
+# cost of pamtester and PAM themselves.
+if [ -n "$MODULE" ]; then
+    install -o root -g root -m 0644 "$MODULE" "$DIR/pam_newgate.so"
+    echo "account required $DIR/pam_newgate.so" >"$DIR/etc/pam.d/ngb-pam-newgate"
+    echo "account required pam_permit.so" >"$DIR/etc/pam.d/ngb-pam-permit"
+fi
 
 # The small policies: the user's one rule (and root's usual line for sudo).
 cat >"$DIR/small/policy" <<EOF
@@ -165,7 +186,7 @@ chmod 0440 "$DIR/etc/newgate/policy" "$DIR/etc/sudoers"
 chmod 0400 "$DIR/etc/doas.conf"
 
 # --- the run, in a private mount namespace -------------------------------
-export DIR NEWGATE NEWGATECTL SUDO_RS RUNS ROUNDS LARGE_RUNS RULES USER_NAME
+export DIR NEWGATE NEWGATECTL MODULE SUDO_RS RUNS ROUNDS LARGE_RUNS RULES USER_NAME
 unshare --mount --propagation private -- bash -euo pipefail <<'INSIDE'
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$DIR/etc,workdir=$DIR/work" /etc
 # The snapshot of the machine's own policy is neither read nor replaced.
@@ -224,16 +245,78 @@ time_all() {
     env -i PATH=/usr/bin:/bin nice -n -10 hyperfine "${args[@]}" >&2
 }
 
+# newgate reading the compiled snapshot, as an installed policy is read.
+with_snapshot() {
+    names=(newgate-snapshot)
+    commands=("$AS $DIR/bin/newgate -n /bin/true")
+}
+peers=("${names[@]}")
+peer_commands=("${commands[@]}")
+peers_again() {
+    names=("${peers[@]}")
+    commands=("${peer_commands[@]}")
+}
+
+# pamtester's account stage for the user's switch to root, with pam_newgate
+# alone in the stack, and with pam_permit alone (pamtester and PAM's cost).
+PAMTESTER="/usr/bin/pamtester -I ruser=$USER_NAME"
+pam_check() {
+    local out
+    if ! out=$(env -i PATH=/usr/bin:/bin $PAMTESTER "$1" root acct_mgmt 2>&1) ||
+        [ "$out" != "pamtester: account management done." ]; then
+        echo "bench-peers: pamtester through $1 did not permit: $out" >&2
+        exit 1
+    fi
+}
+# $1 the JSON file, $2 runs, then the names of the runs: pam-permit,
+# pam-newgate (no snapshot), pam-newgate-snapshot.
+time_pam() {
+    local json=$1 runs=$2 name
+    shift 2
+    local args=(-N --style basic --warmup 2 --runs "$runs" --export-json "$json")
+    for name in "$@"; do
+        case $name in
+        pam-permit) pam_check ngb-pam-permit; args+=(-n "$name" "$PAMTESTER ngb-pam-permit root acct_mgmt") ;;
+        pam-newgate) pam_check ngb-pam-newgate; args+=(-n "$name" "$PAMTESTER ngb-pam-newgate root acct_mgmt") ;;
+        pam-newgate-snapshot)
+            "$NEWGATECTL" compile >/dev/null
+            pam_check ngb-pam-newgate
+            args+=(-n "$name" "$PAMTESTER ngb-pam-newgate root acct_mgmt")
+            ;;
+        esac
+    done
+    env -i PATH=/usr/bin:/bin nice -n -10 hyperfine "${args[@]}" >&2
+    rm -f /var/cache/newgate/policy.snapshot
+}
+
 # hyperfine times one command after the other: on a shared machine a burst
 # of other work (seconds of a compiler) would land on one tool. Many short
-# rounds of all the tools spread it over all of them.
+# rounds of all the tools spread it over all of them; in each, newgate runs
+# once more with the snapshot written for that round and removed after it.
 echo "bench-peers: small policy, $RUNS runs each in $ROUNDS rounds" >&2
 check
 for ((round = 1; round <= ROUNDS; round++)); do
     time_all "$DIR/small-$round.json" $((RUNS / ROUNDS)) 1 0 none
+    if [ -n "$NEWGATECTL" ]; then
+        "$NEWGATECTL" compile >/dev/null
+        with_snapshot
+        check
+        time_all "$DIR/small-snapshot-$round.json" $((RUNS / ROUNDS)) 1 0 none
+        rm /var/cache/newgate/policy.snapshot
+        peers_again
+    fi
     printf '.' >&2
 done
 echo >&2
+if [ -n "$MODULE" ]; then
+    echo "bench-peers: pam_newgate, small policy" >&2
+    if [ -n "$NEWGATECTL" ]; then
+        time_pam "$DIR/pam-small.json" 100 pam-permit pam-newgate
+        time_pam "$DIR/pam-small-snapshot.json" 100 pam-newgate-snapshot
+    else
+        time_pam "$DIR/pam-small.json" 100 pam-permit pam-newgate
+    fi
+fi
 
 mount --bind "$DIR/large/policy" /etc/newgate/policy
 mount --bind "$DIR/large/doas.conf" /etc/doas.conf
@@ -242,14 +325,19 @@ echo "bench-peers: $RULES rules, $LARGE_RUNS runs each" >&2
 check
 time_all "$DIR/large.json" "$LARGE_RUNS" 1 1 basic
 
+if [ -n "$MODULE" ]; then
+    echo "bench-peers: pam_newgate, $RULES rules" >&2
+    time_pam "$DIR/pam-large.json" "$LARGE_RUNS" pam-newgate
+fi
+
 # newgate again, reading the compiled snapshot instead of the 100,000 rules.
 if [ -n "$NEWGATECTL" ]; then
     "$NEWGATECTL" compile >&2
     "$NEWGATECTL" compile --status >&2
-    names=(newgate)
-    commands=("$AS $DIR/bin/newgate -n /bin/true")
+    with_snapshot
     check
     time_all "$DIR/snapshot.json" "$((LARGE_RUNS * 6))" 2 0 basic
+    [ -z "$MODULE" ] || time_pam "$DIR/pam-large-snapshot.json" "$((LARGE_RUNS * 6))" pam-newgate-snapshot
 fi
 INSIDE
 
@@ -304,9 +392,13 @@ echo "|---|---|---|---|---|---|"
 echo "| small policy, \`-n /bin/true\` | $(ms "$bare") | $(ms "${small[newgate]}") | $(ms "${small[doas]}") | $(ms "${small[sudo-rs]}") | $(ms "${small[sudo]}") |"
 printf '| %s rules, `-n /bin/true` | | %s | %s | %s | %s |\n' "$(echo "$RULES" | thousands)" \
     "$(ms "${large[newgate]}")" "$(ms "${large[doas]}")" "$(ms "${large[sudo-rs]}")" "$(ms "${large[sudo]}")"
-snapshot=
+snapshot= small_snapshot=
+if compgen -G "$DIR/small-snapshot-*.json" >/dev/null; then
+    small_snapshot=$(median newgate-snapshot "$DIR"/small-snapshot-*.json)
+    printf '| small policy, compiled snapshot (as installed) | | %s | | | |\n' "$(ms "$small_snapshot")"
+fi
 if [ -f "$DIR/snapshot.json" ]; then
-    snapshot=$(median newgate "$DIR/snapshot.json")
+    snapshot=$(median newgate-snapshot "$DIR/snapshot.json")
     printf '| %s rules, compiled snapshot (`newgatectl compile`) | | %s | | | |\n' "$(echo "$RULES" | thousands)" "$(ms "$snapshot")"
 fi
 echo
@@ -314,6 +406,9 @@ awk -v b="$bare" -v n="${small[newgate]}" -v d="${small[doas]}" -v ln="${large[n
     own = n - b; doas = d - b
     printf "- newgate'"'"'s own cost (newgate − bare): %.2f ms; doas'"'"'s: %.2f ms; ratio %.2f (goal 1: below 1.0, aim 0.5)\n", own * 1000, doas * 1000, own / doas
     printf "- newgate ÷ sudo at %d rules: %.3f\n", rules, ln / ls
+}'
+[ -z "$small_snapshot" ] || awk -v b="$bare" -v n="$small_snapshot" -v d="${small[doas]}" 'BEGIN {
+    printf "- with the compiled snapshot, as installed: newgate'"'"'s own cost %.2f ms, ratio to doas'"'"'s %.2f\n", (n - b) * 1000, (n - b) / (d - b)
 }'
 [ -z "$snapshot" ] || awk -v s="$snapshot" -v ls="${large[sudo]}" -v rules="$RULES" 'BEGIN {
     printf "- newgate with the snapshot at %d rules: %.1f ms, ÷ sudo %.3f (goal 3: under 30 ms, 10 times faster than sudo)\n", rules, s * 1000, s / ls
@@ -325,3 +420,22 @@ for tool in bare newgate doas sudo-rs sudo; do
 done
 echo "${cpu_line%,}"
 [ -n "$SUDO_RS" ] || echo "- sudo-rs: left out, \`cargo install sudo-rs\` did not work here"
+
+if [ -f "$DIR/pam-small.json" ]; then
+    pam_permit=$(median pam-permit "$DIR/pam-small.json")
+    pam_small=$(median pam-newgate "$DIR/pam-small.json")
+    pam_small_snapshot=$(median pam-newgate-snapshot "$DIR"/pam-small-snapshot.json 2>/dev/null || true)
+    pam_large=$(median pam-newgate "$DIR/pam-large.json")
+    pam_large_snapshot=$(median pam-newgate-snapshot "$DIR"/pam-large-snapshot.json 2>/dev/null || true)
+    echo
+    echo "pam_newgate: \`pamtester -I ruser=U SERVICE root acct_mgmt\` as root, the module alone in the service's account stack; medians"
+    echo
+    echo "| policy | pamtester with pam_permit.so | with pam_newgate.so | with pam_newgate.so, compiled snapshot |"
+    echo "|---|---|---|---|"
+    echo "| small | $(ms "$pam_permit") | $(ms "$pam_small") | $(ms "$pam_small_snapshot") |"
+    printf '| %s rules | | %s | %s |\n' "$(echo "$RULES" | thousands)" "$(ms "$pam_large")" "$(ms "$pam_large_snapshot")"
+    echo
+    [ -z "$pam_large_snapshot" ] || awk -v s="$pam_large_snapshot" -v p="$pam_permit" -v rules="$RULES" 'BEGIN {
+        printf "- pam_newgate at %d rules with the snapshot: %.1f ms end to end, %.1f ms more than pam_permit (goal 3: under 30 ms)\n", rules, s * 1000, (s - p) * 1000
+    }'
+fi
