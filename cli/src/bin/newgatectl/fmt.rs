@@ -97,13 +97,10 @@ fn one_file(path: &Path, check: bool) -> bool {
 
 /// Prints the errors that keep a text from being formatted, as `check` does.
 fn refuse(path: &Path, diagnostics: &[Diagnostic]) -> bool {
-    let mut err = std::io::stderr().lock();
-    for diagnostic in diagnostics {
-        let _ = write!(err, "{diagnostic}");
-    }
+    crate::print_each(diagnostics);
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let s = if errors == 1 { "" } else { "s" };
-    let _ = writeln!(err, "{}: {errors} error{s}; not formatted", path.display());
+    eprintln!("{}: {errors} error{s}; not formatted", path.display());
     false
 }
 

@@ -162,10 +162,18 @@ fn refuse_unreadable(loaded: &Loaded, trust: Trust) -> Option<u8> {
 }
 
 pub(crate) fn print_diagnostics(loaded: &Loaded) {
-    let mut err = std::io::stderr().lock();
-    for diagnostic in &loaded.diagnostics {
+    print_each(&loaded.diagnostics);
+}
+
+/// Prints diagnostics to stderr in one buffer: stderr is unbuffered, a
+/// diagnostic is a dozen writes, and written one by one the thousands of
+/// warnings of a large policy cost as much as parsing it.
+pub(crate) fn print_each(diagnostics: &[Diagnostic]) {
+    let mut err = std::io::BufWriter::new(std::io::stderr().lock());
+    for diagnostic in diagnostics {
         let _ = write!(err, "{diagnostic}");
     }
+    let _ = err.flush();
 }
 
 fn check(mut parser: lexopt::Parser) -> Result<u8, Failure> {

@@ -82,9 +82,7 @@ fn read_all(files: &[PathBuf], policy: &Policy) -> Result<Vec<Expectation>, usiz
             Ok(list) => expectations.extend(list),
             Err(diagnostics) => {
                 errors += diagnostics.len();
-                for diagnostic in diagnostics {
-                    eprint!("{diagnostic}");
-                }
+                crate::print_each(&diagnostics);
             }
         }
     }
