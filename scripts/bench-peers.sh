@@ -63,7 +63,7 @@ command -v hyperfine >/dev/null || missing+=(hyperfine)
 [ -x /usr/bin/sudo ] || missing+=(sudo)
 command -v jq >/dev/null || missing+=(jq)
 [ -x /usr/bin/python3 ] || missing+=(python3)
-command -v pamtester >/dev/null || missing+=(pamtester)
+[ -x /usr/bin/pamtester ] || missing+=(pamtester)
 if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
     apt-get update -qq
@@ -280,6 +280,7 @@ time_pam() {
         pam-newgate) pam_check ngb-pam-newgate; args+=(-n "$name" "$PAMTESTER ngb-pam-newgate root acct_mgmt") ;;
         pam-newgate-snapshot)
             "$NEWGATECTL" compile >/dev/null
+            "$NEWGATECTL" compile --status >/dev/null
             pam_check ngb-pam-newgate
             args+=(-n "$name" "$PAMTESTER ngb-pam-newgate root acct_mgmt")
             ;;
@@ -299,6 +300,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     time_all "$DIR/small-$round.json" $((RUNS / ROUNDS)) 1 0 none
     if [ -n "$NEWGATECTL" ]; then
         "$NEWGATECTL" compile >/dev/null
+        "$NEWGATECTL" compile --status >/dev/null
         with_snapshot
         check
         time_all "$DIR/small-snapshot-$round.json" $((RUNS / ROUNDS)) 1 0 none
@@ -365,10 +367,10 @@ cpu() {
     jq -s -r --arg n "$name" '[.[].results[] | select(.command == $n) | .user + .system]
         | if length == 0 then empty else add / length end' "$@"
 }
-bare=$(median bare "$DIR"/small-*.json)
+bare=$(median bare "$DIR"/small-[0-9]*.json)
 declare -A small large
 for tool in newgate doas sudo-rs sudo; do
-    small[$tool]=$(median "$tool" "$DIR"/small-*.json)
+    small[$tool]=$(median "$tool" "$DIR"/small-[0-9]*.json)
     large[$tool]=$(median "$tool" "$DIR/large.json")
 done
 
@@ -415,7 +417,7 @@ awk -v b="$bare" -v n="${small[newgate]}" -v d="${small[doas]}" -v ln="${large[n
 }'
 cpu_line="- CPU time with the small policy (user + system, mean), less disturbed by other work than the elapsed time:"
 for tool in bare newgate doas sudo-rs sudo; do
-    t=$(cpu "$tool" "$DIR"/small-*.json)
+    t=$(cpu "$tool" "$DIR"/small-[0-9]*.json)
     [ -z "$t" ] || cpu_line="$cpu_line $tool $(ms "$t"),"
 done
 echo "${cpu_line%,}"
@@ -428,7 +430,7 @@ if [ -f "$DIR/pam-small.json" ]; then
     pam_large=$(median pam-newgate "$DIR/pam-large.json")
     pam_large_snapshot=$(median pam-newgate-snapshot "$DIR"/pam-large-snapshot.json 2>/dev/null || true)
     echo
-    echo "pam_newgate: \`pamtester -I ruser=U SERVICE root acct_mgmt\` as root, the module alone in the service's account stack; medians"
+    echo "pam_newgate: \`pamtester -I ruser=U SERVICE root acct_mgmt\` as root, the module alone in the service's account stack; medians of 100 runs (small), $LARGE_RUNS and $((LARGE_RUNS * 6)) runs ($RULES rules, without and with the snapshot)"
     echo
     echo "| policy | pamtester with pam_permit.so | with pam_newgate.so | with pam_newgate.so, compiled snapshot |"
     echo "|---|---|---|---|"

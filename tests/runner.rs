@@ -1446,9 +1446,21 @@ fn a_stale_snapshot_never_decides() {
     // `install` of the policy as it is (configuration management's
     // idempotent run) changes no file but brings the snapshot up to date.
     sandbox.root_shell("cp /etc/newgate/policy.d/50-deny.conf /run/50-deny.conf");
-    let installed = ctl("install /run/50-deny.conf --to /etc/newgate/policy.d/50-deny.conf");
-    assert!(installed.contains("is already up to date"), "{installed}");
+    let install = || ctl("install /run/50-deny.conf --to /etc/newgate/policy.d/50-deny.conf");
+    let installed = install();
+    assert!(
+        installed.contains("is already up to date")
+            && installed.contains("policy.snapshot was not in use (the snapshot is out of date: ")
+            && installed.contains("): written anew"),
+        "{installed}"
+    );
     assert!(ctl("compile --status").contains(": in use"));
+    // A snapshot in use is left as it is, and nothing is said about it.
+    let inode = || sandbox.root_shell("stat -c %i /var/cache/newgate/policy.snapshot");
+    let before = inode();
+    let again = install();
+    assert!(!again.contains("snapshot"), "{again}");
+    assert_eq!(inode(), before, "a snapshot in use was rewritten");
 
     // `check` of the installed policy, as root, brings the snapshot up to date.
     sandbox.root_shell(

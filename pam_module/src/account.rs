@@ -270,14 +270,14 @@ fn decide(pam: &dyn Handle, options: &Options, switch: &Switch) -> Result<Decide
     }
     let refused = |why| (Level::Error, format!("policy refused: {why}"));
     let enforcing = newgate_system::load_enforcing(&options.policy).map_err(refused)?;
+    let policy = enforcing.for_requester(&switch.user, &groups).map_err(refused)?;
     if options.debug {
-        let origin = enforcing.origin();
+        let origin = policy.origin();
         pam.log(
             Level::Debug,
             &format!("{switch}: policy {} {origin}", options.policy.display()),
         );
     }
-    let policy = enforcing.for_requester(&switch.user, &groups).map_err(refused)?;
     let decision = policy.decide(&Request {
         user: &switch.user,
         groups: &groups,

@@ -46,14 +46,14 @@ fn grant(pam: &dyn Handle, options: &Options) -> Result<PamReturnCode, String> {
     let time = newgate_system::now().map_err(|why| format!("{user}: no groups granted: {why}"))?;
     let refused = |why| format!("{user}: no groups granted (policy refused: {why})");
     let enforcing = newgate_system::load_enforcing(&options.policy).map_err(refused)?;
+    let policy = enforcing.for_requester(&user, &groups).map_err(refused)?;
     if options.debug {
-        let origin = enforcing.origin();
+        let origin = policy.origin();
         pam.log(
             Level::Debug,
             &format!("{user}: policy {} {origin}", options.policy.display()),
         );
     }
-    let policy = enforcing.for_requester(&user, &groups).map_err(refused)?;
     let granted = policy.grants(&Login {
         user: &user,
         groups: &groups,

@@ -59,10 +59,14 @@ impl fmt::Display for Origin<'_> {
         match self {
             Origin::Snapshot => f.write_str("read from its compiled snapshot"),
             Origin::Source(None) => f.write_str("read from its files"),
-            Origin::Source(Some(why)) => write!(
-                f,
-                "read from its files, not from its compiled snapshot: {why} (`newgatectl compile` writes it anew)"
-            ),
+            Origin::Source(Some(why)) => {
+                write!(f, "read from its files, not from its compiled snapshot: {why}")?;
+                // A snapshot in an unsafe place stays unused whatever is written there.
+                if !matches!(why, Ignored::Unsafe(_)) {
+                    f.write_str(" (`newgatectl compile` writes it anew)")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -76,8 +80,22 @@ enum Source {
 /// The policy for one requester: the whole policy, or the part of a snapshot
 /// that concerns them. Either decides their requests the same.
 pub enum Scoped<'a> {
-    Whole(&'a Policy),
+    /// Read from the files; for the installed policy, why not from its snapshot.
+    Whole(&'a Policy, Option<&'a Ignored>),
+    /// The requester's part of the snapshot.
     Part(Box<Policy>),
+    /// Read from the files after all: the snapshot's rules could not be read.
+    Reread(Box<Policy>, Ignored),
+}
+
+impl Scoped<'_> {
+    pub fn origin(&self) -> Origin<'_> {
+        match self {
+            Scoped::Whole(_, why) => Origin::Source(*why),
+            Scoped::Part(_) => Origin::Snapshot,
+            Scoped::Reread(_, why) => Origin::Source(Some(why)),
+        }
+    }
 }
 
 impl Deref for Scoped<'_> {
@@ -85,20 +103,13 @@ impl Deref for Scoped<'_> {
 
     fn deref(&self) -> &Policy {
         match self {
-            Scoped::Whole(policy) => policy,
-            Scoped::Part(policy) => policy,
+            Scoped::Whole(policy, _) => policy,
+            Scoped::Part(policy) | Scoped::Reread(policy, _) => policy,
         }
     }
 }
 
 impl Enforcing {
-    pub fn origin(&self) -> Origin<'_> {
-        match self.source {
-            Source::Snapshot(_) => Origin::Snapshot,
-            Source::Loaded(_) => Origin::Source(self.snapshot_ignored.as_ref()),
-        }
-    }
-
     pub fn settings(&self) -> &Settings {
         match &self.source {
             Source::Loaded(policy) => &policy.settings,
@@ -111,10 +122,10 @@ impl Enforcing {
     /// read after all (damaged since it was opened) gives way to the source.
     pub fn for_requester(&self, user: &str, groups: &[String]) -> Result<Scoped<'_>, PolicyRefused> {
         match &self.source {
-            Source::Loaded(policy) => Ok(Scoped::Whole(policy)),
+            Source::Loaded(policy) => Ok(Scoped::Whole(policy, self.snapshot_ignored.as_ref())),
             Source::Snapshot(snapshot) => match snapshot.policy_for(user, groups) {
                 Ok(policy) => Ok(Scoped::Part(Box::new(policy))),
-                Err(_) => load_source(&self.path, self.owner).map(|p| Scoped::Part(Box::new(p))),
+                Err(why) => load_source(&self.path, self.owner).map(|p| Scoped::Reread(Box::new(p), why)),
             },
         }
     }

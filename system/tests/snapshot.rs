@@ -183,6 +183,12 @@ fn a_snapshot_whose_rules_are_cut_off_decides_from_the_source() {
     let enforcing = enforcing.unwrap();
     let policy = enforcing.for_requester("alice", &["alice".to_string()]).unwrap();
     assert_eq!(id_as_root(&policy), Verdict::Permit, "the source as it is now decides");
+    // pam_newgate's `debug` line says so, not "read from its compiled snapshot".
+    let origin = policy.origin().to_string();
+    assert!(
+        origin.starts_with("read from its files, not from its compiled snapshot: the snapshot is corrupt"),
+        "{origin}"
+    );
 }
 
 #[test]

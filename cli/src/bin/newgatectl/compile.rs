@@ -69,10 +69,12 @@ pub fn run(mut parser: lexopt::Parser) -> Result<u8, Failure> {
 pub(crate) fn refresh() {
     match write_snapshot() {
         Ok(_) | Err(NotWritten::Invalid) => {}
-        Err(NotWritten::Failed(why)) => {
-            eprintln!("newgatectl: warning: {why}; newgate reads the policy itself until `newgatectl compile` succeeds")
-        }
+        Err(NotWritten::Failed(why)) => warn_not_written(&why),
     }
+}
+
+fn warn_not_written(why: &str) {
+    eprintln!("newgatectl: warning: {why}; newgate reads the policy itself until `newgatectl compile` succeeds")
 }
 
 /// After an `edit` or `install` of the installed policy that changed
@@ -81,8 +83,17 @@ pub(crate) fn refresh() {
 /// written anew, so that running `install` again, as configuration
 /// management does, also repairs the snapshot; one in use is left alone.
 pub(crate) fn refresh_unless_in_use() {
-    if Snapshot::open(Path::new(SNAPSHOT), Path::new(DEFAULT_POLICY), 0).is_err() {
-        refresh();
+    let Err(why) = Snapshot::open(Path::new(SNAPSHOT), Path::new(DEFAULT_POLICY), 0) else {
+        return;
+    };
+    // Said, so that a run reported as changing nothing does not change a file unseen.
+    match write_snapshot() {
+        Ok(_) => eprintln!("newgatectl: {SNAPSHOT} was not in use ({why}): written anew"),
+        // Another file of the policy, not the one at hand, is broken (its diagnostics are above).
+        Err(NotWritten::Invalid) => {
+            eprintln!("newgatectl: warning: {DEFAULT_POLICY} is invalid; no snapshot written")
+        }
+        Err(NotWritten::Failed(why)) => warn_not_written(&why),
     }
 }
 
