@@ -1582,3 +1582,51 @@ fn pam_newgate_reads_the_snapshot_and_debug_says_so() {
         "{lines:?}"
     );
 }
+
+/// A password prompt may wait for minutes: the policy as it is once the
+/// password is typed decides. A deny added while the caller was at the
+/// prompt refuses the command, says why, and is logged.
+#[test]
+fn a_deny_added_at_the_password_prompt_refuses() {
+    if !root_or_skip("a deny added at the password prompt") {
+        return;
+    }
+    let sandbox = Sandbox::new(
+        "prompt-changed",
+        &policy("permit alice as user root cmd /usr/bin/id\ninclude \"policy.d/*.conf\"\n"),
+        0o440,
+    );
+    sandbox.root_shell("mkdir -m 755 /etc/newgate/policy.d");
+    let alice = user("alice");
+    let args = ["/usr/bin/id", "-u"];
+    let unchanged = sandbox.run_on_tty(&alice, &args, &[PASSWORD]);
+    assert_eq!(unchanged.code, Some(0), "{}", unchanged.output);
+    assert!(unchanged.output.lines().any(|l| l == "0"), "{}", unchanged.output);
+
+    let changed = sandbox.run_on_tty_with(&alice, &args, &[PASSWORD], |_| {
+        sandbox.root_shell(&format!(
+            "printf 'deny {alice} as user root\\n' > /etc/newgate/policy.d/50-deny.conf && chmod 440 /etc/newgate/policy.d/50-deny.conf"
+        ));
+    });
+    assert_eq!(
+        changed.code,
+        Some(1),
+        "the deny added at the prompt decides: {}",
+        changed.output
+    );
+    assert!(!changed.output.lines().any(|l| l == "0"), "{}", changed.output);
+    assert!(
+        changed.output.contains(&format!(
+            "newgate: {alice} may not run /usr/bin/id -u as user root here: the policy changed while the password was asked\n"
+        )),
+        "{}",
+        changed.output
+    );
+    let logged = sandbox.logged(&alice);
+    assert!(
+        logged
+            .iter()
+            .any(|l| l.contains("command not allowed (the policy changed at the password prompt)")),
+        "{logged:#?}"
+    );
+}

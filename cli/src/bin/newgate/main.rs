@@ -129,7 +129,7 @@ fn stages(
     }
     let resolved = resolve_targets_and_command(&args, &caller, &policy.settings, record)?;
     let grant = decide(&policy, &caller, &args, &resolved)?;
-    let pam = authenticate(
+    let authenticated = authenticate(
         &caller,
         &args,
         &record.tty,
@@ -138,7 +138,25 @@ fn stages(
         &policy.settings,
         |pam| hand_off(pam, &args, &resolved),
     )?;
-    let mut session = open_account_and_session(pam)?;
+    // A password prompt may wait for minutes: the policy as it is once the
+    // password is typed decides (a deny added meanwhile, a `when` that ended).
+    let reloaded = authenticated
+        .after_prompt
+        .then(|| load_enforcing(Path::new(DEFAULT_POLICY)))
+        .transpose()
+        .map_err(Failure::Policy)?;
+    let (policy, grant) = match &reloaded {
+        Some(current) => {
+            let policy = current
+                .for_requester(&caller.name, &caller.groups.names)
+                .map_err(Failure::Policy)?;
+            let grant =
+                decide(&policy, &caller, &args, &resolved).map_err(|e| Failure::ChangedAtPrompt(Box::new(e)))?;
+            (policy, grant)
+        }
+        None => (policy, grant),
+    };
+    let mut session = open_account_and_session(authenticated.pam)?;
     let environment = build_environment(
         &mut session,
         &caller,
@@ -158,6 +176,8 @@ fn stages(
     // memory at once: freeing a large policy piece by piece after the
     // command has ended would only delay the exit (tens of ms at 100,000 rules).
     std::mem::forget(policy);
+    std::mem::forget(reloaded);
+    std::mem::forget(enforcing);
     let ended = switch_and_exec(&resolved, &environment, credentials, umask, signals, inherited);
     drop(session);
     ended
@@ -241,7 +261,7 @@ fn validate(
         persist: Some(policy.settings.persist_default.unwrap_or(policy.settings.persist)),
         ..Options::default()
     };
-    let pam = authenticate(
+    let authenticated = authenticate(
         caller,
         args,
         &record.tty,
@@ -250,7 +270,7 @@ fn validate(
         &policy.settings,
         |_| Ok(()),
     )?;
-    open_account(pam)?;
+    open_account(authenticated.pam)?;
     if persist::Session::current().is_none() {
         eprintln!("newgate: warning: no terminal session, so there is nothing to remember the authentication for");
     }
@@ -806,6 +826,13 @@ fn password_prompt(custom: Option<&str>, caller: &str, target: &str) -> String {
 /// rule or a fresh remembered authentication spares it, asks for the
 /// caller's password; PAM must then still name the caller. `tty` is the
 /// terminal's name as the audit line has it.
+/// A caller PAM has authenticated, or did not need to ask.
+struct Authenticated {
+    pam: pam::Pam<Terminal>,
+    /// A password was asked for: time has passed since the policy decided.
+    after_prompt: bool,
+}
+
 fn authenticate(
     caller: &Account,
     args: &Args,
@@ -814,7 +841,7 @@ fn authenticate(
     options: &Options,
     settings: &Settings,
     items: impl FnOnce(&mut pam::Pam<Terminal>) -> Result<(), pam::PamError>,
-) -> Result<pam::Pam<Terminal>, Failure> {
+) -> Result<Authenticated, Failure> {
     let signals = harden::signal_descriptor().map_err(Failure::System)?;
     let source = if args.password_from_stdin {
         conversation::Source::StandardInput
@@ -838,7 +865,8 @@ fn authenticate(
         (Some(timeout), Some(session)) => persist::is_fresh(caller.uid.as_raw(), session, timeout),
         _ => false,
     };
-    if !options.nopass && !remembered && !caller.uid.is_root() {
+    let after_prompt = !options.nopass && !remembered && !caller.uid.is_root();
+    if after_prompt {
         ask_password(&mut pam, settings.passwd_tries)?;
     }
     // A module may set PAM_USER; the account checks and the session that
@@ -852,7 +880,7 @@ fn authenticate(
     if let (Some(_), Some(session)) = (options.persist, &session) {
         persist::remember(caller.uid.as_raw(), session);
     }
-    Ok(pam)
+    Ok(Authenticated { pam, after_prompt })
 }
 
 /// Asks for the password up to `tries` times; each failure is told.
