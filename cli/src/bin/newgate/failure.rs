@@ -131,7 +131,7 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Usage(UsageError(why)) => write!(f, "{why}\n{}", crate::USAGE),
+            Failure::Usage(UsageError(why)) => write!(f, "{why}\n{}", crate::args::USAGE),
             Failure::System(why) | Failure::AuditRequired(why) => f.write_str(why),
             Failure::CallerUnknown(uid) => write!(f, "you (uid {uid}) do not exist in the user database"),
             Failure::Caller(why) => write!(f, "{why}; nothing is permitted"),
