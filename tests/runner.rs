@@ -1583,9 +1583,9 @@ fn pam_newgate_reads_the_snapshot_and_debug_says_so() {
     );
 }
 
-/// A password prompt may wait for minutes: the policy as it is once the
-/// password is typed decides. A deny added while the caller was at the
-/// prompt refuses the command, says why, and is logged.
+/// A password prompt may wait for minutes: once the password is typed the
+/// policy decides again, as it is then. A deny added while the caller was at
+/// the prompt refuses the command, says why, and is logged.
 #[test]
 fn a_deny_added_at_the_password_prompt_refuses() {
     if !root_or_skip("a deny added at the password prompt") {
@@ -1617,7 +1617,7 @@ fn a_deny_added_at_the_password_prompt_refuses() {
     assert!(!changed.output.lines().any(|l| l == "0"), "{}", changed.output);
     assert!(
         changed.output.contains(&format!(
-            "newgate: {alice} may not run /usr/bin/id -u as user root here: the policy changed while the password was asked\n"
+            "newgate: {alice} may not run /usr/bin/id -u as user root here (decided again after the password prompt)\n"
         )),
         "{}",
         changed.output
@@ -1626,7 +1626,60 @@ fn a_deny_added_at_the_password_prompt_refuses() {
     assert!(
         logged
             .iter()
-            .any(|l| l.contains("command not allowed (the policy changed at the password prompt)")),
+            .any(|l| l.contains("command not allowed (decided again after the password prompt)")),
         "{logged:#?}"
+    );
+}
+
+/// The caller's groups are read again too: a member taken out of the group
+/// a rule names, while at the prompt, is refused.
+#[test]
+fn a_group_taken_away_at_the_password_prompt_refuses() {
+    if !root_or_skip("a group taken away at the password prompt") {
+        return;
+    }
+    let (carol, oncall) = (user("carol"), user("oncall"));
+    let sandbox = Sandbox::new(
+        "prompt-group",
+        &format!("permit %{oncall} as user root cmd /usr/bin/id\n"),
+        0o440,
+    );
+    // The group and carol's membership exist in the sandbox's /etc alone.
+    sandbox.root_shell(&format!("groupadd {oncall} && gpasswd -a {carol} {oncall}"));
+    let member = sandbox.run_on_tty(&carol, &["/usr/bin/id", "-u"], &[PASSWORD]);
+    assert_eq!(member.code, Some(0), "{}", member.output);
+    let out = sandbox.run_on_tty_with(&carol, &["/usr/bin/id", "-u"], &[PASSWORD], |_| {
+        sandbox.root_shell(&format!("gpasswd -d {carol} {oncall}"));
+    });
+    assert_eq!(out.code, Some(1), "the group she no longer has decided: {}", out.output);
+    assert!(
+        out.output.contains("(decided again after the password prompt)"),
+        "{}",
+        out.output
+    );
+}
+
+/// The audit settings of the policy read again hold for the run:
+/// `audit = required` set at the prompt, with no system log, stops it.
+#[test]
+fn audit_required_set_at_the_password_prompt_holds() {
+    if !root_or_skip("audit = required set at the password prompt") {
+        return;
+    }
+    let rule = policy("permit alice as user root cmd /usr/bin/id\n");
+    let sandbox = Sandbox::without_log("prompt-audit", &rule);
+    let alice = user("alice");
+    let out = sandbox.run_on_tty_with(&alice, &["/usr/bin/id", "-u"], &[PASSWORD], |_| {
+        sandbox.root_shell(&format!(
+            "printf 'set audit = required\\n{rule}' > /run/policy && chmod 440 /run/policy && mv /run/policy /etc/newgate/policy"
+        ));
+    });
+    assert_eq!(out.code, Some(1), "{}", out.output);
+    assert!(!out.output.lines().any(|l| l == "0"), "{}", out.output);
+    assert!(
+        out.output
+            .contains("the policy requires an audit log (set audit = required), so nothing runs"),
+        "{}",
+        out.output
     );
 }

@@ -46,6 +46,8 @@ pub struct Terminal {
     signals: SignalFd,
     /// Why the last question had no answer; taken by the authentication stage.
     stopped: Option<Stop>,
+    /// An answer was read: time has passed since the policy decided.
+    answered: bool,
 }
 
 impl Terminal {
@@ -56,7 +58,14 @@ impl Terminal {
             source,
             signals,
             stopped: None,
+            answered: false,
         }
+    }
+
+    /// Whether any question was answered (a password, a new password, a
+    /// module's question), so that the policy decides again.
+    pub fn answered(&self) -> bool {
+        self.answered
     }
 
     /// Why the conversation stopped since last asked, if it did.
@@ -82,7 +91,10 @@ impl pam::Conversation for Terminal {
             Source::StandardInput => tty::prompt_on_stdin(prompt, &self.signals),
         };
         match answer {
-            Ok(secret) => Some(secret),
+            Ok(secret) => {
+                self.answered = true;
+                Some(secret)
+            }
             Err(tty::PromptError::Interrupted(signal)) => {
                 self.stopped = Some(Stop::Interrupted(signal));
                 None

@@ -88,8 +88,9 @@ pub enum Failure {
     },
     /// The command ran, but waiting for it failed.
     Lost,
-    /// Permitted when asked, refused by the policy as it was once the password was typed.
-    ChangedAtPrompt(Box<Failure>),
+    /// Permitted when asked; refused when decided again after the password
+    /// prompt (the policy, the time or the caller's groups changed meanwhile).
+    DecidedAgain(Box<Failure>),
 }
 
 impl Failure {
@@ -99,7 +100,7 @@ impl Failure {
             Failure::Auth(AuthError::Interrupted(signal)) => 128 + *signal as u8,
             Failure::WorkingFolderGone { .. } | Failure::Command(ResolveError::NotFound(_)) => NOT_FOUND,
             Failure::Command(_) | Failure::NotStarted { .. } => NOT_EXECUTABLE,
-            Failure::ChangedAtPrompt(refused) => refused.code(),
+            Failure::DecidedAgain(refused) => refused.code(),
             _ => FAILURE,
         }
     }
@@ -120,8 +121,8 @@ impl Failure {
                 format!("interrupted at the password prompt by signal {signal}")
             }
             Failure::NotStarted { why, .. } => format!("cannot run the command: {why}"),
-            Failure::ChangedAtPrompt(refused) => {
-                format!("{} (the policy changed at the password prompt)", refused.logged()?)
+            Failure::DecidedAgain(refused) => {
+                format!("{} (decided again after the password prompt)", refused.logged()?)
             }
             other => other.to_string(),
         })
@@ -166,8 +167,8 @@ impl fmt::Display for Failure {
             Failure::Session(why) => write!(f, "cannot open a session: {why}"),
             Failure::NotStarted { program, why } => write!(f, "cannot run {program}: {why}"),
             Failure::Lost => f.write_str("lost track of the command"),
-            Failure::ChangedAtPrompt(refused) => {
-                write!(f, "{refused}: the policy changed while the password was asked")
+            Failure::DecidedAgain(refused) => {
+                write!(f, "{refused} (decided again after the password prompt)")
             }
         }
     }

@@ -101,7 +101,7 @@ fn stages(
     }
     let resolved = resolve_targets_and_command(&args, &caller, &policy.settings, record)?;
     let grant = decide(&policy, &caller, &args, &resolved)?;
-    let authenticated = authenticate(
+    let Authenticated { pam, persist_session } = authenticate(
         &caller,
         &args,
         &record.tty,
@@ -110,25 +110,31 @@ fn stages(
         &policy.settings,
         |pam| hand_off(pam, &args, &resolved),
     )?;
-    // A password prompt may wait for minutes: the policy as it is once the
-    // password is typed decides (a deny added meanwhile, a `when` that ended).
-    let reloaded = authenticated
-        .after_prompt
+    let mut pam = open_account(pam)?;
+    // Each answer typed (a password, a new one for an expired account) may
+    // have taken minutes: the policy as it is now decides again, for the
+    // caller's groups as they are now (a deny added meanwhile, a `when`
+    // that ended, a group taken away), with its audit settings.
+    let reloaded = pam
+        .conversation()
+        .answered()
         .then(|| load_enforcing(Path::new(DEFAULT_POLICY)))
         .transpose()
         .map_err(Failure::Policy)?;
-    let (policy, grant) = match &reloaded {
+    let (caller, policy, grant) = match &reloaded {
         Some(current) => {
+            let caller = identify_caller(record)?;
             let policy = current
                 .for_requester(&caller.name, &caller.groups.names)
                 .map_err(Failure::Policy)?;
-            let grant =
-                decide(&policy, &caller, &args, &resolved).map_err(|e| Failure::ChangedAtPrompt(Box::new(e)))?;
-            (policy, grant)
+            let grant = decide(&policy, &caller, &args, &resolved).map_err(|e| Failure::DecidedAgain(Box::new(e)))?;
+            log.follow(&policy.settings)?;
+            (caller, policy, grant)
         }
-        None => (policy, grant),
+        None => (caller, policy, grant),
     };
-    let mut session = open_account_and_session(authenticated.pam)?;
+    remember(&caller, &grant.options, persist_session.as_ref());
+    let mut session = open_session(pam)?;
     let environment = build_environment(
         &mut session,
         &caller,
@@ -243,6 +249,7 @@ fn validate(
         |_| Ok(()),
     )?;
     open_account(authenticated.pam)?;
+    remember(caller, &options, authenticated.persist_session.as_ref());
     if persist::Session::current().is_none() {
         eprintln!("newgate: warning: no terminal session, so there is nothing to remember the authentication for");
     }
@@ -294,6 +301,9 @@ fn resolve_as_caller(
 struct AuditLog {
     audit: Audit,
     required: bool,
+    /// The settings it was opened with.
+    mode: AuditMode,
+    format: newgate_policy::LogFormat,
 }
 
 impl AuditLog {
@@ -306,6 +316,8 @@ impl AuditLog {
             return Ok(AuditLog {
                 audit: Audit::unavailable(format),
                 required,
+                mode,
+                format,
             });
         }
         let audit = match Audit::connect(format) {
@@ -325,7 +337,22 @@ impl AuditLog {
                 Audit::unavailable(format)
             }
         };
-        Ok(AuditLog { audit, required })
+        Ok(AuditLog {
+            audit,
+            required,
+            mode,
+            format,
+        })
+    }
+
+    /// Opens the log again when the policy read again asks for another
+    /// `audit` or `log_format`: `audit = required` set while the caller was
+    /// at the prompt holds for this run too.
+    fn follow(&mut self, settings: &Settings) -> Result<(), Failure> {
+        if (settings.audit, settings.log_format) != (self.mode, self.format) {
+            *self = AuditLog::open(Some(settings))?;
+        }
+        Ok(())
     }
 
     fn write(&mut self, event: &Event) -> Result<(), Failure> {
@@ -649,17 +676,19 @@ fn password_prompt(custom: Option<&str>, caller: &str, target: &str) -> String {
     prompt
 }
 
+/// A caller PAM has authenticated, or did not need to ask.
+struct Authenticated {
+    pam: pam::Pam<Terminal>,
+    /// The terminal session whose `persist` record starts or is refreshed
+    /// once the run is permitted for good; `None` without `persist`, and
+    /// with `-k COMMAND`, which leaves the record as it was.
+    persist_session: Option<persist::Session>,
+}
+
 /// Starts PAM (with `items` set by the caller of this stage) and, unless the
 /// rule or a fresh remembered authentication spares it, asks for the
 /// caller's password; PAM must then still name the caller. `tty` is the
 /// terminal's name as the audit line has it.
-/// A caller PAM has authenticated, or did not need to ask.
-struct Authenticated {
-    pam: pam::Pam<Terminal>,
-    /// A password was asked for: time has passed since the policy decided.
-    after_prompt: bool,
-}
-
 fn authenticate(
     caller: &Account,
     args: &Args,
@@ -692,8 +721,7 @@ fn authenticate(
         (Some(timeout), Some(session)) => persist::is_fresh(caller.uid.as_raw(), session, timeout),
         _ => false,
     };
-    let after_prompt = !options.nopass && !remembered && !caller.uid.is_root();
-    if after_prompt {
+    if !options.nopass && !remembered && !caller.uid.is_root() {
         ask_password(&mut pam, settings.passwd_tries)?;
     }
     // A module may set PAM_USER; the account checks and the session that
@@ -702,12 +730,19 @@ fn authenticate(
     if user.as_deref() != Some(caller.name.as_str()) {
         return Err(Failure::Auth(AuthError::NotTheCaller { authenticated: user }));
     }
-    // `persist` never comes with `nopass`: here the caller has just authenticated
-    // or was remembered, and the record starts or is refreshed.
-    if let (Some(_), Some(session)) = (options.persist, &session) {
+    Ok(Authenticated {
+        pam,
+        persist_session: session,
+    })
+}
+
+/// Starts or refreshes the caller's `persist` record when the rule that
+/// permits the run says `persist` (it never comes with `nopass`): the
+/// caller has just authenticated, or was remembered.
+fn remember(caller: &Account, options: &Options, session: Option<&persist::Session>) {
+    if let (Some(_), Some(session)) = (options.persist, session) {
         persist::remember(caller.uid.as_raw(), session);
     }
-    Ok(Authenticated { pam, after_prompt })
 }
 
 /// Asks for the password up to `tries` times; each failure is told.
@@ -753,9 +788,8 @@ fn open_account(mut pam: pam::Pam<Terminal>) -> Result<pam::Pam<Terminal>, Failu
     Ok(pam)
 }
 
-/// The account checks, then the credentials and the session.
-fn open_account_and_session(pam: pam::Pam<Terminal>) -> Result<OpenSession, Failure> {
-    let mut pam = open_account(pam)?;
+/// The credentials and the session, after the account checks.
+fn open_session(mut pam: pam::Pam<Terminal>) -> Result<OpenSession, Failure> {
     pam.setcred(true).map_err(Failure::Credentials)?;
     if let Err(why) = pam.open_session() {
         let _ = pam.setcred(false);
