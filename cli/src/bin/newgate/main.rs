@@ -26,7 +26,7 @@ use std::process::{Command, ExitCode};
 use newgate::resolve::{ResolveError, resolve_command};
 use newgate_policy::env::{self, EnvironmentInput, command_environment};
 use newgate_policy::{Audit as AuditMode, DEFAULT_POLICY, Options, Policy, Request, Settings, Verdict, handoff};
-use newgate_system::{Account, Enforcing, PolicyRefused, host_name, load_enforcing, target_group, target_user};
+use newgate_system::{Account, Enforcing, PolicyRefused, Scoped, host_name, load_enforcing, target_group, target_user};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
@@ -122,15 +122,7 @@ fn stages(
         .transpose()
         .map_err(Failure::Policy)?;
     let (caller, policy, grant) = match &reloaded {
-        Some(current) => {
-            let caller = identify_caller(record)?;
-            let policy = current
-                .for_requester(&caller.name, &caller.groups.names)
-                .map_err(Failure::Policy)?;
-            let grant = decide(&policy, &caller, &args, &resolved).map_err(|e| Failure::DecidedAgain(Box::new(e)))?;
-            log.follow(&policy.settings)?;
-            (caller, policy, grant)
-        }
+        Some(current) => decide_again(current, &args, &resolved, record, log)?,
         None => (caller, policy, grant),
     };
     remember(&caller, &grant.options, persist_session.as_ref());
@@ -159,6 +151,24 @@ fn stages(
     let ended = switch_and_exec(&resolved, &environment, credentials, umask, signals, inherited);
     drop(session);
     ended
+}
+
+/// The same request decided by the policy as it is now, for the caller as
+/// they are now; the audit log follows the policy's settings.
+fn decide_again<'p>(
+    current: &'p Enforcing,
+    args: &Args,
+    resolved: &Resolved,
+    record: &mut Record,
+    log: &mut AuditLog,
+) -> Result<(Account, Scoped<'p>, Grant), Failure> {
+    let caller = identify_caller(record)?;
+    let policy = current
+        .for_requester(&caller.name, &caller.groups.names)
+        .map_err(Failure::Policy)?;
+    let grant = decide(&policy, &caller, args, resolved).map_err(|e| Failure::DecidedAgain(Box::new(e)))?;
+    log.follow(&policy.settings)?;
+    Ok((caller, policy, grant))
 }
 
 /// `-k` and `-K`: every remembered authentication of the caller is removed.
