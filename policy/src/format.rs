@@ -85,13 +85,15 @@ fn last_token_end(statement: &Statement) -> usize {
 }
 
 /// What stands after the last token (or on a line without a statement):
-/// blanks and `\` continuations dropped, then the comment, if any.
+/// blanks and `\` continuations dropped, then the comment, if any. A `\`
+/// continues before any line end the grammar knows (`\n`, `\r\n`, a lone
+/// `\r`), as it does for the parser.
 fn leftover(mut text: &str) -> &str {
     loop {
         let rest = text.trim_start_matches([' ', '\t']);
         let continued = rest
             .strip_prefix('\\')
-            .and_then(|r| r.strip_prefix('\n').or(r.strip_prefix("\r\n")));
+            .and_then(|r| r.strip_prefix("\r\n").or(r.strip_prefix('\n')).or(r.strip_prefix('\r')));
         match continued {
             Some(next) => text = next,
             None => return rest.trim_end(),

@@ -46,3 +46,27 @@ fn continuation_before_two_carriage_returns() {
     // The fuzzer's own input, before it was minimised.
     refused("# The al line of the stat/bin/docker\npermit bob \\\r\r\n   as use root \\\n    cmd do(ker\n");
 }
+
+// policy_format, 2026-11-30: `\` before a lone carriage return is a line
+// continuation to the parser (`\` and any line end) but was not to the
+// formatter, which kept such a line, blanks and continuations only, as it
+// stood; formatted again, its last `\` continued into the blank line after
+// it, and the second formatting differed from the first.
+#[test]
+fn continuation_before_a_lone_carriage_return_formats_the_same_twice() {
+    let path = Path::new("/nonexistent/fuzz-regression");
+    let twice = |text: &str| {
+        let once = format_policy(path, text).expect("it parses");
+        assert_eq!(format_policy(path, &once).as_deref(), Ok(once.as_str()), "{text:?}");
+        once
+    };
+    assert_eq!(twice("\\\r  \\\r\n\n# x\n"), "# x\n");
+    assert_eq!(
+        twice("permit alice as user root \\\r  # why\n"),
+        "permit alice as user root  # why\n"
+    );
+    // The fuzzer's own input.
+    twice(
+        "  \\\r\n\n                           \\\r       \\\r\n\n   \n\n   # \0\0\0\0\0\0\0\0\0\0\0\0policy.d/*.conf1\n\r\n\n        # \0\0\0\0\0\0\0\0\0\0\0\0poli\\y.d/*.conf1\n",
+    );
+}
