@@ -310,7 +310,6 @@ fn resolve_as_caller(
 /// The audit log for this run: where events go, and whether a failure to write one stops the run.
 struct AuditLog {
     audit: Audit,
-    required: bool,
     /// The settings it was opened with.
     mode: AuditMode,
     format: newgate_policy::LogFormat,
@@ -321,11 +320,9 @@ impl AuditLog {
     fn open(settings: Option<&Settings>) -> Result<AuditLog, Failure> {
         let format = settings.map_or(newgate_policy::LogFormat::Sudo, |s| s.log_format);
         let mode = settings.map_or(AuditMode::BestEffort, |s| s.audit);
-        let required = mode == AuditMode::Required;
         if mode == AuditMode::Off {
             return Ok(AuditLog {
                 audit: Audit::unavailable(format),
-                required,
                 mode,
                 format,
             });
@@ -333,7 +330,7 @@ impl AuditLog {
         let audit = match Audit::connect(format) {
             Ok(audit) => audit,
             // The library's own words name neither the socket nor the cause.
-            Err(_) if required => {
+            Err(_) if mode == AuditMode::Required => {
                 return Err(Failure::AuditRequired(format!(
                     "no audit log: {}; the policy requires an audit log (set audit = required), so nothing runs",
                     logsocket::problem(Path::new(logsocket::SOCKET))
@@ -347,12 +344,7 @@ impl AuditLog {
                 Audit::unavailable(format)
             }
         };
-        Ok(AuditLog {
-            audit,
-            required,
-            mode,
-            format,
-        })
+        Ok(AuditLog { audit, mode, format })
     }
 
     /// Opens the log again when the policy read again asks for another
@@ -368,7 +360,7 @@ impl AuditLog {
     fn write(&mut self, event: &Event) -> Result<(), Failure> {
         match self.audit.log(event) {
             Ok(()) => Ok(()),
-            Err(why) if self.required => Err(Failure::AuditRequired(format!(
+            Err(why) if self.mode == AuditMode::Required => Err(Failure::AuditRequired(format!(
                 "{why}; the policy requires an audit log, so nothing runs"
             ))),
             Err(why) => {
