@@ -36,9 +36,9 @@ struct Expansion<'s> {
     /// What the lists hold, so that a name reached through several aliases is
     /// listed once: without this, `A1 = A0, A0`, `A2 = A1, A1`, ... doubles at
     /// every level.
-    seen: HashSet<(Kind, String)>,
+    seen: FxHashSet<(Kind, String)>,
     /// The aliases this one names.
-    named: HashSet<&'s str>,
+    named: FxHashSet<&'s str>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -125,7 +125,7 @@ impl<'s> Compiler<'s, '_> {
         }
         let mut stack = vec![self.expansion(root)?];
         // Where each alias on the stack stands, to find cycles without a scan.
-        let mut on_stack: HashMap<&'s str, usize> = HashMap::from([(stack[0].name, 0)]);
+        let mut on_stack: FxHashMap<&'s str, usize> = FxHashMap::from_iter([(stack[0].name, 0)]);
         while let Some(top) = stack.last_mut() {
             let items = top.items;
             let Some(item) = items.get(top.next) else {
@@ -196,8 +196,8 @@ impl<'s> Compiler<'s, '_> {
             subjects: Subjects::default(),
             groups: Vec::new(),
             globs: Vec::new(),
-            seen: HashSet::new(),
-            named: HashSet::new(),
+            seen: FxHashSet::default(),
+            named: FxHashSet::default(),
         })
     }
 

@@ -123,22 +123,26 @@ impl<'s> Compiler<'s, '_> {
 
     /// Warns about rules that a later rule always overrides: the later one
     /// matches every request the earlier one does, so the earlier never decides.
-    fn lint_shadowed(&mut self, rules: &[Rule], index: &Index, spans: &[Span]) {
+    fn lint_shadowed<'r>(&mut self, rules: &'r [Rule], index: &'r Index, spans: &[Span]) {
         for (i, rule) in rules.iter().enumerate() {
             if rule.action == Action::Grant {
                 continue;
             }
-            let mut lists = vec![index.for_anyone()];
-            if let Some(user) = rule.subjects.users.first() {
-                lists.push(index.for_user(user));
+            // Only rules that cover all of this rule's subjects can override
+            // it, so those of its first user (or group) and of anyone are all.
+            let named = if let Some(user) = rule.subjects.users.first() {
+                index.for_user(user)
             } else if let Some(group) = rule.subjects.groups.first() {
-                lists.push(index.for_group(group));
-            }
-            let overriding = lists
-                .iter()
-                .flat_map(|l| l.iter().copied())
-                .filter(|&j| j as usize > i)
-                .map(|j| &rules[j as usize])
+                index.for_group(group)
+            } else {
+                &[]
+            };
+            // Each list is in ascending order: the later rules are its tail.
+            let later = |list: &'r [u32]| &list[list.partition_point(|&j| j as usize <= i)..];
+            let overriding = [index.for_anyone(), named]
+                .into_iter()
+                .flat_map(later)
+                .map(|&j| &rules[j as usize])
                 .find(|later| overrides(later, rule));
             if let Some(later) = overriding {
                 let hint = format!("overridden by {}: {}", later.location, later.text);
@@ -158,8 +162,8 @@ impl<'s> Compiler<'s, '_> {
     /// adversarial review).
     fn lint_denies_without_groups(&mut self, rules: &[Rule], spans: &[Span]) {
         // The permits of `as user U group G`, by U, in order: usually few.
-        let mut by_user: HashMap<&str, Vec<usize>> = HashMap::new();
-        let mut by_group: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_user: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+        let mut by_group: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
         let (mut any_user, mut any_group) = (Vec::new(), Vec::new());
         for (j, rule) in rules.iter().enumerate() {
             let Target::UserAndGroup(users, groups) = &*rule.target else {
@@ -252,7 +256,7 @@ impl<'s> Compiler<'s, '_> {
     }
 
     fn lint_names(&mut self, statements: &[Statement], directory: &dyn Directory) {
-        let mut checked: HashSet<(u8, String)> = HashSet::new();
+        let mut checked: FxHashSet<(u8, String)> = FxHashSet::default();
         let mut words: Vec<(u8, &Word)> = Vec::new();
         for statement in statements {
             match statement {

@@ -2,7 +2,7 @@
 //! aliases ([`aliases`]), the rules ([`rules`]) and, for `newgatectl check`,
 //! the warnings ([`lint`]); this file runs them in that order.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::hash::Hash;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -63,22 +63,22 @@ use aliases::{AliasDef, Resolved};
 struct Compiler<'s, 'c> {
     sources: &'s Sources,
     diags: &'c mut Collector,
-    aliases: HashMap<&'s str, AliasDef<'s>>,
+    aliases: FxHashMap<&'s str, AliasDef<'s>>,
     /// Each alias expanded so far, with its depth; `None` when it cannot be.
-    resolved: HashMap<String, Option<(Resolved, usize)>>,
-    used: HashSet<&'s str>,
+    resolved: FxHashMap<String, Option<(Resolved, usize)>>,
+    used: FxHashSet<&'s str>,
     /// Every user, group and service name and every `args` word, once: rules share them.
-    names: HashSet<Name>,
+    names: FxHashSet<Name>,
     /// Each `cmd` or `on` pattern written in a rule, compiled once.
-    globs: HashMap<String, Globs>,
+    globs: FxHashMap<String, Globs>,
     /// The path of each file, shared by the locations of its rules.
     files: Vec<Arc<Path>>,
     /// Each distinct set of options, subjects and target, shared by the rules that have it.
-    options: HashSet<Arc<Options>>,
-    subjects: HashSet<Arc<Subjects>>,
-    targets: HashSet<Arc<Target>>,
+    options: FxHashSet<Arc<Options>>,
+    subjects: FxHashSet<Arc<Subjects>>,
+    targets: FxHashSet<Arc<Target>>,
     /// Aliases whose definition did not parse: uses of them are not errors of their own.
-    broken: HashSet<&'s str>,
+    broken: FxHashSet<&'s str>,
     settings: Settings,
 }
 
@@ -91,18 +91,18 @@ pub(crate) fn compile(
     let mut compiler = Compiler {
         sources,
         diags,
-        aliases: HashMap::new(),
-        resolved: HashMap::new(),
-        used: HashSet::new(),
-        names: HashSet::new(),
-        globs: HashMap::new(),
+        aliases: FxHashMap::default(),
+        resolved: FxHashMap::default(),
+        used: FxHashSet::default(),
+        names: FxHashSet::default(),
+        globs: FxHashMap::default(),
         files: (0..sources.count())
             .map(|f| Arc::from(sources.path(f as u32)))
             .collect(),
-        options: HashSet::new(),
-        subjects: HashSet::new(),
-        targets: HashSet::new(),
-        broken: HashSet::new(),
+        options: FxHashSet::default(),
+        subjects: FxHashSet::default(),
+        targets: FxHashSet::default(),
+        broken: FxHashSet::default(),
         settings: Settings {
             timezone: context.local_zone.0.clone(),
             timezone_name: context.local_zone.1.clone(),
@@ -255,7 +255,7 @@ impl<'s> Compiler<'s, '_> {
 }
 
 /// The one shared copy of `value`.
-fn share<T: Hash + Eq>(shared: &mut HashSet<Arc<T>>, value: T) -> Arc<T> {
+fn share<T: Hash + Eq>(shared: &mut FxHashSet<Arc<T>>, value: T) -> Arc<T> {
     if let Some(copy) = shared.get(&value) {
         return Arc::clone(copy);
     }

@@ -325,7 +325,7 @@ impl<'s> Compiler<'s, '_> {
 
     fn setenv(&mut self, items: &[EnvItemAst]) -> Option<Vec<EnvChange>> {
         let mut changes = Vec::new();
-        let mut given: HashSet<&str> = HashSet::new();
+        let mut given: FxHashSet<&str> = FxHashSet::default();
         let mut ok = true;
         for item in items {
             let name = match item {

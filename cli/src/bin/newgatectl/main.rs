@@ -253,6 +253,9 @@ fn check(mut parser: lexopt::Parser) -> Result<u8, Failure> {
     if valid && trust == Trust::ROOT && nix::unistd::geteuid().is_root() {
         compile::refresh();
     }
+    // The process ends next: freeing a large policy rule by rule would only
+    // cost time (a twentieth of checking 100,000 rules).
+    std::mem::forget(loaded);
     Ok(if valid { 0 } else { 1 })
 }
 
