@@ -268,10 +268,16 @@ pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = 
         return None;
     }
     let limit = (length / 3).max(1);
+    let word = word.to_lowercase();
+    let word_length = word.chars().count();
     candidates
         .into_iter()
         .filter(|c| c.len() <= LONGEST * 4)
-        .map(|c| (edit_distance(&word.to_lowercase(), &c.to_lowercase()), c))
+        .map(|c| (c.to_lowercase(), c))
+        // Words whose lengths differ by more than the limit are further
+        // apart than it: no need to compare them.
+        .filter(|(lower, _)| lower.chars().count().abs_diff(word_length) <= limit)
+        .map(|(lower, c)| (edit_distance(&word, &lower), c))
         .filter(|&(d, _)| d <= limit)
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
