@@ -413,6 +413,9 @@ impl<'s> Converter<'s> {
                         _ => return Coverage::Some,
                     },
                     Name::All => flat.push((member.negated, Term::Any)),
+                    Name::Word(w) if kind == Kind::Host => {
+                        flat.extend(host_terms(w).into_iter().map(|t| (member.negated, t)))
+                    }
                     Name::Word(w) => flat.push((member.negated, Term::Name(w.clone()))),
                     Name::Group(g) if kind == Kind::User => flat.push((member.negated, Term::Members(g.clone()))),
                     _ => return Coverage::Some,
