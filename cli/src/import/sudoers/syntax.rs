@@ -229,6 +229,13 @@ impl<'l> Cursor<'l> {
 
     /// A word: up to a blank or one of `stops`, unescaped; `"..."` quotes a part.
     fn word(&mut self, stops: &str) -> String {
+        self.word_as(stops, false)
+    }
+
+    /// A word, with `glob` a pattern: a wildcard made literal by `\` keeps
+    /// its `\` (sudo matches `/usr/bin/a\*` with fnmatch, and newgate's
+    /// globs read `\*` the same: the file named `a*`, not every `a...`).
+    fn word_as(&mut self, stops: &str, glob: bool) -> String {
         self.skip_blanks();
         let mut out = String::new();
         let mut quoted = false;
@@ -241,6 +248,9 @@ impl<'l> Cursor<'l> {
             if !escaped && !quoted && (c.is_whitespace() || stops.contains(c)) {
                 break;
             }
+            if glob && escaped && matches!(c, '*' | '?' | '[' | ']' | '\\') {
+                out.push('\\');
+            }
             out.push(c);
             self.at += 1;
         }
@@ -249,7 +259,12 @@ impl<'l> Cursor<'l> {
 
     /// A word that must not be empty.
     fn name(&mut self, stops: &str, what: &str) -> Result<String, SourceError> {
-        let word = self.word(stops);
+        self.name_as(stops, what, false)
+    }
+
+    /// A word that must not be empty; `glob` as for [`Cursor::word_as`].
+    fn name_as(&mut self, stops: &str, what: &str, glob: bool) -> Result<String, SourceError> {
+        let word = self.word_as(stops, glob);
         if word.is_empty() {
             Err(self.error(format!("expected {what}")))
         } else {
@@ -514,12 +529,12 @@ fn parse_cmnd_list(cursor: &mut Cursor) -> Result<Vec<Member<Cmnd>>, SourceError
 
 /// A command: `ALL`, an alias, `sudoedit`/`list`, or `[digest] PATH [ARGS]`.
 fn parse_cmnd(cursor: &mut Cursor) -> Result<Cmnd, SourceError> {
-    let mut word = cursor.name(",:", "a command")?;
+    let mut word = cursor.name_as(",:", "a command", true)?;
     let mut digest = false;
     if ["sha224", "sha256", "sha384", "sha512"].contains(&word.as_str()) && cursor.eat(':') {
         cursor.name(",: ", "a digest")?;
         digest = true;
-        word = cursor.name(",:", "a command after the digest")?;
+        word = cursor.name_as(",:", "a command after the digest", true)?;
     }
     if word == "ALL" {
         return Ok(Cmnd::All);
@@ -675,6 +690,19 @@ mod tests {
         assert_eq!(spec("a\\*"), ArgSpec::Exact(vec!["a*".into()]));
         assert_eq!(spec("nginx*"), ArgSpec::Pattern("nginx*".into()));
         assert_eq!(spec("* stop"), ArgSpec::Pattern("* stop".into()));
+    }
+
+    #[test]
+    fn a_wildcard_made_literal_in_a_command_path_stays_literal() {
+        let l = line("");
+        let cmnd = |text: &str| parse_cmnd(&mut Cursor::new(&l, text)).unwrap();
+        let path = |c: Cmnd| match c {
+            Cmnd::Path { path, .. } => path,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(path(cmnd("/usr/bin/a\\* x")), "/usr/bin/a\\*");
+        assert_eq!(path(cmnd("/usr/bin/a* x")), "/usr/bin/a*");
+        assert_eq!(path(cmnd("/opt/my\\ app/run")), "/opt/my app/run");
     }
 
     #[test]
