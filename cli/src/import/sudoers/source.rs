@@ -195,7 +195,8 @@ enum Lexing {
     Words,
     /// A `"..."` string: `#` is text.
     Quoted,
-    /// A command's path and arguments, up to `,`, `:` or `=`: `"` is text.
+    /// A command's path and arguments, up to `,` or `:` (sudo 1.9 reads
+    /// `env A=B` as one command): `"` is text.
     Command,
 }
 
@@ -224,7 +225,7 @@ fn strip_comment(line: &str) -> String {
             (Lexing::Quoted, '"') => state = Lexing::Words,
             (Lexing::Quoted, _) => {}
             (Lexing::Command, '#') => return chars[..i].iter().collect(),
-            (Lexing::Command, ',' | ':' | '=') => state = Lexing::Words,
+            (Lexing::Command, ',' | ':') => state = Lexing::Words,
             (Lexing::Command, _) => {}
             (Lexing::Words, '"') => state = Lexing::Quoted,
             (Lexing::Words, '#') if !id() => return chars[..i].iter().collect(),
@@ -278,6 +279,10 @@ mod tests {
         assert_eq!(
             strip_comment("alice ALL = /usr/bin/echo \", /usr/bin/id # was: , /usr/bin/bash"),
             "alice ALL = /usr/bin/echo \", /usr/bin/id "
+        );
+        assert_eq!(
+            strip_comment("alice ALL = /usr/bin/env A=\" #, /usr/bin/id \""),
+            "alice ALL = /usr/bin/env A=\" "
         );
         assert_eq!(
             strip_comment("alice ALL = /usr/bin/printf x\\#y"),
