@@ -770,6 +770,39 @@ fn an_existing_output_is_kept_without_force() {
     let _ = fs::remove_dir_all(&work);
 }
 
+/// The converted policy and the report hold the source's rules, which sudo
+/// keeps from other users (0440): they are written for their owner alone,
+/// whatever the umask, even in a folder others can read.
+#[test]
+fn the_converted_policy_and_report_are_the_owners_alone() {
+    let work = scratch("private");
+    let source = work.join("doas.conf");
+    fs::write(
+        &source,
+        "permit nopass alice as root cmd /usr/bin/id args\npermit bob cmd ls\n",
+    )
+    .unwrap();
+    let (policy, report) = (work.join("policy"), work.join("report"));
+    let out = run(
+        NEWGATECTL,
+        &[
+            "import",
+            "doas",
+            source.to_str().unwrap(),
+            "--out",
+            policy.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    for file in [&policy, &report] {
+        let mode = fs::metadata(file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}: {mode:o}", file.display());
+    }
+    let _ = fs::remove_dir_all(&work);
+}
+
 /// `newgatectl import KIND SOURCE --out POLICY`.
 fn import_into(kind: &str, source: &Path, policy: &Path) -> Output {
     run(
