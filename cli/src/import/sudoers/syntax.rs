@@ -527,6 +527,32 @@ fn parse_cmnd_list(cursor: &mut Cursor) -> Result<Vec<Member<Cmnd>>, SourceError
     }
 }
 
+/// The commands of `Defaults!CMNDS`: paths without arguments (sudo takes
+/// none there, so the word after a path is the first setting), aliases,
+/// `ALL` or `sudoedit`.
+fn parse_defaults_cmnds(cursor: &mut Cursor) -> Result<Vec<Member<Cmnd>>, SourceError> {
+    let mut list = Vec::new();
+    loop {
+        let negated = cursor.negations();
+        let word = cursor.name_as(",", "a command", true)?;
+        let item = match word.as_str() {
+            "ALL" => Cmnd::All,
+            "sudoedit" | "list" => Cmnd::Builtin(word),
+            _ if is_alias_name(&word) => Cmnd::Alias(word),
+            _ if word.starts_with('/') => Cmnd::Path {
+                path: word,
+                args: ArgSpec::Any,
+                digest: false,
+            },
+            _ => return Err(cursor.error(format!("`{word}` is not a fully qualified path"))),
+        };
+        list.push(Member { negated, item });
+        if !cursor.eat(',') {
+            return Ok(list);
+        }
+    }
+}
+
 /// A command: `ALL`, an alias, `sudoedit`/`list`, or `[digest] PATH [ARGS]`.
 fn parse_cmnd(cursor: &mut Cursor) -> Result<Cmnd, SourceError> {
     let mut word = cursor.name_as(",:", "a command", true)?;
@@ -628,7 +654,7 @@ fn parse_defaults(line: &Line) -> Result<Statement, SourceError> {
                 ':' => Scope::User(parse_names(&mut cursor, Kind::User)?),
                 '@' => Scope::Host(parse_names(&mut cursor, Kind::Host)?),
                 '>' => Scope::Runas(parse_names(&mut cursor, Kind::Runas)?),
-                _ => Scope::Cmnd(parse_cmnd_list(&mut cursor)?),
+                _ => Scope::Cmnd(parse_defaults_cmnds(&mut cursor)?),
             }
         }
         _ => Scope::Global,
@@ -703,6 +729,27 @@ mod tests {
         assert_eq!(path(cmnd("/usr/bin/a\\* x")), "/usr/bin/a\\*");
         assert_eq!(path(cmnd("/usr/bin/a* x")), "/usr/bin/a*");
         assert_eq!(path(cmnd("/opt/my\\ app/run")), "/opt/my app/run");
+    }
+
+    #[test]
+    fn a_command_scoped_defaults_takes_paths_without_arguments() {
+        let Statement::Defaults(Scope::Cmnd(cmnds), settings) =
+            parse_defaults(&line("Defaults!/usr/bin/id, SHELLS noexec, !lecture")).unwrap()
+        else {
+            panic!("not a command-scoped Defaults");
+        };
+        assert_eq!(cmnds.len(), 2);
+        assert!(matches!(&cmnds[0].item, Cmnd::Path { path, args: ArgSpec::Any, .. } if path == "/usr/bin/id"));
+        assert_eq!(cmnds[1].item, Cmnd::Alias("SHELLS".into()));
+        let names: Vec<&str> = settings.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["noexec", "lecture"]);
+        let Statement::Defaults(Scope::Cmnd(cmnds), settings) =
+            parse_defaults(&line("Defaults!/usr/bin/id noexec")).unwrap()
+        else {
+            panic!("not a command-scoped Defaults");
+        };
+        assert!(matches!(&cmnds[0].item, Cmnd::Path { args: ArgSpec::Any, .. }));
+        assert_eq!(settings.len(), 1);
     }
 
     #[test]
