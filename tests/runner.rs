@@ -1659,6 +1659,42 @@ fn a_group_taken_away_at_the_password_prompt_refuses() {
     );
 }
 
+/// A module that asks nothing (a finger on a reader, a key to touch, a push
+/// to approve) may keep the caller waiting as long as a prompt: the policy
+/// decides again after it too. Here the module itself adds the deny, so
+/// that nothing is typed and nothing is left to timing.
+#[test]
+fn a_deny_added_while_a_module_that_asks_nothing_waits_refuses() {
+    if !root_or_skip("a deny added while a module that asks nothing waits") {
+        return;
+    }
+    let alice = user("alice");
+    let stack = "auth required pam_exec.so seteuid quiet /etc/newgate/deny-alice
+                 auth required pam_permit.so
+                 @include common-account
+@include common-session-noninteractive
+";
+    let sandbox = Sandbox::with_pam(
+        "silent-module",
+        &policy("permit alice as user root cmd /usr/bin/id\ninclude \"policy.d/*.conf\"\n"),
+        stack,
+    );
+    sandbox.root_shell(&format!(
+        "mkdir -m 755 /etc/newgate/policy.d && \
+         printf '#!/bin/sh\\nprintf \\047deny {alice} as user root\\\\n\\047 > /etc/newgate/policy.d/50-deny.conf\\nchmod 440 /etc/newgate/policy.d/50-deny.conf\\n' > /etc/newgate/deny-alice && \
+         chmod 755 /etc/newgate/deny-alice"
+    ));
+    let out = sandbox.run_on_tty(&alice, &["/usr/bin/id", "-u"], &[]);
+    assert!(!out.output.contains("password for"), "nothing is asked: {}", out.output);
+    assert_eq!(out.code, Some(1), "the deny the module added decides: {}", out.output);
+    assert!(!out.output.lines().any(|l| l == "0"), "{}", out.output);
+    assert!(
+        out.output.contains("(decided again after the password prompt)"),
+        "{}",
+        out.output
+    );
+}
+
 /// The audit settings of the policy read again hold for the run:
 /// `audit = required` set at the prompt, with no system log, stops it.
 #[test]

@@ -5,8 +5,9 @@
 //! file bound over /etc/sudoers in a private mount namespace) or by doas
 //! (`doas -C FILE`, run as the user), and by `newgatectl explain` on the
 //! converted policy. Any disagreement fails, except that where the request
-//! touches a construct the report lists, newgate may deny what the original
-//! permits (never the other way round).
+//! touches a construct the report lists, or passes one argument holding
+//! spaces (sudo reads `x 'a b'` as `x a b`), newgate may deny what the
+//! original permits (never the other way round).
 //!
 //! Root only (real users `ngi-*`, created here and removed afterwards;
 //! mount namespaces). Run it under the shared lock:
@@ -242,6 +243,10 @@ fn commands_of(source: &str) -> Vec<(String, Vec<String>)> {
                 .filter(|w| w != "\"\"" && !w.contains(['*', '^', '$', '[']))
                 .collect();
             found.insert((path.clone(), Vec::new()));
+            if words.len() > 1 {
+                // sudo matches the arguments joined by spaces: one word holding them all.
+                found.insert((path.clone(), vec![words.join(" ")]));
+            }
             if !words.is_empty() {
                 found.insert((path.clone(), words.clone()));
                 let mut more = words;
@@ -386,7 +391,10 @@ fn judge(what: &str, requests: &[Request], verdicts: &[(bool, bool)], report: &[
         if original == newgate {
             continue;
         }
-        if original && !newgate && report.iter().any(|item| touches(item, request)) {
+        // sudo reads `x 'a b'` as `x a b`; newgate compares word by word
+        // (migration.md, "Arguments are words") and permits only the words.
+        let joined_words = request.args.iter().any(|a| a.contains(' '));
+        if original && !newgate && (joined_words || report.iter().any(|item| touches(item, request))) {
             excused += 1;
             continue;
         }
@@ -425,7 +433,8 @@ fn sudoers_case(name: &str, hostname: &str) -> (usize, usize, Vec<String>) {
     fs::write(work.join("pam-sudo"), PAM_PERMIT).unwrap();
     let mut hosts = vec![hostname.to_string()];
     if name.starts_with("fleet") {
-        hosts.extend(["web1".into(), "db2".into()]);
+        // sudo matches a host name without a `.` against the short name.
+        hosts.extend(["web1", "db2", "web1.example.com", "DB2.example.com"].map(String::from));
     }
     let requests = sudo_requests(&content, &hosts);
     let policy = work.join("policy");
@@ -758,6 +767,39 @@ fn an_existing_output_is_kept_without_force() {
         "{policy}"
     );
     assert_eq!(run(NEWGATECTL, &["import", "ldap"]).status.code(), Some(2));
+    let _ = fs::remove_dir_all(&work);
+}
+
+/// The converted policy and the report hold the source's rules, which sudo
+/// keeps from other users (0440): they are written for their owner alone,
+/// whatever the umask, even in a folder others can read.
+#[test]
+fn the_converted_policy_and_report_are_the_owners_alone() {
+    let work = scratch("private");
+    let source = work.join("doas.conf");
+    fs::write(
+        &source,
+        "permit nopass alice as root cmd /usr/bin/id args\npermit bob cmd ls\n",
+    )
+    .unwrap();
+    let (policy, report) = (work.join("policy"), work.join("report"));
+    let out = run(
+        NEWGATECTL,
+        &[
+            "import",
+            "doas",
+            source.to_str().unwrap(),
+            "--out",
+            policy.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    for file in [&policy, &report] {
+        let mode = fs::metadata(file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}: {mode:o}", file.display());
+    }
     let _ = fs::remove_dir_all(&work);
 }
 

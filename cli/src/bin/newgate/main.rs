@@ -101,7 +101,11 @@ fn stages(
     }
     let resolved = resolve_targets_and_command(&args, &caller, &policy.settings, record)?;
     let grant = decide(&policy, &caller, &args, &resolved)?;
-    let Authenticated { pam, persist_session } = authenticate(
+    let Authenticated {
+        pam,
+        persist_session,
+        authenticated,
+    } = authenticate(
         &caller,
         &args,
         &record.tty,
@@ -112,12 +116,12 @@ fn stages(
     )?;
     let mut pam = open_account(pam)?;
     // Each answer typed (a password, a new one for an expired account) may
-    // have taken minutes: the policy as it is now decides again, for the
-    // caller's groups as they are now (a deny added meanwhile, a `when`
-    // that ended, a group taken away), with its audit settings.
-    let reloaded = pam
-        .conversation()
-        .answered()
+    // have taken minutes, and so may a module that asks nothing (a finger
+    // on a reader, a key to touch, a push to approve): the policy as it is
+    // now decides again, for the caller's groups as they are now (a deny
+    // added meanwhile, a `when` that ended, a group taken away), with its
+    // audit settings.
+    let reloaded = (authenticated || pam.conversation().answered())
         .then(|| load_enforcing(Path::new(DEFAULT_POLICY)))
         .transpose()
         .map_err(Failure::Policy)?;
@@ -685,6 +689,9 @@ struct Authenticated {
     /// once the run is permitted for good; `None` without `persist`, and
     /// with `-k COMMAND`, which leaves the record as it was.
     persist_session: Option<persist::Session>,
+    /// The PAM authentication stage ran: however long its modules took,
+    /// nothing may have been typed.
+    authenticated: bool,
 }
 
 /// Starts PAM (with `items` set by the caller of this stage) and, unless the
@@ -723,7 +730,8 @@ fn authenticate(
         (Some(timeout), Some(session)) => persist::is_fresh(caller.uid.as_raw(), session, timeout),
         _ => false,
     };
-    if !options.nopass && !remembered && !caller.uid.is_root() {
+    let authenticated = !options.nopass && !remembered && !caller.uid.is_root();
+    if authenticated {
         ask_password(&mut pam, settings.passwd_tries)?;
     }
     // A module may set PAM_USER; the account checks and the session that
@@ -735,6 +743,7 @@ fn authenticate(
     Ok(Authenticated {
         pam,
         persist_session: session,
+        authenticated,
     })
 }
 

@@ -112,7 +112,8 @@ fn write_new(path: &Path, text: &str, force: bool) -> std::io::Result<()> {
             match OpenOptions::new()
                 .write(true)
                 .create_new(true)
-                .mode(0o644)
+                // The source's rules are its owner's to read (sudoers is 0440).
+                .mode(0o600)
                 .open(&candidate)
             {
                 Ok(file) => break (candidate, file),

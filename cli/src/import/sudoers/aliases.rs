@@ -164,6 +164,8 @@ impl<'s> Converter<'s> {
                 return Ok(None);
             }
             match (kind, &member.item) {
+                (Kind::Host, Name::Word(w)) if !host_glob_reaches_past_dot(w) => items.extend(host_terms(w)),
+                (Kind::Host, Name::Word(_)) => return Ok(None),
                 (_, Name::Word(w)) => items.push(Term::Name(w.clone())),
                 (Kind::User, Name::Group(g)) => items.push(Term::Members(g.clone())),
                 _ => return Ok(None),

@@ -413,6 +413,9 @@ impl<'s> Converter<'s> {
                         _ => return Coverage::Some,
                     },
                     Name::All => flat.push((member.negated, Term::Any)),
+                    Name::Word(w) if kind == Kind::Host => {
+                        flat.extend(host_terms(w).into_iter().map(|t| (member.negated, t)))
+                    }
                     Name::Word(w) => flat.push((member.negated, Term::Name(w.clone()))),
                     Name::Group(g) if kind == Kind::User => flat.push((member.negated, Term::Members(g.clone()))),
                     _ => return Coverage::Some,
@@ -458,7 +461,29 @@ impl<'s> Converter<'s> {
                     (Cmnd::Alias(a), Some(Term::Alias(b))) => !m.negated && a == b,
                     _ => false,
                 });
-                if all || listed { Coverage::All } else { Coverage::Some }
+                // sudo compares a path without wildcards by its file name
+                // first: a rule for another name is never covered.
+                let name = |p: &str| {
+                    (!p.contains(['*', '?', '[', '\\']) && !p.ends_with('/'))
+                        .then(|| p.rsplit('/').next().map(str::to_string))
+                        .flatten()
+                };
+                let apart = match path {
+                    Some(Term::Name(q)) => name(q).is_some_and(|mine| {
+                        cmnds.iter().all(|m| match &m.item {
+                            Cmnd::Path { path: p, .. } if !m.negated => name(p).is_some_and(|theirs| theirs != mine),
+                            _ => false,
+                        })
+                    }),
+                    _ => false,
+                };
+                if all || listed {
+                    Coverage::All
+                } else if apart {
+                    Coverage::None
+                } else {
+                    Coverage::Some
+                }
             }
         }
     }

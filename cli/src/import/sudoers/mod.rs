@@ -96,6 +96,8 @@ struct Converter<'s> {
     once: BTreeSet<&'static str>,
     /// Scoped Defaults lines already reported.
     scoped_reported: BTreeSet<(PathBuf, usize)>,
+    /// Entries already reported as under a scoped `runas_default`.
+    runas_default_reported: BTreeSet<(PathBuf, usize)>,
     timed: bool,
     /// Entries with `CHROOT=`: where, and for whom.
     chrooted: Vec<Chrooted>,
@@ -122,6 +124,7 @@ impl<'s> Converter<'s> {
             runas_default: "root".into(),
             once: BTreeSet::new(),
             scoped_reported: BTreeSet::new(),
+            runas_default_reported: BTreeSet::new(),
             timed: false,
             chrooted: Vec::new(),
         };

@@ -53,16 +53,26 @@ impl<'s> Converter<'s> {
                 Name::Gid(g) if kind == Kind::User => format!("%#{g}"),
                 Name::Gid(g) => format!("#{g}"),
             };
-            match (term, member.negated) {
-                (Some(t), false) => split.positive.push(t),
-                (Some(t), true) => {
+            let terms = match term {
+                // Permitted, it might match where sudo does not: left out.
+                Some(Term::Name(host))
+                    if kind == Kind::Host && !member.negated && host_glob_reaches_past_dot(&host) =>
+                {
+                    Vec::new()
+                }
+                Some(Term::Name(host)) if kind == Kind::Host => host_terms(&host),
+                term => term.into_iter().collect(),
+            };
+            match (terms.is_empty(), member.negated) {
+                (false, false) => split.positive.extend(terms),
+                (false, true) => {
                     if flat[index + 1..].iter().any(|m| !m.negated) {
                         split.reordered = true;
                     }
-                    split.negative.push(t)
+                    split.negative.extend(terms)
                 }
-                (None, false) => split.unsupported_positive.push(shown),
-                (None, true) => split.unsupported_negative.push(shown),
+                (true, false) => split.unsupported_positive.push(shown),
+                (true, true) => split.unsupported_negative.push(shown),
             }
         }
         if split.positive.contains(&Term::Any) {
@@ -116,7 +126,7 @@ impl<'s> Converter<'s> {
                     line,
                     "host",
                     format!("the host list names {}", names.join(", ")),
-                    "newgate's `on` matches this machine's host name against globs only (no addresses, networks or netgroups)",
+                    "newgate's `on` matches this machine's whole host name against globs only (no addresses, networks or netgroups; sudo matches a pattern without a `.` against the short name, where a wildcard cannot reach past a `.`)",
                     instead,
                 );
                 item.users = self_users(&who);
@@ -207,7 +217,38 @@ impl<'s> Converter<'s> {
         }
         let mut targets = Vec::new();
         let mut excluded = Vec::new();
+        // A `Defaults:alice runas_default=bob` (or one for a host, a runas
+        // user or a command) makes bob the target of alice's entries without
+        // a runas list, and not root: which entries it reaches cannot be said
+        // per rule, so they permit nothing and deny for every target user.
+        let asking = Rule {
+            action: Action::Permit,
+            options: Options::default(),
+            subjects: who.positive.clone(),
+            target: Target::Users(vec![Term::Name(self.runas_default.clone())]),
+            hosts: None,
+            until: None,
+            command: None,
+        };
+        let scoped_default = users.is_none()
+            && groups.is_none()
+            && self.scoped.iter().any(|s| {
+                s.settings.iter().any(|(name, _)| name == "runas_default")
+                    && self.coverage(s.scope, &asking) != Coverage::None
+            });
         match (&users, &groups) {
+            (None, None) if scoped_default => {
+                if self.runas_default_reported.insert((line.file.clone(), line.number)) {
+                    let item = self.item(
+                        line,
+                        "runas-default",
+                        "an entry without a runas list under a scoped `Defaults runas_default`".into(),
+                        "the target user of such an entry depends on who asks, where and what; newgate's rule names one",
+                        "such entries permit nothing, and their denials apply to every target user",
+                    );
+                    item.users = self_users(who);
+                }
+            }
             (None, None) => {
                 if self.once.insert("root-group") {
                     self.item(
@@ -268,7 +309,7 @@ impl<'s> Converter<'s> {
             .into_iter()
             .flatten()
             .any(|s| !s.unsupported_positive.is_empty());
-        let widen = unsupported_positive || !excluded.is_empty();
+        let widen = unsupported_positive || !excluded.is_empty() || scoped_default;
         let denied_users = match &users {
             _ if widen => Some(vec![Term::Any]),
             None if groups.is_some() => None,
@@ -455,6 +496,10 @@ impl<'s> Converter<'s> {
                 }
             }
         };
+        let commands = match (action, command) {
+            (Action::Deny, Some(denied)) => self.denied_argument_lists(line, denied, &users_scope, &shown_command),
+            (_, command) => vec![command],
+        };
         let context = &spec.context;
         let mut until = None;
         if action == Action::Permit {
@@ -532,7 +577,7 @@ impl<'s> Converter<'s> {
             target: Target::Users(Vec::new()),
             hosts: None,
             until,
-            command,
+            command: commands[0].clone(),
         };
         match action {
             Action::Permit => {
@@ -632,12 +677,15 @@ impl<'s> Converter<'s> {
                     None
                 };
                 let start = rules.len();
-                for target in targets.deny.iter().cloned() {
-                    let mut rule = base.clone();
-                    rule.subjects = subjects.clone();
-                    rule.target = target;
-                    rule.hosts = host_terms.clone();
-                    rules.push(rule);
+                for target in &targets.deny {
+                    for command in &commands {
+                        let mut rule = base.clone();
+                        rule.subjects = subjects.clone();
+                        rule.target = target.clone();
+                        rule.hosts = host_terms.clone();
+                        rule.command = command.clone();
+                        rules.push(rule);
+                    }
                 }
                 // Every denial covers all group targets (see `targets`); the
                 // user targets are exact unless something was widened. Wider
@@ -672,6 +720,86 @@ impl<'s> Converter<'s> {
         }
         Ok(Kept::Yes)
     }
+}
+
+impl Converter<'_> {
+    /// What a negated command denies. sudo matches the arguments as one
+    /// string, the words joined by spaces: `!/usr/bin/systemctl stop sshd`
+    /// also denies `systemctl 'stop sshd'`. The deny covers every split of
+    /// that string into words; where the splits are too many, or where the
+    /// last word may run on into more text (`WORDS *`: `'stop sshd'` matches
+    /// `stop *`), it covers any arguments, and the report says so.
+    fn denied_argument_lists(
+        &mut self,
+        line: &Line,
+        denied: Command,
+        users: &Option<Vec<String>>,
+        shown: &Option<String>,
+    ) -> Vec<Option<Command>> {
+        let Some(Args { words, rest }) = &denied.args else {
+            return vec![Some(denied)];
+        };
+        let splits = if *rest { None } else { argument_splits(words) };
+        match splits {
+            Some(splits) => splits
+                .into_iter()
+                .map(|words| {
+                    Some(Command {
+                        path: denied.path.clone(),
+                        args: Some(Args { words, rest: false }),
+                    })
+                })
+                .collect(),
+            None => {
+                let item = self.item(
+                    line,
+                    "args",
+                    format!("the negated arguments `{}{}`", words.join(" "), if *rest { " *" } else { "" }),
+                    "sudo matches the arguments joined into one string, so a single argument holding spaces can match several words; newgate compares word by word",
+                    "the denial covers the command with any arguments",
+                );
+                item.users = users.clone();
+                item.command = shown.clone();
+                vec![Some(Command {
+                    path: denied.path,
+                    args: None,
+                })]
+            }
+        }
+    }
+}
+
+/// The most spaces in a negated command's arguments whose every split into
+/// words is denied (2^N lists); past it, a deny covers any arguments.
+const MAX_SPLIT_SPACES: usize = 4;
+
+/// Every list of words that sudo's joined argument string `words` stands
+/// for, `words` itself first; `None` when there are too many.
+fn argument_splits(words: &[String]) -> Option<Vec<Vec<String>>> {
+    if words.is_empty() {
+        return Some(vec![Vec::new()]);
+    }
+    let joined = words.join(" ");
+    let spaces: Vec<usize> = joined.match_indices(' ').map(|(at, _)| at).collect();
+    if spaces.len() > MAX_SPLIT_SPACES {
+        return None;
+    }
+    let mut splits = vec![words.to_vec()];
+    for mask in 0..1u32 << spaces.len() {
+        let mut split = Vec::new();
+        let mut from = 0;
+        for (bit, &at) in spaces.iter().enumerate() {
+            if mask & (1 << bit) != 0 {
+                split.push(joined[from..at].to_string());
+                from = at + 1;
+            }
+        }
+        split.push(joined[from..].to_string());
+        if !splits.contains(&split) {
+            splits.push(split);
+        }
+    }
+    Some(splits)
 }
 
 /// The targets of one command spec (see [`Converter::targets`]).
@@ -730,6 +858,28 @@ pub(super) fn canonical_path(path: &str) -> String {
     }
 }
 
+/// The newgate host globs that match where a sudoers host pattern does.
+/// sudo matches a pattern without a `.` against the short host name (up to
+/// the first `.`), newgate's `on` the whole name: `web1` must also be
+/// `web1.*`, or `ALL, !web1` would not exclude `web1.example.com` (a
+/// pattern ending in `*` already matches what may follow).
+pub(super) fn host_terms(pattern: &str) -> Vec<Term> {
+    if pattern.contains('.') || pattern.ends_with('*') {
+        vec![Term::Name(pattern.to_string())]
+    } else {
+        vec![Term::Name(pattern.to_string()), Term::Name(format!("{pattern}.*"))]
+    }
+}
+
+/// Whether newgate's `on` may match a host that sudo's short-name match of
+/// this dotless pattern does not: a wildcard followed by more of the
+/// pattern can match a `.` in the whole name (`*web` on `x.web`), which the
+/// short name never holds. A single final `*` cannot.
+pub(super) fn host_glob_reaches_past_dot(pattern: &str) -> bool {
+    let body = pattern.strip_suffix('*').unwrap_or(pattern);
+    !pattern.contains('.') && body.contains(['*', '?', '['])
+}
+
 fn on(hosts: &[Term]) -> Option<Vec<Term>> {
     if hosts.is_empty() || hosts.contains(&Term::Any) {
         None
@@ -785,6 +935,25 @@ fn may_be_permitted_earlier(earlier: &[&Rule], deny: &Rule) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_negated_argument_string_is_denied_however_it_is_split() {
+        let words = |list: &[&str]| list.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        assert_eq!(argument_splits(&[]), Some(vec![Vec::new()]));
+        assert_eq!(argument_splits(&words(&["-l"])), Some(vec![words(&["-l"])]));
+        assert_eq!(
+            argument_splits(&words(&["stop", "sshd"])),
+            Some(vec![words(&["stop", "sshd"]), words(&["stop sshd"])])
+        );
+        let splits = argument_splits(&words(&["a b", "c"])).unwrap();
+        assert_eq!(splits.len(), 4);
+        assert!(splits.contains(&words(&["a", "b", "c"])) && splits.contains(&words(&["a b c"])));
+        assert_eq!(
+            argument_splits(&words(&["1", "2", "3", "4", "5"])).map(|s| s.len()),
+            Some(16)
+        );
+        assert_eq!(argument_splits(&words(&["1", "2", "3", "4", "5", "6"])), None);
+    }
 
     #[test]
     fn an_until_is_cut_to_the_minute_a_permit_down_a_deny_up() {

@@ -56,7 +56,7 @@ pub(super) fn collect(
                 line: number,
                 message,
             };
-            let argument = unquote(strip_comment(trimmed[directive.len()..].trim()).trim());
+            let argument = unquote(strip_include_comment(trimmed[directive.len()..].trim()).trim());
             if argument.is_empty() {
                 return Err(error(format!("{directive} needs a path")));
             }
@@ -168,10 +168,10 @@ fn logical_lines(text: &str) -> Vec<(usize, String)> {
     out
 }
 
-/// The line without its comment: a `#` that begins a word, outside quotes,
-/// and not followed by a digit (`#1000` is a uid, `%#1000` a gid).
-fn strip_comment(line: &str) -> String {
-    let chars: Vec<char> = line.chars().collect();
+/// The argument of an include line without its comment: sudo reads the
+/// path as one word, `#` and all, so a comment begins a word.
+fn strip_include_comment(argument: &str) -> String {
+    let chars: Vec<char> = argument.chars().collect();
     let (mut quoted, mut escaped) = (false, false);
     for (i, &c) in chars.iter().enumerate() {
         if escaped {
@@ -181,16 +181,77 @@ fn strip_comment(line: &str) -> String {
         match c {
             '\\' => escaped = true,
             '"' => quoted = !quoted,
-            '#' if !quoted
-                && (i == 0 || chars[i - 1].is_whitespace() || chars[i - 1] == ',' || chars[i - 1] == '=')
-                && !chars.get(i + 1).is_some_and(|n| n.is_ascii_digit()) =>
-            {
-                return chars[..i].iter().collect();
-            }
+            '#' if !quoted && (i == 0 || chars[i - 1].is_whitespace()) => return chars[..i].iter().collect(),
             _ => {}
         }
     }
+    argument.to_string()
+}
+
+/// Where sudo's reader is in a line, for what a `#` means there.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lexing {
+    /// Names, tags, `Defaults` settings: `"` starts a string.
+    Words,
+    /// A `"..."` string: `#` is text.
+    Quoted,
+    /// A command's path and arguments, up to `,` or `:` (sudo 1.9 reads
+    /// `env A=B` as one command): `"` is text.
+    Command,
+}
+
+/// The line without its comment, as sudo's reader finds it: an unescaped
+/// `#` outside a string starts one wherever it stands, in the middle of a
+/// word too (`/usr/bin/env#x, /usr/bin/true` permits `env` alone), and a
+/// command's arguments are no string (`echo "a#b"` is `echo "a`); only a
+/// `#` followed by a digit outside a command is an id (`#1000`, `%#1000`).
+fn strip_comment(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let defaults = line.trim_start().starts_with("Defaults");
+    let mut state = Lexing::Words;
+    let mut escaped = false;
+    for (i, &c) in chars.iter().enumerate() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        let id = || {
+            let next = chars.get(i + 1).copied();
+            let after = chars.get(i + 2).copied();
+            next.is_some_and(|n| n.is_ascii_digit()) || (next == Some('-') && after.is_some_and(|a| a.is_ascii_digit()))
+        };
+        match (state, c) {
+            (_, '\\') => escaped = true,
+            (Lexing::Quoted, '"') => state = Lexing::Words,
+            (Lexing::Quoted, _) => {}
+            (Lexing::Command, '#') => return chars[..i].iter().collect(),
+            (Lexing::Command, ',' | ':') => state = Lexing::Words,
+            (Lexing::Command, _) => {}
+            (Lexing::Words, '"') => state = Lexing::Quoted,
+            (Lexing::Words, '#') if !id() => return chars[..i].iter().collect(),
+            (Lexing::Words, '/' | 's') if !defaults && starts_command(&chars, i) => state = Lexing::Command,
+            (Lexing::Words, _) => {}
+        }
+    }
     line.to_string()
+}
+
+/// Whether a command starts at `i`: a path (not a folder, which takes no
+/// arguments) or `sudoedit`, at the start of a word.
+fn starts_command(chars: &[char], i: usize) -> bool {
+    let at_word_start = i == 0 || chars[i - 1].is_whitespace() || "=,:!()>".contains(chars[i - 1]);
+    if !at_word_start {
+        return false;
+    }
+    let word: String = chars[i..]
+        .iter()
+        .take_while(|c| !c.is_whitespace() && !",:=#".contains(**c))
+        .collect();
+    if chars[i] == '/' {
+        !word.ends_with('/')
+    } else {
+        word == "sudoedit"
+    }
 }
 
 #[cfg(test)]
@@ -198,11 +259,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn comments_start_a_word_but_ids_do_not() {
+    fn comments_start_where_sudo_starts_them_but_ids_do_not() {
         assert_eq!(strip_comment("alice ALL = ALL # note"), "alice ALL = ALL ");
         assert_eq!(strip_comment("#1000 ALL = ALL"), "#1000 ALL = ALL");
+        assert_eq!(strip_comment("%#1000 ALL = (#0) ALL"), "%#1000 ALL = (#0) ALL");
         assert_eq!(strip_comment("Defaults x=\"a # b\""), "Defaults x=\"a # b\"");
-        assert_eq!(strip_comment("/bin/a#b"), "/bin/a#b");
+        assert_eq!(strip_comment("Defaults!/bin/a x=\"#\""), "Defaults!/bin/a x=\"#\"");
+        // In the middle of a word, a path or arguments, as sudo 1.9 reads it.
+        assert_eq!(
+            strip_comment("alice ALL = /usr/bin/env#x, /usr/bin/true"),
+            "alice ALL = /usr/bin/env"
+        );
+        assert_eq!(
+            strip_comment("alice ALL = /usr/bin/echo a#b, /bin/id"),
+            "alice ALL = /usr/bin/echo a"
+        );
+        assert_eq!(strip_comment("alice#x ALL = ALL"), "alice");
+        // A command's arguments are no string: the quote does not hide the comment.
+        assert_eq!(
+            strip_comment("alice ALL = /usr/bin/echo \", /usr/bin/id # was: , /usr/bin/bash"),
+            "alice ALL = /usr/bin/echo \", /usr/bin/id "
+        );
+        assert_eq!(
+            strip_comment("alice ALL = /usr/bin/env A=\" #, /usr/bin/id \""),
+            "alice ALL = /usr/bin/env A=\" "
+        );
+        assert_eq!(
+            strip_comment("alice ALL = /usr/bin/printf x\\#y"),
+            "alice ALL = /usr/bin/printf x\\#y"
+        );
+        assert_eq!(strip_comment("\"al#ice\" ALL = ALL"), "\"al#ice\" ALL = ALL");
+        assert_eq!(
+            strip_include_comment("/etc/sudoers.d/a#b # note"),
+            "/etc/sudoers.d/a#b "
+        );
     }
 
     #[test]

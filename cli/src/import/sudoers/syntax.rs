@@ -229,6 +229,13 @@ impl<'l> Cursor<'l> {
 
     /// A word: up to a blank or one of `stops`, unescaped; `"..."` quotes a part.
     fn word(&mut self, stops: &str) -> String {
+        self.word_as(stops, false)
+    }
+
+    /// A word, with `glob` a pattern: a wildcard made literal by `\` keeps
+    /// its `\` (sudo matches `/usr/bin/a\*` with fnmatch, and newgate's
+    /// globs read `\*` the same: the file named `a*`, not every `a...`).
+    fn word_as(&mut self, stops: &str, glob: bool) -> String {
         self.skip_blanks();
         let mut out = String::new();
         let mut quoted = false;
@@ -241,6 +248,9 @@ impl<'l> Cursor<'l> {
             if !escaped && !quoted && (c.is_whitespace() || stops.contains(c)) {
                 break;
             }
+            if glob && escaped && matches!(c, '*' | '?' | '[' | ']' | '\\') {
+                out.push('\\');
+            }
             out.push(c);
             self.at += 1;
         }
@@ -249,7 +259,12 @@ impl<'l> Cursor<'l> {
 
     /// A word that must not be empty.
     fn name(&mut self, stops: &str, what: &str) -> Result<String, SourceError> {
-        let word = self.word(stops);
+        self.name_as(stops, what, false)
+    }
+
+    /// A word that must not be empty; `glob` as for [`Cursor::word_as`].
+    fn name_as(&mut self, stops: &str, what: &str, glob: bool) -> Result<String, SourceError> {
+        let word = self.word_as(stops, glob);
         if word.is_empty() {
             Err(self.error(format!("expected {what}")))
         } else {
@@ -512,14 +527,40 @@ fn parse_cmnd_list(cursor: &mut Cursor) -> Result<Vec<Member<Cmnd>>, SourceError
     }
 }
 
+/// The commands of `Defaults!CMNDS`: paths without arguments (sudo takes
+/// none there, so the word after a path is the first setting), aliases,
+/// `ALL` or `sudoedit`.
+fn parse_defaults_cmnds(cursor: &mut Cursor) -> Result<Vec<Member<Cmnd>>, SourceError> {
+    let mut list = Vec::new();
+    loop {
+        let negated = cursor.negations();
+        let word = cursor.name_as(",", "a command", true)?;
+        let item = match word.as_str() {
+            "ALL" => Cmnd::All,
+            "sudoedit" | "list" => Cmnd::Builtin(word),
+            _ if is_alias_name(&word) => Cmnd::Alias(word),
+            _ if word.starts_with('/') => Cmnd::Path {
+                path: word,
+                args: ArgSpec::Any,
+                digest: false,
+            },
+            _ => return Err(cursor.error(format!("`{word}` is not a fully qualified path"))),
+        };
+        list.push(Member { negated, item });
+        if !cursor.eat(',') {
+            return Ok(list);
+        }
+    }
+}
+
 /// A command: `ALL`, an alias, `sudoedit`/`list`, or `[digest] PATH [ARGS]`.
 fn parse_cmnd(cursor: &mut Cursor) -> Result<Cmnd, SourceError> {
-    let mut word = cursor.name(",:", "a command")?;
+    let mut word = cursor.name_as(",:", "a command", true)?;
     let mut digest = false;
     if ["sha224", "sha256", "sha384", "sha512"].contains(&word.as_str()) && cursor.eat(':') {
         cursor.name(",: ", "a digest")?;
         digest = true;
-        word = cursor.name(",:", "a command after the digest")?;
+        word = cursor.name_as(",:", "a command after the digest", true)?;
     }
     if word == "ALL" {
         return Ok(Cmnd::All);
@@ -613,7 +654,7 @@ fn parse_defaults(line: &Line) -> Result<Statement, SourceError> {
                 ':' => Scope::User(parse_names(&mut cursor, Kind::User)?),
                 '@' => Scope::Host(parse_names(&mut cursor, Kind::Host)?),
                 '>' => Scope::Runas(parse_names(&mut cursor, Kind::Runas)?),
-                _ => Scope::Cmnd(parse_cmnd_list(&mut cursor)?),
+                _ => Scope::Cmnd(parse_defaults_cmnds(&mut cursor)?),
             }
         }
         _ => Scope::Global,
@@ -675,6 +716,40 @@ mod tests {
         assert_eq!(spec("a\\*"), ArgSpec::Exact(vec!["a*".into()]));
         assert_eq!(spec("nginx*"), ArgSpec::Pattern("nginx*".into()));
         assert_eq!(spec("* stop"), ArgSpec::Pattern("* stop".into()));
+    }
+
+    #[test]
+    fn a_wildcard_made_literal_in_a_command_path_stays_literal() {
+        let l = line("");
+        let cmnd = |text: &str| parse_cmnd(&mut Cursor::new(&l, text)).unwrap();
+        let path = |c: Cmnd| match c {
+            Cmnd::Path { path, .. } => path,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(path(cmnd("/usr/bin/a\\* x")), "/usr/bin/a\\*");
+        assert_eq!(path(cmnd("/usr/bin/a* x")), "/usr/bin/a*");
+        assert_eq!(path(cmnd("/opt/my\\ app/run")), "/opt/my app/run");
+    }
+
+    #[test]
+    fn a_command_scoped_defaults_takes_paths_without_arguments() {
+        let Statement::Defaults(Scope::Cmnd(cmnds), settings) =
+            parse_defaults(&line("Defaults!/usr/bin/id, SHELLS noexec, !lecture")).unwrap()
+        else {
+            panic!("not a command-scoped Defaults");
+        };
+        assert_eq!(cmnds.len(), 2);
+        assert!(matches!(&cmnds[0].item, Cmnd::Path { path, args: ArgSpec::Any, .. } if path == "/usr/bin/id"));
+        assert_eq!(cmnds[1].item, Cmnd::Alias("SHELLS".into()));
+        let names: Vec<&str> = settings.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["noexec", "lecture"]);
+        let Statement::Defaults(Scope::Cmnd(cmnds), settings) =
+            parse_defaults(&line("Defaults!/usr/bin/id noexec")).unwrap()
+        else {
+            panic!("not a command-scoped Defaults");
+        };
+        assert!(matches!(&cmnds[0].item, Cmnd::Path { args: ArgSpec::Any, .. }));
+        assert_eq!(settings.len(), 1);
     }
 
     #[test]
