@@ -1617,7 +1617,7 @@ fn a_deny_added_at_the_password_prompt_refuses() {
     assert!(!changed.output.lines().any(|l| l == "0"), "{}", changed.output);
     assert!(
         changed.output.contains(&format!(
-            "newgate: {alice} may not run /usr/bin/id -u as user root here (decided again after the password prompt)\n"
+            "newgate: {alice} may not run /usr/bin/id -u as user root here (decided again after authentication)\n"
         )),
         "{}",
         changed.output
@@ -1626,7 +1626,7 @@ fn a_deny_added_at_the_password_prompt_refuses() {
     assert!(
         logged
             .iter()
-            .any(|l| l.contains("command not allowed (decided again after the password prompt)")),
+            .any(|l| l.contains("command not allowed (decided again after authentication)")),
         "{logged:#?}"
     );
 }
@@ -1653,7 +1653,7 @@ fn a_group_taken_away_at_the_password_prompt_refuses() {
     });
     assert_eq!(out.code, Some(1), "the group she no longer has decided: {}", out.output);
     assert!(
-        out.output.contains("(decided again after the password prompt)"),
+        out.output.contains("(decided again after authentication)"),
         "{}",
         out.output
     );
@@ -1689,7 +1689,7 @@ fn a_deny_added_while_a_module_that_asks_nothing_waits_refuses() {
     assert_eq!(out.code, Some(1), "the deny the module added decides: {}", out.output);
     assert!(!out.output.lines().any(|l| l == "0"), "{}", out.output);
     assert!(
-        out.output.contains("(decided again after the password prompt)"),
+        out.output.contains("(decided again after authentication)"),
         "{}",
         out.output
     );

@@ -88,8 +88,8 @@ pub enum Failure {
     },
     /// The command ran, but waiting for it failed.
     Lost,
-    /// Permitted when asked; refused when decided again after the password
-    /// prompt (the policy, the time or the caller's groups changed meanwhile).
+    /// Permitted when asked; refused when decided again after authentication
+    /// or a prompt (the policy, the time or the caller's groups changed meanwhile).
     DecidedAgain(Box<Failure>),
 }
 
@@ -122,7 +122,7 @@ impl Failure {
             }
             Failure::NotStarted { why, .. } => format!("cannot run the command: {why}"),
             Failure::DecidedAgain(refused) => {
-                format!("{} (decided again after the password prompt)", refused.logged()?)
+                format!("{} (decided again after authentication)", refused.logged()?)
             }
             other => other.to_string(),
         })
@@ -168,7 +168,7 @@ impl fmt::Display for Failure {
             Failure::NotStarted { program, why } => write!(f, "cannot run {program}: {why}"),
             Failure::Lost => f.write_str("lost track of the command"),
             Failure::DecidedAgain(refused) => {
-                write!(f, "{refused} (decided again after the password prompt)")
+                write!(f, "{refused} (decided again after authentication)")
             }
         }
     }
