@@ -803,26 +803,6 @@ fn the_converted_policy_and_report_are_the_owners_alone() {
     let _ = fs::remove_dir_all(&work);
 }
 
-/// sudo permits nothing with a sudoers file that visudo rejects; the
-/// converter, which reads `alice#1` as a user name, would permit something.
-/// Found by the adversarial review.
-#[test]
-fn a_sudoers_file_visudo_rejects_is_not_converted() {
-    // Root: sudo, and so visudo, installed when missing.
-    if !ready() {
-        return;
-    }
-    let work = scratch("rejected");
-    let policy = work.join("policy");
-    let out = import_into("sudoers", &corpus().join("invalid/rejected-by-visudo"), &policy);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("visudo rejects"), "{stderr}");
-    assert!(stderr.contains(":3:9: syntax error"), "visudo's own words: {stderr}");
-    assert!(!policy.exists(), "a policy was written");
-    let _ = fs::remove_dir_all(&work);
-}
-
 /// `newgatectl import KIND SOURCE --out POLICY`.
 fn import_into(kind: &str, source: &Path, policy: &Path) -> Output {
     run(

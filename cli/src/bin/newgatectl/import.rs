@@ -4,15 +4,13 @@
 //!
 //! Exit 0 when everything was translated, 3 when something was left out
 //! (the policy is still written, and permits less where it differs), 1 when
-//! the source cannot be read or parsed, holds a rule newgate cannot hold, or
-//! is a sudoers file that visudo rejects (nothing is written), 2 on usage
-//! errors.
+//! the source cannot be read or parsed or holds a rule newgate cannot hold
+//! (nothing is written), 2 on usage errors.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use lexopt::prelude::*;
 use newgate::import::{Converted, Format, convert};
@@ -21,8 +19,6 @@ use crate::Failure;
 
 const EXIT_LEFT_OUT: u8 = 3;
 const EXIT_UNREADABLE: u8 = 1;
-/// sudo's own check of a sudoers file, at the path Debian's sudo installs it.
-const VISUDO: &str = "/usr/sbin/visudo";
 
 pub(crate) fn run(mut parser: lexopt::Parser) -> Result<u8, Failure> {
     let format = match parser.next()? {
@@ -64,10 +60,6 @@ pub(crate) fn run(mut parser: lexopt::Parser) -> Result<u8, Failure> {
             return Ok(EXIT_UNREADABLE);
         }
     };
-    if format == Format::Sudoers && !sudo_accepts(&source) {
-        eprintln!("newgatectl: nothing was written");
-        return Ok(EXIT_UNREADABLE);
-    }
     match &out {
         Some(path) => {
             if let Err(e) = write_new(path, &text, force) {
@@ -97,42 +89,6 @@ pub(crate) fn run(mut parser: lexopt::Parser) -> Result<u8, Failure> {
         None => eprint!("{report_text}"),
     }
     Ok(if report.items.is_empty() { 0 } else { EXIT_LEFT_OUT })
-}
-
-/// Whether sudo would read `source` at all. sudo permits nothing with a
-/// sudoers file that visudo rejects, where the converter, reading it its own
-/// way, may still find rules (`alice#1 ALL=(ALL) ALL`): the converted policy
-/// would then permit what sudo did not. Without visudo, says that the check
-/// was skipped.
-fn sudo_accepts(source: &Path) -> bool {
-    let out = match Command::new(VISUDO).arg("-c").arg("-f").arg(source).output() {
-        Ok(out) => out,
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            eprintln!(
-                "newgatectl: {VISUDO} is not installed: {} was not checked with sudo's own parser",
-                source.display()
-            );
-            return true;
-        }
-        Err(e) => {
-            eprintln!("newgatectl: cannot run {VISUDO}: {e}");
-            return false;
-        }
-    };
-    if out.status.success() {
-        return true;
-    }
-    eprintln!(
-        "newgatectl: visudo rejects {}, so sudo permits nothing with it; \
-         correct it first (visudo -c -f {}):",
-        source.display(),
-        source.display()
-    );
-    let said = String::from_utf8_lossy(&out.stderr) + String::from_utf8_lossy(&out.stdout);
-    for line in said.lines().filter(|l| !l.trim().is_empty()) {
-        eprintln!("    {line}");
-    }
-    false
 }
 
 /// Writes `text` to `path` so that the file is either absent (or as it was)
