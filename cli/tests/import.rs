@@ -803,6 +803,51 @@ fn the_converted_policy_and_report_are_the_owners_alone() {
     let _ = fs::remove_dir_all(&work);
 }
 
+/// A `Defaults@HOST` that tightens a rule applies to the rule when the two
+/// hosts may be one: `web1` in a rule is also web1.example.com to sudo.
+/// Found by a review: the `noexec` of `Defaults@web1.example.com` was
+/// dropped, and vi ran without it there.
+#[test]
+fn a_host_scoped_default_that_tightens_a_rule_is_kept_on_the_long_name() {
+    let work = scratch("host-defaults");
+    let (source, policy) = (work.join("sudoers"), work.join("policy"));
+    for (defaults, host, kept) in [
+        ("Defaults@web1.example.com noexec", "web1", true),
+        ("Defaults@web1 noexec", "web*", true),
+        ("Defaults@db1 noexec", "web1", false),
+    ] {
+        fs::write(&source, format!("{defaults}\nalice {host} = /usr/bin/vi\n")).unwrap();
+        let _ = fs::remove_file(&policy);
+        let out = import_into("sudoers", &source, &policy);
+        assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+        let converted = fs::read_to_string(&policy).unwrap();
+        let rule = converted.lines().find(|l| l.contains("cmd /usr/bin/vi")).unwrap();
+        // newgate has no noexec: where it applies, vi is denied.
+        assert_eq!(rule.starts_with("deny "), kept, "{defaults} / {host}: {converted}");
+    }
+    let _ = fs::remove_dir_all(&work);
+}
+
+/// Debian's sudo (built with `fqdn`) matches `!web1.example.com` against the
+/// machine's fully qualified name, where newgate sees `gethostname()`, often
+/// `web1`: the exclusion covers the short name too. Found by a review.
+#[test]
+fn a_negated_fully_qualified_host_is_excluded_by_its_short_name_too() {
+    let work = scratch("negated-fqdn");
+    let (source, policy) = (work.join("sudoers"), work.join("policy"));
+    fs::write(&source, "alice ALL, !web1.example.com = ALL\n").unwrap();
+    let out = import_into("sudoers", &source, &policy);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let converted = fs::read_to_string(&policy).unwrap();
+    assert!(
+        converted
+            .lines()
+            .any(|l| l == "deny alice as user root on web1.example.com, web1, web1.*"),
+        "{converted}"
+    );
+    let _ = fs::remove_dir_all(&work);
+}
+
 /// `newgatectl import KIND SOURCE --out POLICY`.
 fn import_into(kind: &str, source: &Path, policy: &Path) -> Output {
     run(

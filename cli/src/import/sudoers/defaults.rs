@@ -428,10 +428,14 @@ impl<'s> Converter<'s> {
             if listed.contains(&&Term::Any) || terms.iter().all(|t| listed.contains(&t)) {
                 return Coverage::All;
             }
-            // Names and groups may share members: only plain user names are surely apart.
-            let apart = terms.iter().all(|t| matches!(t, Term::Name(_)))
-                && listed.iter().all(|t| matches!(t, Term::Name(_)))
-                && !terms.iter().any(|t| listed.contains(&t));
+            let apart = if kind == Kind::Host {
+                hosts_apart(terms, &listed)
+            } else {
+                // Names and groups may share members: only plain user names are surely apart.
+                terms.iter().all(|t| matches!(t, Term::Name(_)))
+                    && listed.iter().all(|t| matches!(t, Term::Name(_)))
+                    && !terms.iter().any(|t| listed.contains(&t))
+            };
             if apart { Coverage::None } else { Coverage::Some }
         };
         match scope {
@@ -486,5 +490,49 @@ impl<'s> Converter<'s> {
                 }
             }
         }
+    }
+}
+
+/// Whether two lists of host patterns surely name no host in common. Host
+/// patterns overlap through wildcards and through sudo's match of a dotless
+/// name against the short host name (`web1` is `web1.example.com`, which the
+/// converter writes as `web1, web1.*`): only names without wildcards whose
+/// short names differ (case aside, as sudo compares hosts) are apart.
+fn hosts_apart(terms: &[Term], listed: &[&Term]) -> bool {
+    let short = |term: &Term| match term {
+        Term::Name(name) => {
+            let name = name.strip_suffix(".*").unwrap_or(name);
+            let short = name.split('.').next().unwrap_or(name);
+            (!name.contains(['*', '?', '[', '\\'])).then(|| short.to_ascii_lowercase())
+        }
+        _ => None,
+    };
+    let (Some(ours), Some(theirs)) = (
+        terms.iter().map(short).collect::<Option<Vec<_>>>(),
+        listed.iter().map(|t| short(t)).collect::<Option<Vec<_>>>(),
+    ) else {
+        return false;
+    };
+    !ours.iter().any(|name| theirs.contains(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_apart_only_when_their_short_names_differ() {
+        let names = |list: &[&str]| list.iter().map(|n| Term::Name(n.to_string())).collect::<Vec<_>>();
+        let apart = |ours: &[&str], theirs: &[&str]| {
+            let theirs = names(theirs);
+            hosts_apart(&names(ours), &theirs.iter().collect::<Vec<_>>())
+        };
+        // sudo matches `web1` against the short name of web1.example.com.
+        assert!(!apart(&["web1", "web1.*"], &["web1.example.com"]));
+        assert!(!apart(&["web1.example.com"], &["WEB1", "WEB1.*"]));
+        assert!(!apart(&["web*"], &["web1", "web1.*"]));
+        assert!(!apart(&["web1"], &["w?b1"]));
+        assert!(apart(&["web1", "web1.*"], &["db1", "db1.*"]));
+        assert!(apart(&["web1.example.com"], &["db1.example.com"]));
     }
 }

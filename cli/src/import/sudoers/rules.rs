@@ -60,6 +60,7 @@ impl<'s> Converter<'s> {
                 {
                     Vec::new()
                 }
+                Some(Term::Name(host)) if kind == Kind::Host && member.negated => negated_host_terms(&host),
                 Some(Term::Name(host)) if kind == Kind::Host => host_terms(&host),
                 term => term.into_iter().collect(),
             };
@@ -871,6 +872,24 @@ pub(super) fn host_terms(pattern: &str) -> Vec<Term> {
     }
 }
 
+/// The hosts a negated host pattern excludes. A pattern with a `.` is
+/// matched by sudo against the machine's fully qualified name (Debian's sudo
+/// is built with `fqdn`), where newgate's `on` sees `gethostname()`, often
+/// the short name: the exclusion also covers the pattern's short part, alone
+/// and with any domain. Wider than sudo's at worst, which for an exclusion
+/// permits less.
+pub(super) fn negated_host_terms(pattern: &str) -> Vec<Term> {
+    let mut terms = host_terms(pattern);
+    if let Some((short, _)) = pattern.split_once('.') {
+        for name in [short.to_string(), format!("{short}.*")] {
+            if !terms.contains(&Term::Name(name.clone())) {
+                terms.push(Term::Name(name));
+            }
+        }
+    }
+    terms
+}
+
 /// Whether newgate's `on` may match a host that sudo's short-name match of
 /// this dotless pattern does not: a wildcard followed by more of the
 /// pattern can match a `.` in the whole name (`*web` on `x.web`), which the
@@ -953,6 +972,20 @@ mod tests {
             Some(16)
         );
         assert_eq!(argument_splits(&words(&["1", "2", "3", "4", "5", "6"])), None);
+    }
+
+    #[test]
+    fn a_negated_fully_qualified_host_also_excludes_its_short_name() {
+        let names = |list: &[&str]| list.iter().map(|n| Term::Name(n.to_string())).collect::<Vec<_>>();
+        assert_eq!(
+            negated_host_terms("web1.example.com"),
+            names(&["web1.example.com", "web1", "web1.*"])
+        );
+        assert_eq!(negated_host_terms("web1"), names(&["web1", "web1.*"]));
+        assert_eq!(
+            negated_host_terms("*.example.com"),
+            names(&["*.example.com", "*", "*.*"])
+        );
     }
 
     #[test]

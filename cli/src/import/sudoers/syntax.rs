@@ -622,7 +622,13 @@ fn arg_spec(args: &[Char]) -> ArgSpec {
             last.push((c, escaped));
         }
     }
-    let wild = |w: &[Char]| w.iter().any(|&(c, e)| !e && matches!(c, '*' | '?' | '[' | '\\'));
+    // sudo's lexer keeps one `\` of an escaped `\\`, and its fnmatch then
+    // escapes the next character with it: `a\\b` matches `ab`. Any
+    // backslash makes the word a pattern.
+    let wild = |w: &[Char]| {
+        w.iter()
+            .any(|&(c, e)| c == '\\' || (!e && matches!(c, '*' | '?' | '[')))
+    };
     let plain = |w: &[Char]| w.iter().map(|(c, _)| c).collect::<String>();
     let (last, before) = words.split_last().expect("at least one word");
     if before.iter().any(|w| wild(w)) {
@@ -716,6 +722,10 @@ mod tests {
         assert_eq!(spec("a\\*"), ArgSpec::Exact(vec!["a*".into()]));
         assert_eq!(spec("nginx*"), ArgSpec::Pattern("nginx*".into()));
         assert_eq!(spec("* stop"), ArgSpec::Pattern("* stop".into()));
+        // `\\` leaves one `\`, which escapes the `b` for sudo's fnmatch:
+        // `a\\b` matches `ab`, so it is no exact word (a review found a deny
+        // of it that let `ab` through).
+        assert_eq!(spec("a\\\\b"), ArgSpec::Pattern("a\\b".into()));
     }
 
     #[test]
