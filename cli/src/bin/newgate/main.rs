@@ -170,8 +170,9 @@ fn decide_again<'p>(
     let policy = current
         .for_requester(&caller.name, &caller.groups.names)
         .map_err(Failure::Policy)?;
-    let grant = decide(&policy, &caller, args, resolved).map_err(|e| Failure::DecidedAgain(Box::new(e)))?;
+    // A refusal is logged with the settings of the policy that refuses.
     log.follow(&policy.settings)?;
+    let grant = decide(&policy, &caller, args, resolved).map_err(|e| Failure::DecidedAgain(Box::new(e)))?;
     Ok((caller, policy, grant))
 }
 
@@ -240,15 +241,7 @@ fn validate(
     record: &mut Record,
     log: &mut AuditLog,
 ) -> Result<u8, Failure> {
-    let permitted = policy
-        .rules_for(&caller.name, &caller.groups.names)
-        .iter()
-        .any(|rule| rule.action == newgate_policy::Action::Permit);
-    if !permitted {
-        return Err(Failure::NothingPermitted {
-            caller: caller.name.clone(),
-        });
-    }
+    something_permitted(policy, caller)?;
     let options = Options {
         persist: Some(policy.settings.persist_default.unwrap_or(policy.settings.persist)),
         ..Options::default()
@@ -262,13 +255,40 @@ fn validate(
         &policy.settings,
         |_| Ok(()),
     )?;
-    open_account(authenticated.pam)?;
+    let mut pam = open_account(authenticated.pam)?;
+    // As for a command: authentication may have taken minutes, and the
+    // record is written only if the policy as it is now still permits the
+    // caller, as they are now, something.
+    if authenticated.authenticated || pam.conversation().answered() {
+        let current = load_enforcing(Path::new(DEFAULT_POLICY)).map_err(Failure::Policy)?;
+        let caller = identify_caller(record)?;
+        let policy = current
+            .for_requester(&caller.name, &caller.groups.names)
+            .map_err(Failure::Policy)?;
+        log.follow(&policy.settings)?;
+        something_permitted(&policy, &caller).map_err(|e| Failure::DecidedAgain(Box::new(e)))?;
+    }
     remember(caller, &options, authenticated.persist_session.as_ref());
     if persist::Session::current().is_none() {
         eprintln!("newgate: warning: no terminal session, so there is nothing to remember the authentication for");
     }
     log.permit(record)?;
     Ok(0)
+}
+
+/// `-v` needs a rule that permits the caller something.
+fn something_permitted(policy: &Policy, caller: &Account) -> Result<(), Failure> {
+    let permitted = policy
+        .rules_for(&caller.name, &caller.groups.names)
+        .iter()
+        .any(|rule| rule.action == newgate_policy::Action::Permit);
+    if permitted {
+        Ok(())
+    } else {
+        Err(Failure::NothingPermitted {
+            caller: caller.name.clone(),
+        })
+    }
 }
 
 /// Looks the command up with the caller's own rights: the effective uid is
