@@ -121,7 +121,7 @@ fn stages(
     // now decides again, for the caller's groups as they are now (a deny
     // added meanwhile, a `when` that ended, a group taken away), with its
     // audit settings.
-    let reloaded = (authenticated || pam.conversation().answered())
+    let reloaded = waited(authenticated, &mut pam)
         .then(|| load_enforcing(Path::new(DEFAULT_POLICY)))
         .transpose()
         .map_err(Failure::Policy)?;
@@ -157,8 +157,30 @@ fn stages(
     ended
 }
 
+/// Whether the caller may have waited since the first decision: the PAM
+/// authentication stage ran (a module that asks nothing may wait as long as
+/// a prompt), or something was typed at a prompt.
+fn waited(authenticated: bool, pam: &mut pam::Pam<Terminal>) -> bool {
+    authenticated || pam.conversation().answered()
+}
+
+/// The policy as it is now, for the caller as they are now; the audit log
+/// follows its settings first, so that a refusal is logged as it says.
+fn read_again<'p>(
+    current: &'p Enforcing,
+    record: &mut Record,
+    log: &mut AuditLog,
+) -> Result<(Account, Scoped<'p>), Failure> {
+    let caller = identify_caller(record)?;
+    let policy = current
+        .for_requester(&caller.name, &caller.groups.names)
+        .map_err(Failure::Policy)?;
+    log.follow(&policy.settings)?;
+    Ok((caller, policy))
+}
+
 /// The same request decided by the policy as it is now, for the caller as
-/// they are now; the audit log follows the policy's settings.
+/// they are now.
 fn decide_again<'p>(
     current: &'p Enforcing,
     args: &Args,
@@ -166,12 +188,7 @@ fn decide_again<'p>(
     record: &mut Record,
     log: &mut AuditLog,
 ) -> Result<(Account, Scoped<'p>, Grant), Failure> {
-    let caller = identify_caller(record)?;
-    let policy = current
-        .for_requester(&caller.name, &caller.groups.names)
-        .map_err(Failure::Policy)?;
-    // A refusal is logged with the settings of the policy that refuses.
-    log.follow(&policy.settings)?;
+    let (caller, policy) = read_again(current, record, log)?;
     let grant = decide(&policy, &caller, args, resolved).map_err(|e| Failure::DecidedAgain(Box::new(e)))?;
     Ok((caller, policy, grant))
 }
@@ -259,13 +276,9 @@ fn validate(
     // As for a command: authentication may have taken minutes, and the
     // record is written only if the policy as it is now still permits the
     // caller, as they are now, something.
-    if authenticated.authenticated || pam.conversation().answered() {
+    if waited(authenticated.authenticated, &mut pam) {
         let current = load_enforcing(Path::new(DEFAULT_POLICY)).map_err(Failure::Policy)?;
-        let caller = identify_caller(record)?;
-        let policy = current
-            .for_requester(&caller.name, &caller.groups.names)
-            .map_err(Failure::Policy)?;
-        log.follow(&policy.settings)?;
+        let (caller, policy) = read_again(&current, record, log)?;
         something_permitted(&policy, &caller).map_err(|e| Failure::DecidedAgain(Box::new(e)))?;
     }
     remember(caller, &options, authenticated.persist_session.as_ref());
