@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use newgate_system::needs_escape;
 
-use crate::json::Json;
+use crate::json::{Json, escaped_length};
 
 /// Longest message text sent in one syslog message (after `newgate[PID]: `);
 /// longer events continue in more messages. With the header the datagram is
@@ -58,21 +58,28 @@ fn command_sha256(command: &[OsString]) -> String {
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn octal(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("\\{b:03o}")).collect()
+/// Writes each byte as `\ooo`.
+fn push_octal(out: &mut String, bytes: &[u8]) {
+    for &b in bytes {
+        out.push('\\');
+        for shift in [6, 3, 0] {
+            out.push(char::from(b'0' + ((b >> shift) & 7)));
+        }
+    }
 }
 
-/// Each character of a field before `COMMAND=` as written to the log:
-/// hidden characters (byte by byte) as `\ooo`, `\` as `\\`, `;` as `\073`
-/// and each of `also` as `\ooo` too, so that nothing the caller chooses can
-/// start a line or a field. Cuts and splits fall between these units, never
-/// inside an escape.
-fn escaped_units<'a>(text: &'a str, also: &'a [char]) -> impl Iterator<Item = String> + 'a {
-    text.chars().map(move |c| match c {
-        '\\' => "\\\\".to_string(),
-        c if c == ';' || needs_escape(c) || also.contains(&c) => octal(c.encode_utf8(&mut [0u8; 4]).as_bytes()),
-        c => c.to_string(),
-    })
+/// Writes a character of a field before `COMMAND=` as logged: a hidden
+/// character (byte by byte) as `\ooo`, `\` as `\\`, `;` as `\073` and each
+/// of `also` as `\ooo` too, so that nothing the caller chooses can start a
+/// line or a field. Cuts fall between characters, never inside an escape.
+fn push_field_char(out: &mut String, c: char, also: &[char]) {
+    match c {
+        '\\' => out.push_str("\\\\"),
+        c if c == ';' || needs_escape(c) || also.contains(&c) => {
+            push_octal(out, c.encode_utf8(&mut [0u8; 4]).as_bytes())
+        }
+        c => out.push(c),
+    }
 }
 
 /// The length of a command line as typed: its words and a space between each two.
@@ -80,75 +87,98 @@ fn typed_length(command: &[OsString]) -> usize {
     command.iter().map(|w| w.len()).sum::<usize>() + command.len().saturating_sub(1)
 }
 
-/// One piece of a logged command: its text, and how many bytes of the
-/// command as typed it stands for (a quote stands for none).
-struct Unit {
+/// A command as logged (see `logged_command`), and how many bytes of the
+/// command as typed were left out.
+struct LoggedCommand {
     text: String,
+    /// Where each unit of `text` ends: a unit is a character, its escape or a
+    /// quote, and cuts and splits fall only between units.
+    ends: Vec<usize>,
+    /// Bytes of the command as typed that `text` stands for.
     typed: usize,
+    left_out: usize,
 }
 
-/// The command as logged, at most MAX_COMMAND bytes of it as typed, and how
-/// many bytes were left out. Words are separated by one space; a word that
-/// is empty or holds a space, a quote or a backslash is written in single
-/// quotes, inside which `\'` is a quote and `\\` a backslash; everywhere,
-/// `\ooo` is a byte (a hidden character, or a byte that is not UTF-8) and
-/// `\073` a `;` that follows a space or, with `semicolons`, any `;`. So
-/// `echo 'a b' ''` and `echo a b ''` give different lines, the words can be
-/// read back exactly, and ` ; ` never stands in a command: a log tool that
-/// splits a line at ` ; ` finds no field after `COMMAND=`. A word starting
-/// with `...(cut` is quoted, so that only a real cut ends a command with
-/// ` ...(cut: `.
-fn command_units(command: &[OsString], semicolons: bool) -> (Vec<Unit>, usize) {
-    let total = typed_length(command);
-    let mut units = Vec::new();
-    let mut typed = 0;
-    let mut push = |units: &mut Vec<Unit>, text: String, bytes: usize| {
-        if typed + bytes > MAX_COMMAND {
+impl LoggedCommand {
+    /// Adds the unit `write` writes, which stands for `typed` bytes of the
+    /// command as typed; adds nothing and says false when the command logged
+    /// would then stand for more than MAX_COMMAND bytes.
+    fn push(&mut self, typed: usize, write: impl FnOnce(&mut String)) -> bool {
+        if self.typed + typed > MAX_COMMAND {
             return false;
         }
-        typed += bytes;
-        units.push(Unit { text, typed: bytes });
+        self.typed += typed;
+        write(&mut self.text);
+        self.ends.push(self.text.len());
         true
+    }
+
+    fn units(&self) -> impl Iterator<Item = &str> {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let unit = &self.text[start..end];
+            start = end;
+            unit
+        })
+    }
+}
+
+/// The command as logged, at most MAX_COMMAND bytes of it as typed. Words
+/// are separated by one space; a word that is empty or holds a space, a
+/// quote or a backslash is written in single quotes, inside which `\'` is a
+/// quote and `\\` a backslash; everywhere, `\ooo` is a byte (a hidden
+/// character, or a byte that is not UTF-8) and `\073` a `;` that follows a
+/// space or, with `semicolons`, any `;`. So `echo 'a b' ''` and `echo a b ''`
+/// give different lines, the words can be read back exactly, and ` ; ` never
+/// stands in a command: a log tool that splits a line at ` ; ` finds no field
+/// after `COMMAND=`. A word starting with `...(cut` is quoted, so that only a
+/// real cut ends a command with ` ...(cut: `.
+fn logged_command(command: &[OsString], semicolons: bool) -> LoggedCommand {
+    let mut logged = LoggedCommand {
+        text: String::new(),
+        ends: Vec::new(),
+        typed: 0,
+        left_out: 0,
     };
     'words: for (i, word) in command.iter().enumerate() {
         let bytes = word.as_bytes();
-        if i > 0 && !push(&mut units, " ".into(), 1) {
+        if i > 0 && !logged.push(1, |text| text.push(' ')) {
             break;
         }
         let quoted = bytes.is_empty()
             || bytes.starts_with(CUT_MARK.as_bytes())
             || bytes.iter().any(|b| matches!(b, b' ' | b'\'' | b'"' | b'\\'));
         if quoted {
-            push(&mut units, "'".into(), 0);
+            logged.push(0, |text| text.push('\''));
         }
         let mut after_space = i > 0 && !quoted;
         for chunk in bytes.utf8_chunks() {
             for c in chunk.valid().chars() {
-                let text = match c {
-                    '\\' => "\\\\".to_string(),
-                    '\'' => "\\'".to_string(),
-                    ';' if semicolons || after_space => "\\073".to_string(),
-                    c if needs_escape(c) => octal(c.encode_utf8(&mut [0u8; 4]).as_bytes()),
-                    c => c.to_string(),
-                };
-                after_space = c == ' ';
-                if !push(&mut units, text, c.len_utf8()) {
+                let written = logged.push(c.len_utf8(), |text| match c {
+                    '\\' => text.push_str("\\\\"),
+                    '\'' => text.push_str("\\'"),
+                    ';' if semicolons || after_space => text.push_str("\\073"),
+                    c if needs_escape(c) => push_octal(text, c.encode_utf8(&mut [0u8; 4]).as_bytes()),
+                    c => text.push(c),
+                });
+                if !written {
                     break 'words;
                 }
+                after_space = c == ' ';
             }
             for &b in chunk.invalid() {
                 after_space = false;
-                if !push(&mut units, octal(&[b]), 1) {
+                if !logged.push(1, |text| push_octal(text, &[b])) {
                     break 'words;
                 }
             }
         }
         if quoted {
-            push(&mut units, "'".into(), 0);
+            logged.push(0, |text| text.push('\''));
         }
     }
-    let kept: usize = units.iter().map(|u| u.typed).sum();
-    (units, total - kept)
+    logged.left_out = typed_length(command) - logged.typed;
+    logged
 }
 
 /// Longest field before `COMMAND=` (a working folder can be 4 KiB, four times
@@ -185,12 +215,14 @@ fn reason_field(text: &str, cap: usize) -> String {
 
 fn escaped_field(text: &str, cap: usize, also: &[char]) -> String {
     let mut out = String::new();
-    for unit in escaped_units(text, also) {
-        if out.len() + unit.len() > cap {
+    for c in text.chars() {
+        let before = out.len();
+        push_field_char(&mut out, c, also);
+        if out.len() > cap {
+            out.truncate(before);
             out.push_str("...(cut)");
             break;
         }
-        out.push_str(&unit);
     }
     out
 }
@@ -227,51 +259,45 @@ pub fn sudo_lines(event: &Event) -> Vec<String> {
         }
         head = head_with(cap);
     }
-    let (mut units, left_out) = command_units(event.command, false);
+    let mut command = logged_command(event.command, false);
     let mut tail = String::new();
-    if left_out > 0 {
+    if command.left_out > 0 {
         let sha256 = command_sha256(event.command);
-        tail = format!(" {CUT_MARK}: {left_out} more bytes, sha256 {sha256})");
+        tail = format!(" {CUT_MARK}: {} more bytes, sha256 {sha256})", command.left_out);
     }
     // A command that runs to the end of one line keeps its `;`. Split, its
     // continuation lines would start with text of the caller's choosing, so
     // there `;` cannot be allowed to separate fields either.
-    let length: usize = units.iter().map(|u| u.text.len()).sum();
-    if length + tail.len() > MAX_LINE.saturating_sub(head.len()).max(64) {
-        units = command_units(event.command, true).0;
+    if command.text.len() + tail.len() > MAX_LINE.saturating_sub(head.len()).max(64) {
+        command = logged_command(event.command, true);
     }
     let mut lines = Vec::new();
     let mut line = head;
     let mut room = MAX_LINE.saturating_sub(line.len()).max(64);
     let mut used = 0;
-    for unit in units.into_iter().map(|u| u.text).chain(std::iter::once(tail)) {
+    for unit in command.units().chain(std::iter::once(tail.as_str())) {
         if used + unit.len() > room && used > 0 {
             lines.push(std::mem::replace(&mut line, format!("{user} : (command continued) ")));
             room = MAX_LINE.saturating_sub(line.len()).max(64);
             used = 0;
         }
         used += unit.len();
-        line.push_str(&unit);
+        line.push_str(unit);
     }
     lines.push(line);
     lines
 }
 
-/// How many bytes `text` takes inside a JSON string.
-fn json_length(text: &str) -> usize {
-    Json::from(text).to_string().len() - 2
-}
-
 /// A JSON field other than the command, cut where, JSON-escaped, it would
 /// pass `cap` bytes, and then marked `...(cut)`.
 fn json_field(text: &str, cap: usize) -> Json {
-    if json_length(text) <= cap {
+    if escaped_length(text) <= cap {
         return text.into();
     }
     let mut kept = String::new();
     let mut length = 0;
     for c in text.chars() {
-        length += json_length(c.encode_utf8(&mut [0u8; 4]));
+        length += escaped_length(c.encode_utf8(&mut [0u8; 4]));
         if length > cap {
             break;
         }
@@ -293,8 +319,8 @@ const MOST_PARTS: i64 = 99_999;
 /// a command cut at MAX_COMMAND says so: `command_cut_bytes` left out, and
 /// `command_sha256` of the whole of it.
 pub fn json_parts(event: &Event, id: &str) -> Vec<String> {
-    let (units, left_out) = command_units(event.command, false);
-    let sha256 = (left_out > 0).then(|| command_sha256(event.command));
+    let logged = logged_command(event.command, false);
+    let sha256 = (logged.left_out > 0).then(|| command_sha256(event.command));
 
     let first = |cap: usize, part: i64, parts: i64, command: String| {
         let field = |text: &str| json_field(text, cap);
@@ -317,7 +343,7 @@ pub fn json_parts(event: &Event, id: &str) -> Vec<String> {
             ("command_bytes", Json::Number(typed_length(event.command) as i64)),
         ];
         if let Some(sha256) = &sha256 {
-            fields.push(("command_cut_bytes", Json::Number(left_out as i64)));
+            fields.push(("command_cut_bytes", Json::Number(logged.left_out as i64)));
             fields.push(("command_sha256", sha256.as_str().into()));
         }
         Json::Object(fields).to_string()
@@ -345,15 +371,15 @@ pub fn json_parts(event: &Event, id: &str) -> Vec<String> {
     let mut pieces = vec![String::new()];
     let mut room = MAX_LINE - first(cap, MOST_PARTS, MOST_PARTS, String::new()).len();
     let mut used = 0;
-    for unit in units {
-        let length = json_length(&unit.text);
+    for unit in logged.units() {
+        let length = escaped_length(unit);
         if used + length > room && used > 0 {
             pieces.push(String::new());
             room = MAX_LINE - later(MOST_PARTS, MOST_PARTS, String::new()).len();
             used = 0;
         }
         used += length;
-        pieces.last_mut().expect("one piece at least").push_str(&unit.text);
+        pieces.last_mut().expect("one piece at least").push_str(unit);
     }
     let parts = pieces.len() as i64;
     pieces
@@ -621,12 +647,7 @@ mod tests {
         assert!(parts.len() >= 8, "{}", parts.len());
         assert!(parts.iter().all(|p| p.len() <= MAX_LINE), "{parts:?}");
         let (first, command) = rejoin(&parts);
-        let whole: String = command_units(event(&long, None).command, false)
-            .0
-            .iter()
-            .map(|u| u.text.as_str())
-            .collect();
-        assert_eq!(command, whole);
+        assert_eq!(command, logged_command(event(&long, None).command, false).text);
         assert_eq!(first["event"], "accept");
         assert_eq!(first["command_bytes"], long.len());
         assert!(first.get("command_sha256").is_none(), "nothing was cut");

@@ -66,23 +66,51 @@ impl fmt::Display for Json {
 
 fn write_string(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
     f.write_str("\"")?;
-    for c in s.chars() {
-        match c {
-            '"' => f.write_str("\\\"")?,
-            '\\' => f.write_str("\\\\")?,
-            '\n' => f.write_str("\\n")?,
-            '\r' => f.write_str("\\r")?,
-            '\t' => f.write_str("\\t")?,
-            c if needs_escape(c) => {
+    write_escaped(f, s)?;
+    f.write_str("\"")
+}
+
+/// `s` as it stands inside a JSON string, without the quotes. The text
+/// between two escapes is written in one piece.
+fn write_escaped(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
+    let mut plain = 0;
+    for (i, c) in s.char_indices() {
+        let short = match c {
+            '"' => Some("\\\""),
+            '\\' => Some("\\\\"),
+            '\n' => Some("\\n"),
+            '\r' => Some("\\r"),
+            '\t' => Some("\\t"),
+            c if needs_escape(c) => None,
+            _ => continue,
+        };
+        out.write_str(&s[plain..i])?;
+        match short {
+            Some(escape) => out.write_str(escape)?,
+            None => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
-                    write!(f, "\\u{:04x}", unit)?;
+                    write!(out, "\\u{:04x}", unit)?;
                 }
             }
-            c => write!(f, "{c}")?,
+        }
+        plain = i + c.len_utf8();
+    }
+    out.write_str(&s[plain..])
+}
+
+/// How many bytes `s` takes inside a JSON string, without the quotes.
+pub fn escaped_length(s: &str) -> usize {
+    struct Count(usize);
+    impl fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            self.0 += s.len();
+            Ok(())
         }
     }
-    f.write_str("\"")
+    let mut count = Count(0);
+    write_escaped(&mut count, s).expect("counting cannot fail");
+    count.0
 }
 
 pub use newgate_system::is_invisible;
