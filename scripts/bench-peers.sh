@@ -16,8 +16,8 @@
 # (`ngb-bench`, with its group), removed at the end, and installs what is
 # missing: hyperfine, opendoas and sudo with apt, sudo-rs with `cargo install`
 # into /var/cache/newgate-bench (its column is left out, saying so, when that
-# fails). It takes /tmp/newgate-root.lock for the whole run, as the root test
-# suites do, since they remove users they did not create.
+# fails). It holds /run/newgate-root-suites.lock for the whole run, the lock
+# the root test suites hold, so that no suite runs beside the benchmark.
 #
 # Settings (environment):
 #   NEWGATE_BENCH_RUNS        runs per tool with the small policy (default 300)
@@ -52,9 +52,11 @@ die() {
 
 [ "$(id -u)" -eq 0 ] || die "run as root (it creates a user and a mount namespace): sudo bash $0"
 
-exec 9>/tmp/newgate-root.lock
-say "waiting for /tmp/newgate-root.lock (a root test suite may hold it)"
-flock 9
+exec 9>/run/newgate-root-suites.lock
+if ! flock -n 9; then
+    say "waiting for /run/newgate-root-suites.lock (a root test suite is running)"
+    flock 9
+fi
 
 # --- what the run needs --------------------------------------------------
 missing=()

@@ -10,8 +10,8 @@
 //! private mount namespace where /etc, /var/lib/pam, /usr/share/pam-configs,
 //! debconf's database and the PAM module folder are overlays whose changes
 //! land in the test's scratch folder. The users are the shared harness's
-//! (`ngt-*`, removed afterwards). Run it under the root suites' lock:
-//! `flock /tmp/newgate-root.lock cargo test -p newgate-tests --test pam_auth_update`.
+//! (`ngt-*`, removed afterwards), and so is the root suites' lock it holds:
+//! `cargo test -p newgate-tests --test pam_auth_update`.
 
 // Each suite uses its own part of the shared support.
 #[allow(dead_code)]

@@ -10,8 +10,8 @@
 //! original permits (never the other way round).
 //!
 //! Root only (real users `ngi-*`, created here and removed afterwards;
-//! mount namespaces). Run it under the shared lock:
-//! `flock /tmp/newgate-root.lock cargo test -p newgate --test import`.
+//! mount namespaces), holding the root suites' lock while it runs:
+//! `cargo test -p newgate --test import`.
 //! sudo and opendoas are installed with apt-get when missing.
 //!
 //! What sudo is not asked: whether a password is needed (sudo has no way to
@@ -72,11 +72,14 @@ fn sh(word: &str) -> String {
 // ---------------------------------------------------------------- the machine
 
 /// The test users and groups; removed when dropped (and at start, if an
-/// earlier run was killed).
-struct Accounts;
+/// earlier run was killed). No other root suite runs meanwhile.
+struct Accounts {
+    _lock: newgate_testkit::RootSuitesLock,
+}
 
 impl Accounts {
     fn create() -> Accounts {
+        let lock = newgate_testkit::lock_root_suites();
         remove_accounts();
         for group in GROUPS {
             let out = run("groupadd", &[group]);
@@ -92,7 +95,7 @@ impl Accounts {
             let out = run("useradd", &args);
             assert!(out.status.success(), "useradd {user}: {}", text(&out.stderr));
         }
-        Accounts
+        Accounts { _lock: lock }
     }
 }
 

@@ -8,7 +8,7 @@
 //! copy of `/etc/pam.d` holding the test's services is bind-mounted over the
 //! real one, and a copy of the PAM module folder with the freshly built
 //! module installed as `pam_newgate.so` over the real module folder, so
-//! that the services name it as an administrator would: `pam_newgate.so`. Runs are serialised by a lock (`/run/pam_newgate-root-tests.lock`),
+//! that the services name it as an administrator would: `pam_newgate.so`. Runs are serialised by the root suites' lock (`/run/newgate-root-suites.lock`),
 //! and each case first removes what an interrupted run may have left behind
 //! (users and groups named `ngtest-*`, old scratch folders).
 //!
@@ -20,19 +20,16 @@
 mod runner;
 
 use std::cell::RefCell;
-use std::fs::{File, OpenOptions};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Output};
 
-use newgate_testkit::{Needs, Scratch, remove_leftover_accounts, stderr, stdout};
-use nix::fcntl::{Flock, FlockArg};
+use newgate_testkit::{Needs, Scratch, lock_root_suites, remove_leftover_accounts, stderr, stdout};
 use nix::unistd::geteuid;
 use runner::{Case, Outcome, built_module, loader_accepts};
 
 /// Every user and group these tests create starts with this.
 const PREFIX: &str = "ngtest-";
-const LOCK: &str = "/run/pam_newgate-root-tests.lock";
 /// Where Linux-PAM looks for modules named without a path (Debian, amd64).
 const MODULE_DIR: &str = "/usr/lib/x86_64-linux-gnu/security";
 
@@ -77,7 +74,7 @@ struct Fixture {
     /// Every command run and its output, printed when the case fails.
     transcript: RefCell<String>,
     // Last: released after the users and groups are gone.
-    _lock: Flock<File>,
+    _lock: newgate_testkit::RootSuitesLock,
 }
 
 impl Fixture {
@@ -91,15 +88,7 @@ impl Fixture {
                 ),
             ));
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(LOCK)
-            .expect("open the lock file");
-        let lock = Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, e)| e)
-            .expect("lock");
+        let lock = lock_root_suites();
         remove_leftovers();
         let scratch = Scratch::new(env!("CARGO_TARGET_TMPDIR"), &format!("root-{case}"));
         let pam_d = scratch.path.join("pam.d");

@@ -19,6 +19,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use nix::fcntl::{Flock, FlockArg};
+
 /// The environment variable naming the file where skips are recorded.
 pub const SKIP_LOG: &str = "NEWGATE_SKIP_LOG";
 
@@ -172,6 +174,34 @@ impl Drop for Scratch {
             let _ = fs::remove_dir_all(&self.path);
         }
     }
+}
+
+/// The lock every root suite holds while it changes the machine.
+pub const ROOT_SUITES_LOCK: &str = "/run/newgate-root-suites.lock";
+
+/// [`ROOT_SUITES_LOCK`], held until dropped (at the latest when the suite exits).
+pub struct RootSuitesLock(#[allow(dead_code, reason = "held, never read")] Flock<fs::File>);
+
+/// Waits for, then takes, [`ROOT_SUITES_LOCK`]. A root suite adds users,
+/// groups and a `/dev/log` placeholder, and removes at start what it finds of
+/// them: two runs at once on one machine (two checkouts, a single suite run
+/// beside the whole test command) would remove each other's.
+pub fn lock_root_suites() -> RootSuitesLock {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(ROOT_SUITES_LOCK)
+        .unwrap_or_else(|e| panic!("open {ROOT_SUITES_LOCK}: {e}"));
+    let lock = Flock::lock(file, FlockArg::LockExclusiveNonblock).unwrap_or_else(|(file, _)| {
+        // Written to stderr itself: libtest would hold back what `eprintln!` says.
+        let _ = writeln!(
+            std::io::stderr(),
+            "waiting for {ROOT_SUITES_LOCK}: another root suite is running on this machine"
+        );
+        Flock::lock(file, FlockArg::LockExclusive).unwrap_or_else(|(_, e)| panic!("lock {ROOT_SUITES_LOCK}: {e}"))
+    });
+    RootSuitesLock(lock)
 }
 
 /// Removes the users, then the groups, whose names start with `prefix`: what

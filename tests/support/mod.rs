@@ -53,6 +53,8 @@ pub struct Harness {
     log_lines: Arc<Mutex<Vec<String>>>,
     dev_log_placeholder: bool,
     names: Vec<(bool, String)>,
+    /// Held for the whole run: no other root suite changes the machine meanwhile.
+    _lock: newgate_testkit::RootSuitesLock,
 }
 
 static HARNESS: OnceLock<Harness> = OnceLock::new();
@@ -77,6 +79,7 @@ extern "C" fn tear_down() {
 
 impl Harness {
     fn new() -> Harness {
+        let lock = newgate_testkit::lock_root_suites();
         // Users and groups left by an earlier, interrupted run.
         newgate_testkit::remove_leftover_accounts(PREFIX);
         let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{}", std::process::id()));
@@ -114,6 +117,7 @@ impl Harness {
             log_lines,
             dev_log_placeholder,
             names: Vec::new(),
+            _lock: lock,
         };
         for group in ["docker", "audit", "www"] {
             let name = format!("{PREFIX}{group}");
