@@ -180,7 +180,9 @@ impl Drop for Scratch {
 pub const ROOT_SUITES_LOCK: &str = "/run/newgate-root-suites.lock";
 
 /// [`ROOT_SUITES_LOCK`], held until dropped (at the latest when the suite exits).
-pub struct RootSuitesLock(#[allow(dead_code, reason = "held, never read")] Flock<fs::File>);
+pub struct RootSuitesLock {
+    _held: Flock<fs::File>,
+}
 
 /// Waits for, then takes, [`ROOT_SUITES_LOCK`]. A root suite adds users,
 /// groups and a `/dev/log` placeholder, and removes at start what it finds of
@@ -201,7 +203,7 @@ pub fn lock_root_suites() -> RootSuitesLock {
         );
         Flock::lock(file, FlockArg::LockExclusive).unwrap_or_else(|(_, e)| panic!("lock {ROOT_SUITES_LOCK}: {e}"))
     });
-    RootSuitesLock(lock)
+    RootSuitesLock { _held: lock }
 }
 
 /// Removes the users, then the groups, whose names start with `prefix`: what
