@@ -292,6 +292,12 @@ fn dangerous_variables_never_reach_the_command() {
         ("TERM", "xterm"),
         ("EDITOR", "vim"),
         ("NEWGATE_USER", "root"),
+        // Where git, curl and others read their configuration, which can name
+        // a program to run or a file to read: a `keepenv` rule for `git
+        // status` or `curl URL` ran anything as root (second adversarial review).
+        ("XDG_CONFIG_HOME", "/tmp/evil-config"),
+        ("GIT_DIR", "/tmp/evil-repo/.git"),
+        ("CURL_HOME", "/tmp/evil-curl"),
     ];
     for group in ["docker", "www"] {
         let out = sandbox.run(&user("alice"), &["-g", &user(group), "/usr/bin/env"], &hostile);
@@ -309,6 +315,9 @@ fn dangerous_variables_never_reach_the_command() {
             "IFS",
             "SHELLOPTS",
             "FUNKY",
+            "XDG_CONFIG_HOME",
+            "GIT_DIR",
+            "CURL_HOME",
         ] {
             assert!(!has(name), "{group}: {name} reached the command:\n{}", out.output);
         }
