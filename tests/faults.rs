@@ -802,9 +802,14 @@ fn concurrent_persist_runs_on_one_terminal_keep_one_whole_record() {
     assert_eq!(record.len(), 1, "one record, no temporary file: {listing}");
     let (name, content) = record[0].split_once(": ").unwrap();
     assert!(name.starts_with(&format!("ts-{uid}-")), "{listing}");
+    // The leader, its start and the authentication, then the runs that were
+    // not asked, each as DURATION:WHEN (here the one duration of the rule).
     let fields: Vec<&str> = content.split(' ').collect();
+    let number = |f: &str| f.parse::<u64>().is_ok();
     assert!(
-        fields.len() == 3 && fields.iter().all(|f| f.parse::<u64>().is_ok()),
+        fields.len() == 4
+            && fields[..3].iter().all(|f| number(f))
+            && fields[3].split_once(':').is_some_and(|(d, at)| number(d) && number(at)),
         "a whole record: {content:?}"
     );
 }

@@ -164,6 +164,51 @@ fn the_command_gets_only_descriptors_0_to_2() {
     );
 }
 
+/// Promise 3, for what PAM opened: a module in newgate's stack (the test's
+/// own, tests/pam_keeps_a_descriptor.c) keeps /etc/shadow open without
+/// close-on-exec. The command, run as the caller with another group, gets
+/// 0-2 alone; before the second adversarial review it got that descriptor
+/// and read root's password hashes through it.
+#[test]
+fn a_descriptor_a_pam_module_keeps_never_reaches_the_command() {
+    if !root_or_skip("descriptors opened by PAM modules") {
+        return;
+    }
+    let scratch = support::harness().scratch.join("pam-module");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let module = scratch.join("pam_keeps_a_descriptor.so");
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pam_keeps_a_descriptor.c");
+    let built = Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&module)
+        .arg(&source)
+        .status()
+        .expect("a C compiler (gcc) builds the test's PAM module");
+    assert!(built.success());
+    let pam = format!(
+        "@include common-auth\naccount required {}\n@include common-account\n@include common-session-noninteractive\n",
+        module.display()
+    );
+    let sandbox = Sandbox::with_pam("pam-descriptor", &policy("permit nopass alice as group docker\n"), &pam);
+    let out = sandbox.run(
+        &user("alice"),
+        &[
+            "-g",
+            &user("docker"),
+            "/bin/sh",
+            "-c",
+            "for fd in 0 1 2 3 4 5 6 7 8 9 10 11 12; do [ -e /proc/$$/fd/$fd ] && echo open $fd $(readlink /proc/$$/fd/$fd); done; \
+             for fd in 3 4 5 6 7 8 9 10 11 12; do [ -e /proc/$$/fd/$fd ] && head -1 <&$fd; done; true",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.output);
+    assert!(!out.output.contains("/etc/shadow"), "{}", out.output);
+    assert!(!out.output.contains("root:"), "{}", out.output);
+    let open: Vec<&str> = out.output.lines().filter(|l| l.starts_with("open ")).collect();
+    assert_eq!(open.len(), 3, "{}", out.output);
+}
+
 /// Promise 3: while newgate holds a password it cannot dump core (a soft
 /// RLIMIT_CORE of 0, and not dumpable), a group switch's command never dumps
 /// core either (`deny_holds.rs` has the user switch, which gets the caller's

@@ -292,6 +292,12 @@ fn dangerous_variables_never_reach_the_command() {
         ("TERM", "xterm"),
         ("EDITOR", "vim"),
         ("NEWGATE_USER", "root"),
+        // Where git, curl and others read their configuration, which can name
+        // a program to run or a file to read: a `keepenv` rule for `git
+        // status` or `curl URL` ran anything as root (second adversarial review).
+        ("XDG_CONFIG_HOME", "/tmp/evil-config"),
+        ("GIT_DIR", "/tmp/evil-repo/.git"),
+        ("CURL_HOME", "/tmp/evil-curl"),
     ];
     for group in ["docker", "www"] {
         let out = sandbox.run(&user("alice"), &["-g", &user(group), "/usr/bin/env"], &hostile);
@@ -309,6 +315,9 @@ fn dangerous_variables_never_reach_the_command() {
             "IFS",
             "SHELLOPTS",
             "FUNKY",
+            "XDG_CONFIG_HOME",
+            "GIT_DIR",
+            "CURL_HOME",
         ] {
             assert!(!has(name), "{group}: {name} reached the command:\n{}", out.output);
         }
@@ -1181,6 +1190,55 @@ fn set_persist_v_k_and_capital_k_manage_the_remembered_authentication() {
         "{}",
         nobody.output
     );
+}
+
+/// A rule's `persist=DURATION` bounds how long ago the caller last proved
+/// themselves for it: runs through a rule that remembers longer, or `-v`
+/// under a longer `set persist`, do not stretch it. Before the second
+/// adversarial review each of them refreshed the one record for every rule,
+/// so that `persist=5s` for one group held for as long as the caller kept
+/// using a `persist=10m` rule for another.
+#[test]
+fn a_longer_persist_does_not_stretch_a_shorter_one() {
+    if !root_or_skip("persist per rule") {
+        return;
+    }
+    let sandbox = Sandbox::new(
+        "persist-windows",
+        &policy(
+            "set persist = 10m\n\
+             permit persist=5s alice as group docker cmd /usr/bin/id\n\
+             permit alice as group www cmd /usr/bin/true\n",
+        ),
+        0o440,
+    );
+    let (docker, www) = (user("docker"), user("www"));
+    let ng = sandbox.harness().newgate.display().to_string();
+    let script = format!(
+        "{ng} -g {www} /usr/bin/true && sleep 6 && \
+         {ng} -n -g {www} /usr/bin/true && echo www-remembered && \
+         {ng} -n -g {docker} /usr/bin/id -u; echo after-use=$? && \
+         {ng} -n -v && echo validated && \
+         {ng} -n -g {docker} /usr/bin/id -u; echo after-v=$? && \
+         {ng} -g {docker} /usr/bin/id -gn && \
+         {ng} -n -g {docker} /usr/bin/id -gn; echo right-after=$?"
+    );
+    let session = sandbox.run_script_on_tty(&user("alice"), &script, &[PASSWORD, PASSWORD]);
+    let out = &session.output;
+    assert!(out.contains("www-remembered") && out.contains("validated"), "{out}");
+    assert!(
+        out.contains("after-use=1"),
+        "a use of the 10m rule stretched the 5s one: {out}"
+    );
+    assert!(
+        out.contains("after-v=1"),
+        "-v under set persist = 10m stretched the 5s rule: {out}"
+    );
+    assert_eq!(out.matches("a password is required").count(), 2, "{out}");
+    // Within five seconds of a password typed for it, the 5s rule remembers.
+    assert!(out.contains("right-after=0"), "{out}");
+    assert_eq!(out.matches(&format!("{docker}\n")).count(), 2, "{out}");
+    assert_eq!(out.matches("password for").count(), 2, "{out}");
 }
 
 #[test]

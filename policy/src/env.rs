@@ -2,17 +2,28 @@
 //!
 //! These change how the dynamic loader, the C library, a shell or an
 //! interpreter behave (OpenSSL's configuration loads engines, NODE_OPTIONS and
-//! _JAVA_OPTIONS load code, LUA_INIT runs it), so a caller who controls them
+//! _JAVA_OPTIONS load code, LUA_INIT runs it), or move the configuration a
+//! program reads to a folder of the caller's, as `HOME` would (git reads
+//! `$XDG_CONFIG_HOME/git/config` and a repository's own configuration under
+//! `GIT_DIR` whoever owns it, curl `$CURL_HOME/.curlrc`, and each can name a
+//! program to run or a file to read or write), so a caller who controls them
 //! controls the program that runs with new rights. `keepenv`, `setenv` and
 //! `set env_keep` never let them through.
 
 const DANGEROUS_NAMES: &[&str] = &[
     "BASHOPTS",
     "BASH_ENV",
+    "BUNDLE_GEMFILE",
     "CDPATH",
+    "CLASSPATH",
+    "CURL_HOME",
     "ENV",
     "FPATH",
     "GCONV_PATH",
+    "GEM_HOME",
+    "GEM_PATH",
+    "GIT_COMMON_DIR",
+    "GIT_DIR",
     "GIT_EXEC_PATH",
     "GIT_SSH",
     "GIT_SSH_COMMAND",
@@ -23,6 +34,7 @@ const DANGEROUS_NAMES: &[&str] = &[
     "_JAVA_OPTIONS",
     "JAVA_TOOL_OPTIONS",
     "JDK_JAVA_OPTIONS",
+    "KRB5_CONFIG",
     "LOCALDOMAIN",
     "LOCPATH",
     "NIS_PATH",
@@ -39,6 +51,8 @@ const DANGEROUS_NAMES: &[&str] = &[
     "PERL5OPT",
     "PERLIO_DEBUG",
     "PERLLIB",
+    "PHPRC",
+    "PHP_INI_SCAN_DIR",
     "PS4",
     "PYTHONBREAKPOINT",
     "PYTHONHOME",
@@ -50,15 +64,24 @@ const DANGEROUS_NAMES: &[&str] = &[
     "READNULLCMD",
     "RESOLV_HOST_CONF",
     "RES_OPTIONS",
+    "RUBYGEMS_GEMDEPS",
     "RUBYLIB",
     "RUBYOPT",
     "SHELLOPTS",
+    "TCLLIBPATH",
     "TERMCAP",
     "TERMINFO",
     "TERMINFO_DIRS",
     "TERMPATH",
     "TMPPREFIX",
     "TZDIR",
+    "WGETRC",
+    "XDG_CACHE_HOME",
+    "XDG_CONFIG_DIRS",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_DIRS",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
     "ZDOTDIR",
 ];
 
@@ -114,6 +137,9 @@ mod tests {
             "GIT_CONFIG_GLOBAL",
             "GIT_SSH_COMMAND",
             "PYTHONWARNINGS",
+            "XDG_CONFIG_HOME",
+            "GIT_DIR",
+            "CURL_HOME",
         ] {
             assert!(is_dangerous_name(name), "{name}");
         }
@@ -303,6 +329,9 @@ mod environment_tests {
         ("OPENSSL_CONF", "/tmp/evil.cnf"),
         ("NODE_OPTIONS", "--require /tmp/evil.js"),
         ("GIT_CONFIG_GLOBAL", "/tmp/evil.gitconfig"),
+        ("XDG_CONFIG_HOME", "/home/alice/evil-config"),
+        ("GIT_DIR", "/home/alice/repo/.git"),
+        ("CURL_HOME", "/home/alice/evil-curl"),
     ];
 
     #[test]
@@ -358,6 +387,11 @@ mod environment_tests {
             "OPENSSL_CONF",
             "NODE_OPTIONS",
             "GIT_CONFIG_GLOBAL",
+            // Each ran a program as root through a `keepenv` rule for
+            // `git status` or `curl URL` (second adversarial review).
+            "XDG_CONFIG_HOME",
+            "GIT_DIR",
+            "CURL_HOME",
         ] {
             assert_eq!(get(&env, name), None, "{name}");
         }

@@ -35,7 +35,7 @@ const NOW: &str = "2026-11-29T12:00:00Z";
 struct FakeDirectory;
 
 const USERS: &[&str] = &[
-    "root", "alice", "bob", "carol", "dave", "erin", "deploy", "postgres", "www-data",
+    "root", "alice", "bob", "carol", "dave", "erin", "deploy", "postgres", "www-data", "toor",
 ];
 const GROUPS: &[&str] = &[
     "root",
@@ -50,6 +50,7 @@ const GROUPS: &[&str] = &[
     "interns",
     "printers",
     "deployers",
+    "admins",
 ];
 const HOSTS: &[&str] = &["localhost", "db1.example.com", "web1.example.com"];
 
@@ -64,6 +65,16 @@ impl Directory for FakeDirectory {
 
     fn host_exists(&self, name: &str) -> bool {
         HOSTS.contains(&name)
+    }
+
+    /// `toor` is a second name for root's uid 0, as on some BSD-minded systems.
+    fn user_known_as(&self, name: &str) -> Option<String> {
+        (name == "toor").then(|| "root".into())
+    }
+
+    /// `admins` was given the gid of `wheel`, which comes first in the group file.
+    fn group_known_as(&self, name: &str) -> Option<String> {
+        (name == "admins").then(|| "wheel".into())
     }
 
     /// A merged-/usr machine: /bin and /sbin link into /usr.
@@ -83,7 +94,9 @@ fn render(name: &str, text: &str) -> String {
 
 /// The warnings that only looking names up gives (`newgatectl check` without `--no-lookups`).
 fn from_lookups(diagnostic: &Diagnostic) -> bool {
-    diagnostic.message.ends_with("does not exist") || diagnostic.message.starts_with("newgate sees this program as")
+    diagnostic.message.ends_with("does not exist")
+        || diagnostic.message.ends_with("never applies")
+        || diagnostic.message.starts_with("newgate sees this program as")
 }
 
 /// What `golden/NAME.policy` gives loaded with `directory`, the diagnostics `keep` keeps.

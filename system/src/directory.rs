@@ -5,7 +5,7 @@ use std::net::ToSocketAddrs;
 
 use newgate_policy::Directory;
 
-use crate::lookup::{group_by_name, user_by_name};
+use crate::lookup::{group_by_gid, group_by_name, user_by_name, user_by_uid};
 
 pub struct SystemDirectory {
     host: Option<String>,
@@ -33,6 +33,20 @@ impl Directory for SystemDirectory {
 
     fn group_exists(&self, name: &str) -> bool {
         !matches!(group_by_name(name), Ok(None))
+    }
+
+    // The look-ups newgate makes: a requester is named by getpwuid and
+    // getgrgid (the first entry for an id), a target must be that name.
+    fn user_known_as(&self, name: &str) -> Option<String> {
+        let user = user_by_name(name).ok()??;
+        let own = user_by_uid(user.uid).ok()??;
+        (own.name != name).then_some(own.name)
+    }
+
+    fn group_known_as(&self, name: &str) -> Option<String> {
+        let group = group_by_name(name).ok()??;
+        let own = group_by_gid(group.gid).ok()??;
+        (own.name != name).then_some(own.name)
     }
 
     fn real_folder(&self, folder: &str) -> Option<String> {

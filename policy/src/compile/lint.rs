@@ -302,6 +302,25 @@ impl<'s> Compiler<'s, '_> {
             };
             if !exists {
                 self.warn(word.span, format!("{what} `{name}` does not exist"), None);
+                continue;
+            }
+            let known_as = match kind {
+                b'u' => directory.user_known_as(name),
+                b'g' => directory.group_known_as(name),
+                _ => None,
+            };
+            if let Some(other) = known_as {
+                let id = if kind == b'u' { "uid" } else { "gid" };
+                self.warn(
+                    word.span,
+                    format!(
+                        "{what} `{name}` is known to newgate as `{other}`: a rule that names `{name}` never applies"
+                    ),
+                    Some(format!(
+                        "`{name}` shares its {id} with `{other}`, the name the system gives back for it; \
+                         newgate decides for `{other}` and refuses `{name}` as a target: name `{other}` here"
+                    )),
+                );
             }
         }
     }

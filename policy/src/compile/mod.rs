@@ -35,6 +35,18 @@ pub trait Directory {
     fn program_exists(&self, _path: &str) -> Option<bool> {
         None
     }
+    /// The name the system gives back for the uid of the user `name`, when
+    /// that is another name (a second name for the uid, or a name matched
+    /// loosely): newgate knows a requester by that other name, and refuses
+    /// `name` as a target, so a rule naming `name` never applies. `None`
+    /// when `name` is its uid's own name, or a directory cannot tell.
+    fn user_known_as(&self, _name: &str) -> Option<String> {
+        None
+    }
+    /// As [`Directory::user_known_as`], for a group and its gid.
+    fn group_known_as(&self, _name: &str) -> Option<String> {
+        None
+    }
 }
 
 /// A time zone and the file it was read from (`None`: UTC).

@@ -105,6 +105,7 @@ fn stages(
         pam,
         persist_session,
         authenticated,
+        refresh,
     } = authenticate(
         &caller,
         &args,
@@ -129,7 +130,7 @@ fn stages(
         Some(current) => decide_again(current, &args, &resolved, record, log)?,
         None => (caller, policy, grant),
     };
-    remember(&caller, &grant.options, persist_session.as_ref());
+    remember(&caller, &grant.options, persist_session.as_ref(), refresh);
     let mut session = open_session(pam)?;
     let environment = build_environment(
         &mut session,
@@ -281,7 +282,12 @@ fn validate(
         let (caller, policy) = read_again(&current, record, log)?;
         something_permitted(&policy, &caller).map_err(|e| Failure::DecidedAgain(Box::new(e)))?;
     }
-    remember(caller, &options, authenticated.persist_session.as_ref());
+    remember(
+        caller,
+        &options,
+        authenticated.persist_session.as_ref(),
+        authenticated.refresh,
+    );
     if persist::Session::current().is_none() {
         eprintln!("newgate: warning: no terminal session, so there is nothing to remember the authentication for");
     }
@@ -725,6 +731,10 @@ struct Authenticated {
     /// The PAM authentication stage ran: however long its modules took,
     /// nothing may have been typed.
     authenticated: bool,
+    /// What the run may write into the `persist` record: that the caller
+    /// authenticated, or that a record fresh for this rule's duration spared
+    /// the prompt; `None` when neither (root, `nopass`).
+    refresh: Option<persist::Refresh>,
 }
 
 /// Starts PAM (with `items` set by the caller of this stage) and, unless the
@@ -773,19 +783,37 @@ fn authenticate(
     if user.as_deref() != Some(caller.name.as_str()) {
         return Err(Failure::Auth(AuthError::NotTheCaller { authenticated: user }));
     }
+    let refresh = if authenticated {
+        Some(persist::Refresh::Authenticated)
+    } else {
+        options.persist.filter(|_| remembered).map(persist::Refresh::Used)
+    };
     Ok(Authenticated {
         pam,
         persist_session: session,
         authenticated,
+        refresh,
     })
 }
 
 /// Starts or refreshes the caller's `persist` record when the rule that
 /// permits the run says `persist` (it never comes with `nopass`): the
-/// caller has just authenticated, or was remembered.
-fn remember(caller: &Account, options: &Options, session: Option<&persist::Session>) {
-    if let (Some(_), Some(session)) = (options.persist, session) {
-        persist::remember(caller.uid.as_raw(), session);
+/// caller has just authenticated, or a record fresh for the rule that
+/// decided first spared the prompt. A run that was not asked vouches only
+/// for rules that remember no longer than both rules, so that a use through
+/// a rule that remembers for hours never stretches one that remembers for a minute.
+fn remember(
+    caller: &Account,
+    options: &Options,
+    session: Option<&persist::Session>,
+    refresh: Option<persist::Refresh>,
+) {
+    if let (Some(window), Some(session), Some(refresh)) = (options.persist, session, refresh) {
+        let refresh = match refresh {
+            persist::Refresh::Used(checked) => persist::Refresh::Used(checked.min(window)),
+            authenticated => authenticated,
+        };
+        persist::remember(caller.uid.as_raw(), session, refresh);
     }
 }
 

@@ -13,7 +13,8 @@ use nix::unistd::{Gid, Uid};
 use crate::harden::Inherited;
 
 /// Marks every descriptor above 2 close-on-exec, so that nothing newgate
-/// inherited (or PAM opened) leaks into the command.
+/// inherited leaks into the command; called again in the child just before
+/// the exec, for what PAM and NSS modules opened since.
 pub fn cloexec_above_stderr() -> io::Result<()> {
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets a flag on
     // descriptors in the range; it touches no memory and closes nothing.
@@ -199,7 +200,12 @@ pub fn switch_before_exec(
             Some((folder, Enter::Following)) => enter_following(folder)?,
             None => {}
         }
-        Ok(())
+        // A PAM or NSS module that ran since newgate started may hold a
+        // descriptor without close-on-exec (a file only root may read, a
+        // socket to a privileged daemon): the command, run as the caller
+        // with another group, read /etc/shadow through one (found by the
+        // second adversarial review). The command gets 0-2 alone.
+        cloexec_above_stderr()
     };
     // SAFETY: the closure runs in the forked child; it only makes system
     // calls and reads or writes memory allocated before the fork, so it
