@@ -6,11 +6,15 @@
 //! program reads to a folder of the caller's, as `HOME` would (git reads
 //! `$XDG_CONFIG_HOME/git/config` and a repository's own configuration under
 //! `GIT_DIR` whoever owns it, curl `$CURL_HOME/.curlrc`, and each can name a
-//! program to run or a file to read or write), so a caller who controls them
-//! controls the program that runs with new rights. `keepenv`, `setenv` and
-//! `set env_keep` never let them through.
+//! program to run or a file to read or write; kubectl's `KUBECONFIG`, the
+//! AWS CLI's `AWS_CONFIG_FILE`, Mercurial's `HGRCPATH` and `GNUPGHOME` name
+//! configuration that starts programs, `MAKEFLAGS` can set make's `SHELL`,
+//! `GOFLAGS` `-toolexec`, and `npm_config_*` npm's `script-shell`), so a
+//! caller who controls them controls the program that runs with new rights.
+//! `keepenv`, `setenv` and `set env_keep` never let them through.
 
 const DANGEROUS_NAMES: &[&str] = &[
+    "AWS_CONFIG_FILE",
     "BASHOPTS",
     "BASH_ENV",
     "BUNDLE_GEMFILE",
@@ -29,14 +33,21 @@ const DANGEROUS_NAMES: &[&str] = &[
     "GIT_SSH_COMMAND",
     "GIT_TEMPLATE_DIR",
     "GLOBIGNORE",
+    "GNUMAKEFLAGS",
+    "GNUPGHOME",
+    "GOFLAGS",
+    "HGRCPATH",
     "HOSTALIASES",
     "IFS",
     "_JAVA_OPTIONS",
     "JAVA_TOOL_OPTIONS",
     "JDK_JAVA_OPTIONS",
     "KRB5_CONFIG",
+    "KUBECONFIG",
     "LOCALDOMAIN",
     "LOCPATH",
+    "MAKEFLAGS",
+    "MFLAGS",
     "NIS_PATH",
     "NLSPATH",
     "NODE_OPTIONS",
@@ -96,6 +107,8 @@ const DANGEROUS_PREFIXES: &[&str] = &[
     "LUA_PATH",
     "LUA_CPATH",
     "GIT_CONFIG",
+    "NPM_CONFIG_",
+    "npm_config_",
 ];
 
 /// True for a variable that must never reach a command run with new rights.
@@ -140,6 +153,11 @@ mod tests {
             "XDG_CONFIG_HOME",
             "GIT_DIR",
             "CURL_HOME",
+            "KUBECONFIG",
+            "MAKEFLAGS",
+            "GOFLAGS",
+            "npm_config_script_shell",
+            "NPM_CONFIG_SCRIPT_SHELL",
         ] {
             assert!(is_dangerous_name(name), "{name}");
         }
