@@ -36,6 +36,19 @@ fn ids(status: &str, field: &str) -> Vec<u32> {
 }
 
 /// The state letter of a process (`T` when stopped), from /proc/PID/stat.
+/// Builds a test module (PAM or NSS) from `source` in tests/ into `library`.
+fn shared_library(source: &str, library: &std::path::Path) -> std::path::PathBuf {
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(source);
+    let built = Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(library)
+        .arg(&source)
+        .status()
+        .expect("a C compiler (gcc) builds the test's module");
+    assert!(built.success(), "cc {}", source.display());
+    library.to_path_buf()
+}
+
 fn process_state(pid: Pid) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     stat[stat.rfind(')')? + 1..].trim_start().chars().next()
@@ -176,15 +189,7 @@ fn a_descriptor_a_pam_module_keeps_never_reaches_the_command() {
     }
     let scratch = support::harness().scratch.join("pam-module");
     std::fs::create_dir_all(&scratch).unwrap();
-    let module = scratch.join("pam_keeps_a_descriptor.so");
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pam_keeps_a_descriptor.c");
-    let built = Command::new("cc")
-        .args(["-shared", "-fPIC", "-o"])
-        .arg(&module)
-        .arg(&source)
-        .status()
-        .expect("a C compiler (gcc) builds the test's PAM module");
-    assert!(built.success());
+    let module = shared_library("pam_keeps_a_descriptor.c", &scratch.join("pam_keeps_a_descriptor.so"));
     let pam = format!(
         "@include common-auth\naccount required {}\n@include common-account\n@include common-session-noninteractive\n",
         module.display()
@@ -606,15 +611,7 @@ fn a_name_nss_matched_loosely_is_refused() {
         &policy("permit nopass alice as user *\ndeny alice as user bob\n"),
         0o440,
     );
-    let module = sandbox.dir.join("libnss_casefold.so.2");
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("nss_casefold.c");
-    let built = Command::new("cc")
-        .args(["-shared", "-fPIC", "-o"])
-        .arg(&module)
-        .arg(&source)
-        .status()
-        .expect("a C compiler (gcc) builds the test's NSS module");
-    assert!(built.success());
+    let module = shared_library("nss_casefold.c", &sandbox.dir.join("libnss_casefold.so.2"));
     // The module joins the library folder and the passwd line of
     // nsswitch.conf in the sandbox only; /etc is already its own overlay.
     let libs = sandbox.root_shell("dirname $(readlink -f $(ldconfig -p | sed -n 's/.*libc.so.6 .*=> //p' | head -1))");
