@@ -786,6 +786,15 @@ impl Policy {
         found.reverse();
         found.into_iter().map(|i| &self.rules[i as usize]).collect()
     }
+
+    /// Whether some rule permits this user something, on some host, at some
+    /// time, whatever later rules deny: `newgate -v` refuses to remember an
+    /// authentication for a user no rule permits anything.
+    pub fn permits_something(&self, user: &str, groups: &[String]) -> bool {
+        self.rules_for(user, groups)
+            .iter()
+            .any(|rule| rule.action == Action::Permit)
+    }
 }
 
 impl Rule {

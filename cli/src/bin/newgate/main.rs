@@ -297,11 +297,7 @@ fn validate(
 
 /// `-v` needs a rule that permits the caller something.
 fn something_permitted(policy: &Policy, caller: &Account) -> Result<(), Failure> {
-    let permitted = policy
-        .rules_for(&caller.name, &caller.groups.names)
-        .iter()
-        .any(|rule| rule.action == newgate_policy::Action::Permit);
-    if permitted {
+    if policy.permits_something(&caller.name, &caller.groups.names) {
         Ok(())
     } else {
         Err(Failure::NothingPermitted {
