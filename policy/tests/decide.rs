@@ -470,6 +470,9 @@ fn permits_something_asks_for_a_permit_of_the_user_whatever_denies_it_later() {
     let groups = |list: &[&str]| list.iter().map(|g| g.to_string()).collect::<Vec<_>>();
     assert!(p.permits_something("alice", &groups(&["alice", "ops"])));
     assert!(!p.permits_something("alice", &groups(&["alice"])));
-    assert!(!p.permits_something("bob", &groups(&["bob"])), "a grant is not a permit");
+    assert!(
+        !p.permits_something("bob", &groups(&["bob"])),
+        "a grant is not a permit"
+    );
     assert!(!p.permits_something("carol", &groups(&["carol"])));
 }
