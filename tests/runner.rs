@@ -1753,6 +1753,47 @@ fn v_remembers_nothing_for_a_group_taken_away_at_the_password_prompt() {
     assert!(records.contains("ts-"), "{records}");
 }
 
+/// With pam_newgate in newgate's own account stack, `newgate -v` hands over
+/// that it validates, and the module asks what the command asks: whether a
+/// rule permits the caller something. Before, the module was handed no
+/// request at all, decided "a shell as root", and refused `-v` to everyone
+/// whose rules name a command.
+#[test]
+fn v_passes_pam_newgate_in_newgates_own_stack() {
+    if !root_or_skip("-v through pam_newgate in the newgate stack") {
+        return;
+    }
+    let module = support::built_binary("libpam_newgate.so");
+    let stack = format!(
+        "@include common-auth\naccount required {}\n@include common-account\n@include common-session-noninteractive\n",
+        module.display()
+    );
+    let sandbox = Sandbox::with_pam(
+        "validate-module",
+        &policy("permit alice as user root cmd /usr/bin/id\n"),
+        &stack,
+    );
+    let (alice, carol) = (user("alice"), user("carol"));
+    let validated = sandbox.run_on_tty(&alice, &["-v"], &[PASSWORD]);
+    assert_eq!(validated.code, Some(0), "{}", validated.output);
+    let permit = format!("pam_newgate(newgate:account): {alice} validates (newgate -v): permit");
+    assert_eq!(sandbox.harness().wait_for_log(&permit, 1).len(), 1);
+    // The rule's command still passes the module as a request to run it.
+    let id = sandbox.run_on_tty(&alice, &["/usr/bin/id", "-u"], &[PASSWORD]);
+    assert_eq!(id.code, Some(0), "{}", id.output);
+    assert!(id.output.lines().any(|l| l == "0"), "{}", id.output);
+    let run = format!("pam_newgate(newgate:account): {alice} as user root cmd /usr/bin/id args -u: permit");
+    assert_eq!(sandbox.harness().wait_for_log(&run, 1).len(), 1);
+    // Someone no rule permits anything is refused by newgate before PAM.
+    let nobody = sandbox.run(&carol, &["-v"], &[]);
+    assert_eq!(nobody.code, Some(1), "{}", nobody.output);
+    assert!(
+        nobody.output.contains("may not switch to anything here"),
+        "{}",
+        nobody.output
+    );
+}
+
 /// A module that asks nothing (a finger on a reader, a key to touch, a push
 /// to approve) may keep the caller waiting as long as a prompt: the policy
 /// decides again after it too. Here the module itself adds the deny, so

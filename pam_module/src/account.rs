@@ -33,6 +33,22 @@ pub enum Asked {
     /// Nothing to decide (a plain login, or a user staying themselves); why, in words.
     NoSwitch(String),
     Switch(Switch),
+    /// `newgate -v`, which runs nothing: whether any rule permits the caller something.
+    Validate(Validation),
+}
+
+/// `newgate -v` by `user`, as handed over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Validation {
+    pub user: String,
+    pub tty: Option<String>,
+}
+
+/// In the log: `alice validates (newgate -v)`.
+impl fmt::Display for Validation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} validates (newgate -v)", self.user)
+    }
 }
 
 /// The request in the policy's own words: `alice as group docker cmd /usr/bin/docker args ps`.
@@ -93,7 +109,7 @@ pub fn read_request(pam: &dyn Handle, real_user: Option<String>) -> Result<Asked
     };
     let tty = pam.item(Item::Tty)?;
     if service == NEWGATE_SERVICE {
-        return newgate_request(pam, service, user, requester, tty).map(Asked::Switch);
+        return newgate_request(pam, service, user, requester, tty);
     }
     let Some(requester) = requester else {
         return Ok(Asked::NoSwitch("no requesting user (PAM_RUSER is not set)".into()));
@@ -122,7 +138,7 @@ fn newgate_request(
     user: Option<String>,
     requester: Option<String>,
     tty: Option<String>,
-) -> Result<Switch, String> {
+) -> Result<Asked, String> {
     let requester = requester.ok_or("the newgate service needs the caller in PAM_RUSER")?;
     if user.as_deref() != Some(requester.as_str()) {
         return Err(format!(
@@ -139,6 +155,21 @@ fn newgate_request(
     let target_group = named(handoff::GROUP)?;
     let target_user = named(handoff::TARGET_USER)?;
     let command = named(handoff::COMMAND)?.map(PathBuf::from);
+    if let Some(value) = named(handoff::VALIDATE)? {
+        if value != handoff::VALIDATING {
+            return Err(format!(
+                "{} is {value:?}, not {:?}",
+                handoff::VALIDATE,
+                handoff::VALIDATING
+            ));
+        }
+        let runs_something =
+            target_group.is_some() || target_user.is_some() || command.is_some() || pam.env(handoff::ARGS)?.is_some();
+        if runs_something {
+            return Err(format!("{} is set with a request to run something", handoff::VALIDATE));
+        }
+        return Ok(Asked::Validate(Validation { user: requester, tty }));
+    }
     if let Some(path) = &command
         && !path.is_absolute()
     {
@@ -152,7 +183,7 @@ fn newgate_request(
         (None, Some(_)) => return Err(format!("{} is set but {} is not", handoff::ARGS, handoff::COMMAND)),
         (None, None) => Vec::new(),
     };
-    Ok(Switch {
+    Ok(Asked::Switch(Switch {
         service,
         user: requester,
         target_user,
@@ -160,7 +191,7 @@ fn newgate_request(
         command,
         args,
         tty,
-    })
+    }))
 }
 
 /// The user of the calling process's real uid (`use_uid`).
@@ -202,6 +233,7 @@ pub fn acct_mgmt(pam: &dyn Handle, options: &Options) -> PamReturnCode {
     };
     let switch = match asked {
         Ok(Asked::Switch(switch)) => switch,
+        Ok(Asked::Validate(validation)) => return validate(pam, options, &validation),
         Ok(Asked::NoSwitch(why)) => {
             if options.debug {
                 pam.log(Level::Debug, &format!("not a switch: {why}: ignored"));
@@ -250,10 +282,7 @@ struct Decided {
 
 /// Asks the policy; an error (how bad, and why) when it cannot be asked.
 fn decide(pam: &dyn Handle, options: &Options, switch: &Switch) -> Result<Decided, (Level, String)> {
-    let groups = newgate_system::groups_of(&switch.user)
-        .map_err(|why| (Level::Error, why.to_string()))?
-        .ok_or_else(|| (Level::Notice, format!("unknown user {}", switch.user)))?
-        .names;
+    let groups = requester_groups(&switch.user)?;
     check_target_names(switch)?;
     let host = newgate_system::host_name().map_err(|why| (Level::Error, why.to_string()))?;
     let time = newgate_system::now().map_err(|why| (Level::Error, why.to_string()))?;
@@ -268,35 +297,103 @@ fn decide(pam: &dyn Handle, options: &Options, switch: &Switch) -> Result<Decide
             ),
         );
     }
+    with_policy(pam, options, switch, &switch.user, &groups, |policy| {
+        let decision = policy.decide(&Request {
+            user: &switch.user,
+            groups: &groups,
+            target_user: switch.target_user.as_deref(),
+            target_group: switch.target_group.as_deref(),
+            command: switch.command.as_deref(),
+            args: &switch.args,
+            host: &host,
+            service: &switch.service,
+            time,
+        });
+        Decided {
+            verdict: decision.verdict,
+            by: decision
+                .rule
+                .map(|rule| rule.location.to_string())
+                .unwrap_or_else(|| "no rule matched".into()),
+            nolog: decision.options.nolog,
+        }
+    })
+}
+
+/// `newgate -v`: permitted when a rule permits the caller something, the
+/// question the command itself asks before it authenticates.
+fn validate(pam: &dyn Handle, options: &Options, validation: &Validation) -> PamReturnCode {
+    let user = &validation.user;
+    let tty = validation
+        .tty
+        .as_deref()
+        .map(|t| format!(", tty {t}"))
+        .unwrap_or_default();
+    let permitted = requester_groups(user).and_then(|groups| {
+        if options.debug {
+            let policy = options.policy.display();
+            pam.log(
+                Level::Debug,
+                &format!("{validation}: groups {}, policy {policy}", groups.join(",")),
+            );
+        }
+        with_policy(pam, options, validation, user, &groups, |policy| {
+            policy.permits_something(user, &groups)
+        })
+    });
+    match permitted {
+        Ok(true) => {
+            if !options.quiet {
+                pam.log(
+                    Level::Info,
+                    &format!("{validation}: permit (a rule permits {user} something){tty}"),
+                );
+            }
+            PamReturnCode::SUCCESS
+        }
+        Ok(false) => {
+            pam.log(
+                Level::Notice,
+                &format!("{validation}: deny (no rule permits {user} anything){tty}"),
+            );
+            PamReturnCode::PERM_DENIED
+        }
+        Err((level, why)) => {
+            pam.log(level, &format!("{validation}: deny ({why}){tty}"));
+            PamReturnCode::PERM_DENIED
+        }
+    }
+}
+
+/// The requesting user's groups, from NSS; an unknown user is refused.
+fn requester_groups(user: &str) -> Result<Vec<String>, (Level, String)> {
+    Ok(newgate_system::groups_of(user)
+        .map_err(|why| (Level::Error, why.to_string()))?
+        .ok_or_else(|| (Level::Notice, format!("unknown user {user}")))?
+        .names)
+}
+
+/// Reads the enforcing policy, as it concerns `user`, and asks it; with
+/// `debug`, logs where it was read from.
+fn with_policy<T>(
+    pam: &dyn Handle,
+    options: &Options,
+    asked: &dyn fmt::Display,
+    user: &str,
+    groups: &[String],
+    question: impl FnOnce(&newgate_policy::Policy) -> T,
+) -> Result<T, (Level, String)> {
     let refused = |why| (Level::Error, format!("policy refused: {why}"));
     let enforcing = newgate_system::load_enforcing(&options.policy).map_err(refused)?;
-    let policy = enforcing.for_requester(&switch.user, &groups).map_err(refused)?;
+    let policy = enforcing.for_requester(user, groups).map_err(refused)?;
     if options.debug {
         let origin = policy.origin();
         pam.log(
             Level::Debug,
-            &format!("{switch}: policy {} {origin}", options.policy.display()),
+            &format!("{asked}: policy {} {origin}", options.policy.display()),
         );
     }
-    let decision = policy.decide(&Request {
-        user: &switch.user,
-        groups: &groups,
-        target_user: switch.target_user.as_deref(),
-        target_group: switch.target_group.as_deref(),
-        command: switch.command.as_deref(),
-        args: &switch.args,
-        host: &host,
-        service: &switch.service,
-        time,
-    });
-    Ok(Decided {
-        verdict: decision.verdict,
-        by: decision
-            .rule
-            .map(|rule| rule.location.to_string())
-            .unwrap_or_else(|| "no rule matched".into()),
-        nolog: decision.options.nolog,
-    })
+    Ok(question(&policy))
 }
 
 #[cfg(test)]
@@ -447,6 +544,42 @@ mod tests {
             asked(&no_ruser, &[]),
             Err("the newgate service needs the caller in PAM_RUSER".into())
         );
+    }
+
+    #[test]
+    fn newgate_v_asks_whether_anything_is_permitted() {
+        let items = [
+            (Item::Service, "newgate"),
+            (Item::Ruser, "alice"),
+            (Item::User, "alice"),
+            (Item::Tty, "pts/1"),
+        ];
+        let validate = (handoff::VALIDATE, handoff::VALIDATING);
+        let asked_v = asked(&items, &[validate]);
+        let Ok(Asked::Validate(validation)) = asked_v else {
+            panic!("not a validation: {asked_v:?}");
+        };
+        assert_eq!(validation.to_string(), "alice validates (newgate -v)");
+        assert_eq!(validation.tty.as_deref(), Some("pts/1"));
+        assert_eq!(
+            asked(&items, &[(handoff::VALIDATE, "1")]),
+            Err("NEWGATE_VALIDATE is \"1\", not \"yes\"".into())
+        );
+        for with in [
+            (handoff::GROUP, "docker"),
+            (handoff::TARGET_USER, "deploy"),
+            (handoff::COMMAND, "/usr/bin/id"),
+            (handoff::ARGS, ""),
+        ] {
+            assert_eq!(
+                asked(&items, &[validate, with]),
+                Err("NEWGATE_VALIDATE is set with a request to run something".into()),
+                "{with:?}"
+            );
+        }
+        // Another service's environment decides nothing, this variable neither.
+        let su = [(Item::Service, "su"), (Item::Ruser, "alice"), (Item::User, "root")];
+        assert_eq!(switch(asked(&su, &[validate])).to_string(), "alice as user root");
     }
 
     #[test]

@@ -74,6 +74,7 @@ fn main() -> ExitCode {
         case!(a_plain_login_or_staying_yourself_is_ignored),
         case!(the_newgate_service_decides_the_handed_over_request),
         case!(a_newgate_handoff_that_cannot_be_read_is_denied),
+        case!(newgate_v_is_permitted_to_whom_a_rule_permits_something),
         case!(an_unknown_requesting_user_is_denied),
         case!(a_broken_policy_denies_with_its_first_error),
         case!(a_missing_policy_denies),
@@ -533,6 +534,39 @@ fn the_newgate_service_decides_the_handed_over_request() -> Outcome {
     assert_eq!(
         as_root.log(),
         ["pam_newgate(newgate:account): alice as user root: deny (no rule matched)"]
+    );
+    Outcome::Passed
+}
+
+/// `newgate -v` runs nothing and hands over only that it validates: under a
+/// policy whose rules all name a command, whoever a rule permits something
+/// passes, as the command itself decides; a grant alone permits nothing.
+fn newgate_v_is_permitted_to_whom_a_rule_permits_something() -> Outcome {
+    let world = World::new("validate");
+    let policy = trusted!(
+        world.trusted_policy("permit alice as group docker cmd /usr/bin/docker args ps *\ngrant bob group printers\n")
+    );
+    world.account_service("newgate", &format!("policy={}", policy.display()));
+    let validate = |user: &'static str| {
+        tx("newgate", user)
+            .ruser(user)
+            .tty("pts/4")
+            .env(handoff::VALIDATE, handoff::VALIDATING)
+            .steps(&["acct_mgmt"])
+    };
+    let alice = world.run(validate("alice"));
+    assert_eq!(
+        alice.log(),
+        [
+            "pam_newgate(newgate:account): alice validates (newgate -v): permit (a rule permits alice something), tty pts/4"
+        ]
+    );
+    assert_eq!(alice.result(), "PAM_SUCCESS");
+    let bob = world.run(validate("bob"));
+    assert_eq!(bob.result(), "PAM_PERM_DENIED");
+    assert_eq!(
+        bob.log(),
+        ["pam_newgate(newgate:account): bob validates (newgate -v): deny (no rule permits bob anything), tty pts/4"]
     );
     Outcome::Passed
 }

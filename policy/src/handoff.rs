@@ -13,11 +13,17 @@ pub const TARGET_USER: &str = "NEWGATE_TARGET_USER";
 pub const COMMAND: &str = "NEWGATE_COMMAND";
 /// The program's arguments, see [`encode_args`].
 pub const ARGS: &str = "NEWGATE_ARGS";
+/// Set to [`VALIDATING`] by `newgate -v`, which runs nothing: the question is
+/// then whether any rule permits the caller something, and no other hand-off
+/// variable is set.
+pub const VALIDATE: &str = "NEWGATE_VALIDATE";
+/// The one value of [`VALIDATE`].
+pub const VALIDATING: &str = "yes";
 
 /// Every hand-off variable. They are for `pam_newgate.so`, in the same
 /// process, and never reach the command: `NEWGATE_ARGS` holds the whole
 /// command line in one value, which `execve` refuses past 128 KiB (E2BIG).
-pub const NAMES: [&str; 4] = [GROUP, TARGET_USER, COMMAND, ARGS];
+pub const NAMES: [&str; 5] = [GROUP, TARGET_USER, COMMAND, ARGS, VALIDATE];
 
 /// Encodes arguments for one PAM environment value: each argument with `%`,
 /// blanks and control characters written as `%XX`, joined by single spaces.

@@ -264,15 +264,9 @@ fn validate(
         persist: Some(policy.settings.persist_default.unwrap_or(policy.settings.persist)),
         ..Options::default()
     };
-    let authenticated = authenticate(
-        caller,
-        args,
-        &record.tty,
-        "root",
-        &options,
-        &policy.settings,
-        |_| Ok(()),
-    )?;
+    let authenticated = authenticate(caller, args, &record.tty, "root", &options, &policy.settings, |pam| {
+        pam.putenv(handoff::VALIDATE, handoff::VALIDATING)
+    })?;
     let mut pam = open_account(authenticated.pam)?;
     // As for a command: authentication may have taken minutes, and the
     // record is written only if the policy as it is now still permits the
