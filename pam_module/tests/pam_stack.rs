@@ -552,9 +552,8 @@ fn newgate_v_is_permitted_to_whom_a_rule_permits_something() -> Outcome {
             .ruser(user)
             .tty("pts/4")
             .env(handoff::VALIDATE, handoff::VALIDATING)
-            .steps(&["acct_mgmt"])
     };
-    let alice = world.run(validate("alice"));
+    let alice = world.run(validate("alice").steps(&["acct_mgmt"]));
     assert_eq!(
         alice.log(),
         [
@@ -562,11 +561,23 @@ fn newgate_v_is_permitted_to_whom_a_rule_permits_something() -> Outcome {
         ]
     );
     assert_eq!(alice.result(), "PAM_SUCCESS");
-    let bob = world.run(validate("bob"));
+    let bob = world.run(validate("bob").steps(&["acct_mgmt"]));
     assert_eq!(bob.result(), "PAM_PERM_DENIED");
     assert_eq!(
         bob.log(),
         ["pam_newgate(newgate:account): bob validates (newgate -v): deny (no rule permits bob anything), tty pts/4"]
+    );
+    // A run of a command is never decided as a validation.
+    let beside_a_command = world.run(
+        validate("alice")
+            .env(handoff::COMMAND, "/bin/sh")
+            .env(handoff::ARGS, "")
+            .steps(&["acct_mgmt"]),
+    );
+    assert_eq!(beside_a_command.result(), "PAM_PERM_DENIED");
+    assert_eq!(
+        beside_a_command.log(),
+        ["pam_newgate(newgate:account): deny (NEWGATE_VALIDATE is set with a request to run something)"]
     );
     Outcome::Passed
 }

@@ -455,22 +455,17 @@ mod environment_tests {
 
     #[test]
     fn hand_off_variables_never_pass_and_the_command_variable_is_capped() {
-        let hand_off = [
-            ("NEWGATE_ARGS", "a%20b c"),
-            ("NEWGATE_GROUP", "docker"),
-            ("NEWGATE_TARGET_USER", "root"),
-            ("NEWGATE_COMMAND", "/usr/bin/evil"),
-        ];
+        let hand_off = crate::handoff::NAMES.map(|name| (name, "/usr/bin/evil"));
         let options = Options {
             keepenv: true,
-            setenv: vec![
-                EnvChange::Set("NEWGATE_ARGS".into(), "x".into()),
-                EnvChange::Keep("NEWGATE_GROUP".into()),
-            ],
+            setenv: crate::handoff::NAMES
+                .iter()
+                .flat_map(|&name| [EnvChange::Set(name.into(), "x".into()), EnvChange::Keep(name.into())])
+                .collect(),
             ..Options::default()
         };
         let env = build(&hand_off, options, Settings::default());
-        for name in ["NEWGATE_ARGS", "NEWGATE_GROUP", "NEWGATE_TARGET_USER"] {
+        for name in crate::handoff::NAMES.into_iter().filter(|&n| n != "NEWGATE_COMMAND") {
             assert_eq!(get(&env, name), None, "{name}");
         }
         assert_eq!(get(&env, "NEWGATE_COMMAND"), Some("/usr/bin/id -u"));
