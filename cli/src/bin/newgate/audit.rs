@@ -5,23 +5,32 @@ use newgate::audit_line::{Event, json_parts, sudo_lines};
 use newgate_policy::LogFormat;
 use syslog::{Facility, Formatter3164, Logger, LoggerBackend};
 
+/// The system log did not take a line.
+#[derive(Debug)]
+pub struct WriteError(syslog::Error);
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot write to the system log: {}", self.0)
+    }
+}
+
 pub struct Audit {
     logger: Option<Logger<LoggerBackend, Formatter3164>>,
     format: LogFormat,
 }
 
 impl Audit {
-    /// Connects to `/dev/log`; `Err` says why it cannot.
-    pub fn connect(format: LogFormat) -> Result<Audit, String> {
+    /// Connects to `/dev/log`. The library's error names neither the socket
+    /// nor the cause: `logsocket::problem` says what is wrong.
+    pub fn connect(format: LogFormat) -> Result<Audit, syslog::Error> {
         let formatter = Formatter3164 {
             facility: Facility::LOG_AUTHPRIV,
             hostname: None,
             process: "newgate".into(),
             pid: std::process::id(),
         };
-        let logger = syslog::unix(formatter).map_err(|e| {
-            format!("cannot reach the system log at /dev/log (is a syslog daemon or journald running?): {e}")
-        })?;
+        let logger = syslog::unix(formatter)?;
         Ok(Audit {
             logger: Some(logger),
             format,
@@ -34,7 +43,7 @@ impl Audit {
     }
 
     /// Logs a permitted run (notice) or a denial or failure (alert).
-    pub fn log(&mut self, event: &Event) -> Result<(), String> {
+    pub fn log(&mut self, event: &Event) -> Result<(), WriteError> {
         let lines = match self.format {
             LogFormat::Sudo => sudo_lines(event),
             LogFormat::Json => json_parts(event, &event_id()),
@@ -47,7 +56,7 @@ impl Audit {
             } else {
                 logger.notice(&line)
             };
-            sent.map_err(|e| format!("cannot write to the system log: {e}"))?;
+            sent.map_err(WriteError)?;
         }
         Ok(())
     }

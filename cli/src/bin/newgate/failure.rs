@@ -3,9 +3,11 @@
 //! decided together.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use newgate::resolve::ResolveError;
 use newgate_system::{LookupError, PolicyRefused, TargetError};
+use nix::sys::resource::{Resource, rlim_t};
 use nix::sys::signal::Signal;
 use nix::unistd::Uid;
 
@@ -15,6 +17,81 @@ use crate::pam::PamError;
 pub const FAILURE: u8 = 1;
 pub const NOT_EXECUTABLE: u8 = 126;
 pub const NOT_FOUND: u8 = 127;
+
+/// A step newgate must take that the system would not let it take (most of
+/// them in making itself safe to run); it then runs nothing.
+#[derive(Debug)]
+pub enum SystemError {
+    /// `no_new_privs` is set: no switch of user or group could take effect.
+    NoNewPrivileges,
+    /// The effective uid is not root: the file is not installed setuid root.
+    NotRoot {
+        exe: PathBuf,
+    },
+    /// Running setuid, but from a file that is not setuid root.
+    NotSetuidRoot {
+        exe: PathBuf,
+    },
+    Inspect {
+        exe: PathBuf,
+        error: std::io::Error,
+    },
+    /// The stack size limit (soft, bytes) is below `harden::STACK` and cannot be raised.
+    StackTooSmall {
+        soft: rlim_t,
+    },
+    LimitUnreadable(Resource),
+    /// A step the system refused: what newgate could not do, and why.
+    Refused {
+        step: &'static str,
+        error: std::io::Error,
+    },
+    NoDevNull(std::io::Error),
+    /// `-k`, `-K`: the remembered authentications could not be removed.
+    Forget(std::io::Error),
+    /// The working folder the command is to start in cannot be passed to the kernel.
+    NulInFolder,
+}
+
+impl fmt::Display for SystemError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SystemError::NoNewPrivileges => f.write_str(
+                "no_new_privs is set for this process (a container, or a service with NoNewPrivileges=yes): \
+                 newgate cannot switch users or groups here",
+            ),
+            SystemError::NotRoot { exe } => write!(
+                f,
+                "newgate must be installed setuid root to work; as root, run: chown root:root {0} && chmod 4755 {0}",
+                exe.display()
+            ),
+            SystemError::NotSetuidRoot { exe } => {
+                write!(f, "{} is not a setuid-root file; refusing to run", exe.display())
+            }
+            SystemError::Inspect { exe, error } => write!(f, "cannot inspect {}: {error}", exe.display()),
+            SystemError::StackTooSmall { soft } => write!(
+                f,
+                "the stack size limit ({} KiB) is too small for newgate, which needs {} KiB and cannot raise it here; \
+                 raise it (ulimit -s) and try again",
+                soft / 1024,
+                crate::harden::STACK / 1024
+            ),
+            SystemError::LimitUnreadable(resource) => write!(f, "cannot read the limit {resource:?}"),
+            SystemError::Refused { step, error } => write!(f, "cannot {step}: {error}"),
+            SystemError::NoDevNull(error) => write!(f, "cannot open /dev/null: {error}"),
+            SystemError::Forget(error) => write!(f, "cannot forget: {error}"),
+            SystemError::NulInFolder => f.write_str("the folder holds a NUL byte"),
+        }
+    }
+}
+
+/// A step the system refused, for `map_err`.
+pub fn refused<E: Into<std::io::Error>>(step: &'static str) -> impl FnOnce(E) -> SystemError {
+    move |error| SystemError::Refused {
+        step,
+        error: error.into(),
+    }
+}
 
 /// Why the command line could not be read; shown with the usage, and logged.
 #[derive(Debug, PartialEq, Eq)]
@@ -43,7 +120,7 @@ pub enum AuthError {
 pub enum Failure {
     Usage(UsageError),
     /// newgate cannot make itself safe to run, or the system would not do a step it must.
-    System(String),
+    System(SystemError),
     /// The caller has no entry, or their groups cannot be read: nothing is permitted.
     CallerUnknown(Uid),
     Caller(LookupError),
@@ -129,11 +206,18 @@ impl Failure {
     }
 }
 
+impl From<SystemError> for Failure {
+    fn from(why: SystemError) -> Failure {
+        Failure::System(why)
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Usage(UsageError(why)) => write!(f, "{why}\n{}", crate::args::USAGE),
-            Failure::System(why) | Failure::AuditRequired(why) => f.write_str(why),
+            Failure::System(why) => why.fmt(f),
+            Failure::AuditRequired(why) => f.write_str(why),
             Failure::CallerUnknown(uid) => write!(f, "you (uid {uid}) do not exist in the user database"),
             Failure::Caller(why) => write!(f, "{why}; nothing is permitted"),
             // The policy may be readable by root alone: say what to do, not what it holds.

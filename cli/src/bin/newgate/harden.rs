@@ -8,6 +8,8 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::stat::{Mode, umask};
 use std::os::unix::fs::MetadataExt;
 
+use crate::failure::{SystemError, refused};
+
 /// The signals newgate takes through a descriptor instead of letting them kill
 /// it mid-way: an interrupted authentication or a running command is then
 /// cleaned up (terminal restored, PAM session closed) before newgate exits.
@@ -28,33 +30,29 @@ pub const HANDLED: [Signal; 11] = [
 
 /// Refuses to go on unless newgate can do its job safely: running setuid
 /// root (or as root), and allowed to use those rights.
-pub fn self_check() -> Result<(), String> {
+pub fn self_check() -> Result<(), SystemError> {
     if nix::sys::prctl::get_no_new_privs().unwrap_or(true) {
-        return Err(
-            "no_new_privs is set for this process (a container, or a service with NoNewPrivileges=yes): \
-                    newgate cannot switch users or groups here"
-                .into(),
-        );
+        return Err(SystemError::NoNewPrivileges);
     }
     let exe = std::fs::read_link("/proc/self/exe").unwrap_or_else(|_| "/usr/bin/newgate".into());
     if !nix::unistd::geteuid().is_root() {
-        return Err(format!(
-            "newgate must be installed setuid root to work; as root, run: chown root:root {0} && chmod 4755 {0}",
-            exe.display()
-        ));
+        return Err(SystemError::NotRoot { exe });
     }
     if !nix::unistd::getuid().is_root() {
-        let meta = std::fs::metadata(&exe).map_err(|e| format!("cannot inspect {}: {e}", exe.display()))?;
+        let meta = match std::fs::metadata(&exe) {
+            Ok(meta) => meta,
+            Err(error) => return Err(SystemError::Inspect { exe, error }),
+        };
         if meta.uid() != 0 || meta.mode() & 0o4000 == 0 {
-            return Err(format!("{} is not a setuid-root file; refusing to run", exe.display()));
+            return Err(SystemError::NotSetuidRoot { exe });
         }
     }
     Ok(())
 }
 
 /// No core dump, no ptrace by the caller.
-pub fn not_dumpable() -> Result<(), String> {
-    nix::sys::prctl::set_dumpable(false).map_err(|e| format!("cannot disable core dumps: {e}"))
+pub fn not_dumpable() -> Result<(), SystemError> {
+    nix::sys::prctl::set_dumpable(false).map_err(refused("disable core dumps"))
 }
 
 /// Every limit the kernel has: all of them are given back to the command as
@@ -93,7 +91,7 @@ const OWN_LIMITS: [(Resource, rlim_t); 7] = [
 ];
 
 /// The stack newgate needs (the policy parser recurses): the usual default.
-const STACK: rlim_t = 8 * 1024 * 1024;
+pub const STACK: rlim_t = 8 * 1024 * 1024;
 
 /// What the caller started newgate with and newgate changes for itself; the
 /// command gets it back (`sys::switch_before_exec`), so that it runs within
@@ -131,7 +129,7 @@ pub type CallerLimits = Vec<Option<(Resource, rlim_t, rlim_t)>>;
 /// fail later in a way that looks like something else (a policy error):
 /// `Err` says so when the stack limit cannot be raised far enough (a hard
 /// limit below it, and no CAP_SYS_RESOURCE to raise that, in a container).
-pub fn own_limits() -> Result<CallerLimits, String> {
+pub fn own_limits() -> Result<CallerLimits, SystemError> {
     let limits: CallerLimits = LIMITS
         .iter()
         .map(|&resource| getrlimit(resource).ok().map(|(soft, hard)| (resource, soft, hard)))
@@ -145,22 +143,17 @@ pub fn own_limits() -> Result<CallerLimits, String> {
     }
     match getrlimit(Resource::RLIMIT_STACK) {
         Ok((soft, _)) if soft >= STACK => Ok(limits),
-        Ok((soft, _)) => Err(format!(
-            "the stack size limit ({} KiB) is too small for newgate, which needs {} KiB and cannot raise it here; \
-             raise it (ulimit -s) and try again",
-            soft / 1024,
-            STACK / 1024
-        )),
-        Err(e) => Err(format!("cannot read the stack size limit: {e}")),
+        Ok((soft, _)) => Err(SystemError::StackTooSmall { soft }),
+        Err(error) => Err(refused("read the stack size limit")(error)),
     }
 }
 
 /// Makes the process safe to work in; returns the descriptor the handled
 /// signals arrive on and what the command is to get back from the caller.
-pub fn harden(caller_limits: CallerLimits) -> Result<(SignalFd, Inherited), String> {
+pub fn harden(caller_limits: CallerLimits) -> Result<(SignalFd, Inherited), SystemError> {
     let mut limits = Vec::with_capacity(LIMITS.len());
     for (limit, resource) in caller_limits.into_iter().zip(LIMITS) {
-        let limit = limit.ok_or_else(|| format!("cannot read the limit {resource:?}"))?;
+        let limit = limit.ok_or(SystemError::LimitUnreadable(resource))?;
         limits.push(limit);
     }
     // The soft limit alone: newgate is not dumpable either, and the caller
@@ -171,10 +164,10 @@ pub fn harden(caller_limits: CallerLimits) -> Result<(SignalFd, Inherited), Stri
         .iter()
         .find(|(resource, _, _)| *resource == Resource::RLIMIT_CORE)
         .map_or(0, |&(_, _, hard)| hard);
-    setrlimit(Resource::RLIMIT_CORE, 0, core_hard).map_err(|e| format!("cannot disable core dumps: {e}"))?;
+    setrlimit(Resource::RLIMIT_CORE, 0, core_hard).map_err(refused("disable core dumps"))?;
     // Past a file-size limit, a write fails with EFBIG and newgate cleans up,
     // instead of dying with a temporary file left behind and no audit line.
-    let file_size_signal = crate::sys::ignore_file_size_signal().map_err(|e| format!("cannot ignore SIGXFSZ: {e}"))?;
+    let file_size_signal = crate::sys::ignore_file_size_signal().map_err(refused("ignore SIGXFSZ"))?;
     not_dumpable()?;
     let caller_umask = umask(Mode::from_bits_truncate(0o022));
     // A caller may start us with stdin, stdout or stderr closed, so that a file
@@ -182,18 +175,17 @@ pub fn harden(caller_limits: CallerLimits) -> Result<(SignalFd, Inherited), Stri
     for fd in 0..3 {
         if !crate::sys::is_open(fd) {
             let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null");
-            let null = null.map_err(|e| format!("cannot open /dev/null: {e}"))?;
+            let null = null.map_err(SystemError::NoDevNull)?;
             std::mem::forget(null);
         }
     }
-    crate::sys::cloexec_above_stderr().map_err(|e| format!("cannot close inherited descriptors: {e}"))?;
+    crate::sys::cloexec_above_stderr().map_err(refused("close inherited descriptors"))?;
     let mut set = SigSet::empty();
     for signal in HANDLED {
         set.add(signal);
     }
     let mut mask = SigSet::empty();
-    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut mask))
-        .map_err(|e| format!("cannot block signals: {e}"))?;
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut mask)).map_err(refused("block signals"))?;
     let inherited = Inherited {
         limits,
         mask,
@@ -205,11 +197,10 @@ pub fn harden(caller_limits: CallerLimits) -> Result<(SignalFd, Inherited), Stri
 
 /// A descriptor on which the handled (blocked) signals can be read; several
 /// may exist, each reading from the same queue of pending signals.
-pub fn signal_descriptor() -> Result<SignalFd, String> {
+pub fn signal_descriptor() -> Result<SignalFd, SystemError> {
     let mut set = SigSet::empty();
     for signal in HANDLED {
         set.add(signal);
     }
-    SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-        .map_err(|e| format!("cannot watch signals: {e}"))
+    SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).map_err(refused("watch signals"))
 }

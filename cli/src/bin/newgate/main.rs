@@ -36,7 +36,7 @@ use pam_sys::types::{PamItemType, PamReturnCode};
 use crate::args::{Args, Mode, parse_args};
 use crate::audit::Audit;
 use crate::conversation::Terminal;
-use crate::failure::{AuthError, FAILURE, Failure, UsageError};
+use crate::failure::{AuthError, FAILURE, Failure, SystemError, UsageError, refused};
 use crate::sys::Credentials;
 use newgate::audit_line::Event;
 
@@ -61,8 +61,8 @@ fn run(caller_limits: harden::CallerLimits) -> Result<u8, Failure> {
     // As typed, for the log of a command line that cannot be read.
     let typed: Vec<OsString> = std::env::args_os().skip(1).collect();
     let invocation = parse_args(typed.clone());
-    harden::self_check().map_err(Failure::System)?;
-    let (signals, inherited) = harden::harden(caller_limits).map_err(Failure::System)?;
+    harden::self_check()?;
+    let (signals, inherited) = harden::harden(caller_limits)?;
     let policy = load_enforcing(Path::new(DEFAULT_POLICY));
     let mut log = AuditLog::open(policy.as_ref().ok().map(|p| p.settings()))?;
     let mut record = Record::new(typed);
@@ -196,7 +196,7 @@ fn decide_again<'p>(
 
 /// `-k` and `-K`: every remembered authentication of the caller is removed.
 fn forget(caller: &Account, mode: Mode) -> Result<u8, Failure> {
-    let removed = persist::forget(caller.uid.as_raw()).map_err(|e| Failure::System(format!("cannot forget: {e}")))?;
+    let removed = persist::forget(caller.uid.as_raw()).map_err(SystemError::Forget)?;
     if mode == Mode::ForgetLoudly {
         let plural = if removed == 1 { "" } else { "s" };
         eprintln!(
@@ -310,7 +310,6 @@ fn resolve_as_caller(
     cwd: &Path,
     caller: Uid,
 ) -> Result<Result<PathBuf, ResolveError>, Failure> {
-    let fail = |why: String| Failure::System(why);
     // A change of effective uid resets the dumpable flag from fs.suid_dumpable:
     // until it is cleared again, a signal that dumps core waits.
     let mut dumping = SigSet::empty();
@@ -329,14 +328,12 @@ fn resolve_as_caller(
         dumping.add(signal);
     }
     let mut before = SigSet::empty();
-    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&dumping), Some(&mut before))
-        .map_err(|e| fail(format!("cannot block signals: {e}")))?;
-    nix::unistd::seteuid(caller).map_err(|e| fail(format!("cannot take the caller's rights: {e}")))?;
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&dumping), Some(&mut before)).map_err(refused("block signals"))?;
+    nix::unistd::seteuid(caller).map_err(refused("take the caller's rights"))?;
     let found = resolve_command(name, secure_path, cwd);
-    nix::unistd::seteuid(Uid::from_raw(0)).map_err(|e| fail(format!("cannot take root's rights back: {e}")))?;
-    harden::not_dumpable().map_err(fail)?;
-    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&before), None)
-        .map_err(|e| fail(format!("cannot restore the signal mask: {e}")))?;
+    nix::unistd::seteuid(Uid::from_raw(0)).map_err(refused("take root's rights back"))?;
+    harden::not_dumpable()?;
+    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&before), None).map_err(refused("restore the signal mask"))?;
     Ok(found)
 }
 
@@ -362,7 +359,6 @@ impl AuditLog {
         }
         let audit = match Audit::connect(format) {
             Ok(audit) => audit,
-            // The library's own words name neither the socket nor the cause.
             Err(_) if mode == AuditMode::Required => {
                 return Err(Failure::AuditRequired(format!(
                     "no audit log: {}; the policy requires an audit log (set audit = required), so nothing runs",
@@ -740,7 +736,7 @@ fn authenticate(
     settings: &Settings,
     items: impl FnOnce(&mut pam::Pam<Terminal>) -> Result<(), pam::PamError>,
 ) -> Result<Authenticated, Failure> {
-    let signals = harden::signal_descriptor().map_err(Failure::System)?;
+    let signals = harden::signal_descriptor()?;
     let source = if args.password_from_stdin {
         conversation::Source::StandardInput
     } else {
@@ -993,7 +989,7 @@ fn switch_and_exec(
     let folder = match &resolved.folder {
         Some(folder) => Some((
             std::ffi::CString::new(folder.path().as_os_str().as_encoded_bytes())
-                .map_err(|_| Failure::System("the folder holds a NUL byte".into()))?,
+                .map_err(|_| Failure::System(SystemError::NulInFolder))?,
             match folder {
                 Folder::Named(_) => sys::Enter::AsNamed,
                 Folder::Home(_) => sys::Enter::Following,
