@@ -18,34 +18,25 @@ pub const FAILURE: u8 = 1;
 pub const NOT_EXECUTABLE: u8 = 126;
 pub const NOT_FOUND: u8 = 127;
 
-/// A step newgate must take that the system would not let it take (most of
-/// them in making itself safe to run); it then runs nothing.
+/// A step newgate must take and cannot (most of them in making itself safe
+/// to run); it then runs nothing.
 #[derive(Debug)]
-pub enum SystemError {
+pub enum StepError {
     /// `no_new_privs` is set: no switch of user or group could take effect.
     NoNewPrivileges,
     /// The effective uid is not root: the file is not installed setuid root.
-    NotRoot {
-        exe: PathBuf,
-    },
+    NotRoot { exe: PathBuf },
     /// Running setuid, but from a file that is not setuid root.
-    NotSetuidRoot {
-        exe: PathBuf,
-    },
-    Inspect {
-        exe: PathBuf,
-        error: std::io::Error,
-    },
-    /// The stack size limit (soft, bytes) is below `harden::STACK` and cannot be raised.
-    StackTooSmall {
-        soft: rlim_t,
-    },
+    NotSetuidRoot { exe: PathBuf },
+    /// Running setuid, and its own file cannot be looked at.
+    Inspect { exe: PathBuf, error: std::io::Error },
+    /// The stack size limit (`soft`) is below what newgate needs and cannot be raised; bytes.
+    StackTooSmall { soft: rlim_t, needed: rlim_t },
+    /// A limit of the caller's that could not be read, so could not be given back to the command.
     LimitUnreadable(Resource),
     /// A step the system refused: what newgate could not do, and why.
-    Refused {
-        step: &'static str,
-        error: std::io::Error,
-    },
+    Refused { step: &'static str, error: std::io::Error },
+    /// A closed standard descriptor cannot be filled with `/dev/null`.
     NoDevNull(std::io::Error),
     /// `-k`, `-K`: the remembered authentications could not be removed.
     Forget(std::io::Error),
@@ -53,41 +44,41 @@ pub enum SystemError {
     NulInFolder,
 }
 
-impl fmt::Display for SystemError {
+impl fmt::Display for StepError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SystemError::NoNewPrivileges => f.write_str(
+            StepError::NoNewPrivileges => f.write_str(
                 "no_new_privs is set for this process (a container, or a service with NoNewPrivileges=yes): \
                  newgate cannot switch users or groups here",
             ),
-            SystemError::NotRoot { exe } => write!(
+            StepError::NotRoot { exe } => write!(
                 f,
                 "newgate must be installed setuid root to work; as root, run: chown root:root {0} && chmod 4755 {0}",
                 exe.display()
             ),
-            SystemError::NotSetuidRoot { exe } => {
+            StepError::NotSetuidRoot { exe } => {
                 write!(f, "{} is not a setuid-root file; refusing to run", exe.display())
             }
-            SystemError::Inspect { exe, error } => write!(f, "cannot inspect {}: {error}", exe.display()),
-            SystemError::StackTooSmall { soft } => write!(
+            StepError::Inspect { exe, error } => write!(f, "cannot inspect {}: {error}", exe.display()),
+            StepError::StackTooSmall { soft, needed } => write!(
                 f,
                 "the stack size limit ({} KiB) is too small for newgate, which needs {} KiB and cannot raise it here; \
                  raise it (ulimit -s) and try again",
                 soft / 1024,
-                crate::harden::STACK / 1024
+                needed / 1024
             ),
-            SystemError::LimitUnreadable(resource) => write!(f, "cannot read the limit {resource:?}"),
-            SystemError::Refused { step, error } => write!(f, "cannot {step}: {error}"),
-            SystemError::NoDevNull(error) => write!(f, "cannot open /dev/null: {error}"),
-            SystemError::Forget(error) => write!(f, "cannot forget: {error}"),
-            SystemError::NulInFolder => f.write_str("the folder holds a NUL byte"),
+            StepError::LimitUnreadable(resource) => write!(f, "cannot read the limit {resource:?}"),
+            StepError::Refused { step, error } => write!(f, "cannot {step}: {error}"),
+            StepError::NoDevNull(error) => write!(f, "cannot open /dev/null: {error}"),
+            StepError::Forget(error) => write!(f, "cannot forget: {error}"),
+            StepError::NulInFolder => f.write_str("the folder holds a NUL byte"),
         }
     }
 }
 
 /// A step the system refused, for `map_err`.
-pub fn refused<E: Into<std::io::Error>>(step: &'static str) -> impl FnOnce(E) -> SystemError {
-    move |error| SystemError::Refused {
+pub fn refused<E: Into<std::io::Error>>(step: &'static str) -> impl FnOnce(E) -> StepError {
+    move |error| StepError::Refused {
         step,
         error: error.into(),
     }
@@ -120,7 +111,7 @@ pub enum AuthError {
 pub enum Failure {
     Usage(UsageError),
     /// newgate cannot make itself safe to run, or the system would not do a step it must.
-    System(SystemError),
+    System(StepError),
     /// The caller has no entry, or their groups cannot be read: nothing is permitted.
     CallerUnknown(Uid),
     Caller(LookupError),
@@ -206,8 +197,8 @@ impl Failure {
     }
 }
 
-impl From<SystemError> for Failure {
-    fn from(why: SystemError) -> Failure {
+impl From<StepError> for Failure {
+    fn from(why: StepError) -> Failure {
         Failure::System(why)
     }
 }

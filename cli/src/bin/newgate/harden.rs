@@ -8,7 +8,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::stat::{Mode, umask};
 use std::os::unix::fs::MetadataExt;
 
-use crate::failure::{SystemError, refused};
+use crate::failure::{StepError, refused};
 
 /// The signals newgate takes through a descriptor instead of letting them kill
 /// it mid-way: an interrupted authentication or a running command is then
@@ -30,28 +30,28 @@ pub const HANDLED: [Signal; 11] = [
 
 /// Refuses to go on unless newgate can do its job safely: running setuid
 /// root (or as root), and allowed to use those rights.
-pub fn self_check() -> Result<(), SystemError> {
+pub fn self_check() -> Result<(), StepError> {
     if nix::sys::prctl::get_no_new_privs().unwrap_or(true) {
-        return Err(SystemError::NoNewPrivileges);
+        return Err(StepError::NoNewPrivileges);
     }
     let exe = std::fs::read_link("/proc/self/exe").unwrap_or_else(|_| "/usr/bin/newgate".into());
     if !nix::unistd::geteuid().is_root() {
-        return Err(SystemError::NotRoot { exe });
+        return Err(StepError::NotRoot { exe });
     }
     if !nix::unistd::getuid().is_root() {
         let meta = match std::fs::metadata(&exe) {
             Ok(meta) => meta,
-            Err(error) => return Err(SystemError::Inspect { exe, error }),
+            Err(error) => return Err(StepError::Inspect { exe, error }),
         };
         if meta.uid() != 0 || meta.mode() & 0o4000 == 0 {
-            return Err(SystemError::NotSetuidRoot { exe });
+            return Err(StepError::NotSetuidRoot { exe });
         }
     }
     Ok(())
 }
 
 /// No core dump, no ptrace by the caller.
-pub fn not_dumpable() -> Result<(), SystemError> {
+pub fn not_dumpable() -> Result<(), StepError> {
     nix::sys::prctl::set_dumpable(false).map_err(refused("disable core dumps"))
 }
 
@@ -91,7 +91,7 @@ const OWN_LIMITS: [(Resource, rlim_t); 7] = [
 ];
 
 /// The stack newgate needs (the policy parser recurses): the usual default.
-pub const STACK: rlim_t = 8 * 1024 * 1024;
+const STACK: rlim_t = 8 * 1024 * 1024;
 
 /// What the caller started newgate with and newgate changes for itself; the
 /// command gets it back (`sys::switch_before_exec`), so that it runs within
@@ -129,7 +129,7 @@ pub type CallerLimits = Vec<Option<(Resource, rlim_t, rlim_t)>>;
 /// fail later in a way that looks like something else (a policy error):
 /// `Err` says so when the stack limit cannot be raised far enough (a hard
 /// limit below it, and no CAP_SYS_RESOURCE to raise that, in a container).
-pub fn own_limits() -> Result<CallerLimits, SystemError> {
+pub fn own_limits() -> Result<CallerLimits, StepError> {
     let limits: CallerLimits = LIMITS
         .iter()
         .map(|&resource| getrlimit(resource).ok().map(|(soft, hard)| (resource, soft, hard)))
@@ -143,17 +143,17 @@ pub fn own_limits() -> Result<CallerLimits, SystemError> {
     }
     match getrlimit(Resource::RLIMIT_STACK) {
         Ok((soft, _)) if soft >= STACK => Ok(limits),
-        Ok((soft, _)) => Err(SystemError::StackTooSmall { soft }),
+        Ok((soft, _)) => Err(StepError::StackTooSmall { soft, needed: STACK }),
         Err(error) => Err(refused("read the stack size limit")(error)),
     }
 }
 
 /// Makes the process safe to work in; returns the descriptor the handled
 /// signals arrive on and what the command is to get back from the caller.
-pub fn harden(caller_limits: CallerLimits) -> Result<(SignalFd, Inherited), SystemError> {
+pub fn harden(caller_limits: CallerLimits) -> Result<(SignalFd, Inherited), StepError> {
     let mut limits = Vec::with_capacity(LIMITS.len());
     for (limit, resource) in caller_limits.into_iter().zip(LIMITS) {
-        let limit = limit.ok_or(SystemError::LimitUnreadable(resource))?;
+        let limit = limit.ok_or(StepError::LimitUnreadable(resource))?;
         limits.push(limit);
     }
     // The soft limit alone: newgate is not dumpable either, and the caller
@@ -175,7 +175,7 @@ pub fn harden(caller_limits: CallerLimits) -> Result<(SignalFd, Inherited), Syst
     for fd in 0..3 {
         if !crate::sys::is_open(fd) {
             let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null");
-            let null = null.map_err(SystemError::NoDevNull)?;
+            let null = null.map_err(StepError::NoDevNull)?;
             std::mem::forget(null);
         }
     }
@@ -197,7 +197,7 @@ pub fn harden(caller_limits: CallerLimits) -> Result<(SignalFd, Inherited), Syst
 
 /// A descriptor on which the handled (blocked) signals can be read; several
 /// may exist, each reading from the same queue of pending signals.
-pub fn signal_descriptor() -> Result<SignalFd, SystemError> {
+pub fn signal_descriptor() -> Result<SignalFd, StepError> {
     let mut set = SigSet::empty();
     for signal in HANDLED {
         set.add(signal);

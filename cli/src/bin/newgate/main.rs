@@ -36,7 +36,7 @@ use pam_sys::types::{PamItemType, PamReturnCode};
 use crate::args::{Args, Mode, parse_args};
 use crate::audit::Audit;
 use crate::conversation::Terminal;
-use crate::failure::{AuthError, FAILURE, Failure, SystemError, UsageError, refused};
+use crate::failure::{AuthError, FAILURE, Failure, StepError, UsageError, refused};
 use crate::sys::Credentials;
 use newgate::audit_line::Event;
 
@@ -196,7 +196,7 @@ fn decide_again<'p>(
 
 /// `-k` and `-K`: every remembered authentication of the caller is removed.
 fn forget(caller: &Account, mode: Mode) -> Result<u8, Failure> {
-    let removed = persist::forget(caller.uid.as_raw()).map_err(SystemError::Forget)?;
+    let removed = persist::forget(caller.uid.as_raw()).map_err(StepError::Forget)?;
     if mode == Mode::ForgetLoudly {
         let plural = if removed == 1 { "" } else { "s" };
         eprintln!(
@@ -989,7 +989,7 @@ fn switch_and_exec(
     let folder = match &resolved.folder {
         Some(folder) => Some((
             std::ffi::CString::new(folder.path().as_os_str().as_encoded_bytes())
-                .map_err(|_| Failure::System(SystemError::NulInFolder))?,
+                .map_err(|_| Failure::System(StepError::NulInFolder))?,
             match folder {
                 Folder::Named(_) => sys::Enter::AsNamed,
                 Folder::Home(_) => sys::Enter::Following,
